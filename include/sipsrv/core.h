@@ -1,0 +1,85 @@
+/**
+ * @file core.h
+ * @brief The sipsrv core: the I/O-free engine every role is attached to.
+ *
+ * A core owns what its roles share: the log callback and the allocator of
+ * sipsrv's own objects. It never opens a socket, sleeps or reads a clock.
+ *
+ * Allocator policy: sipsrv's own objects are allocated through the
+ * sipsrv_allocator given in the config (malloc/realloc/free by default).
+ * Parsed messages live in Sofia-SIP's su_home memory, which always comes from
+ * the C library's malloc; a message is freed with sipsrv_msg_free().
+ *
+ * Threads: one core, and everything made from it, is used from one thread at
+ * a time. There is no global state, so many cores can run in many threads.
+ */
+#ifndef SIPSRV_CORE_H
+#define SIPSRV_CORE_H
+
+#include <sipsrv/common.h>
+#include <sipsrv/log.h>
+
+SIPSRV_BEGIN_DECLS
+
+/** An allocator for sipsrv's own objects. All three functions are required. */
+typedef struct sipsrv_allocator {
+  /** Like malloc(size); may return NULL. */
+  void *(*malloc_fn)(size_t size, void *user);
+  /** Like realloc(ptr, size); may return NULL, leaving ptr valid. */
+  void *(*realloc_fn)(void *ptr, size_t size, void *user);
+  /** Like free(ptr); accepts NULL. */
+  void (*free_fn)(void *ptr, void *user);
+  /** Passed last to each function. */
+  void *user;
+} sipsrv_allocator;
+
+/** Opaque core handle. */
+typedef struct sipsrv_core sipsrv_core;
+
+/** The version of sipsrv_core_cfg this header describes. */
+#define SIPSRV_CORE_CFG_VERSION 1
+
+/** Configuration of a core. Initialise with #SIPSRV_CORE_CFG_INIT. */
+typedef struct sipsrv_core_cfg {
+  unsigned version;                 /**< #SIPSRV_CORE_CFG_VERSION. */
+  sipsrv_log_cb log_cb;             /**< Log callback; NULL logs nothing. */
+  void *log_user;                   /**< Passed to log_cb. */
+  sipsrv_log_level log_level;       /**< Most verbose level passed to log_cb. */
+  const sipsrv_allocator *alloc;    /**< Allocator; NULL uses the C library. Copied. */
+} sipsrv_core_cfg;
+
+/** Default core configuration: no logging, the C library's allocator. */
+#define SIPSRV_CORE_CFG_INIT { SIPSRV_CORE_CFG_VERSION, NULL, NULL, SIPSRV_LOG_WARN, NULL }
+
+/**
+ * @brief Create a core.
+ * @param[out] out Receives the core, written only on success.
+ * @param cfg Configuration (borrowed for the call), or NULL for defaults.
+ * @return 0; SIPSRV_E_INVAL if out is NULL or the allocator is incomplete;
+ *         SIPSRV_E_VERSION if cfg->version is unknown; SIPSRV_E_NOMEM.
+ * @since 0.1.0
+ */
+SIPSRV_API int sipsrv_core_new(sipsrv_core **out, const sipsrv_core_cfg *cfg);
+
+/**
+ * @brief Free a core and everything it owns.
+ * @param core A core, or NULL (no-op).
+ * @since 0.1.0
+ */
+SIPSRV_API void sipsrv_core_free(sipsrv_core *core);
+
+/**
+ * @brief Change the log callback and level of a core.
+ * @param core The core.
+ * @param cb   The callback, or NULL to log nothing.
+ * @param level The most verbose level to pass to cb.
+ * @param user Passed to cb.
+ * @return 0; SIPSRV_E_INVAL if core is NULL or level is out of range.
+ * @since 0.1.0
+ */
+SIPSRV_API int sipsrv_core_set_log(sipsrv_core *core, sipsrv_log_cb cb,
+                                   sipsrv_log_level level, void *user);
+
+SIPSRV_END_DECLS
+
+#endif /* SIPSRV_CORE_H */

@@ -1,0 +1,369 @@
+/* Editing a parsed message, and serializing it to iovecs.
+ *
+ * Every edit clears the edited header's wire fragment (and those of values
+ * that shared its line), so the new text is encoded and the rest of the
+ * message still goes out as received (SOFIA-NOTES: msg_fragment_clear). */
+#include "msg_int.h"
+
+#include <sipsrv/error.h>
+
+#include <sofia-sip/su_alloc.h>
+#include <sofia-sip/url.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define PUB(m) ((msg_pub_t *)(m)->sip)
+
+/* msg_iovec_t is Sofia-SIP's struct iovec: same layout on POSIX systems. */
+_Static_assert(sizeof(msg_iovec_t) == sizeof(struct iovec), "msg_iovec_t is not struct iovec");
+
+/* True when s is a token (RFC 3261 25.1). */
+static bool is_token(const char *s)
+{
+  if (!s || !*s)
+    return false;
+  for (; *s; s++)
+    if (!ss_is_token_char((unsigned char)*s))
+      return false;
+  return true;
+}
+
+/* True when s holds no CR, LF or NUL that could smuggle a header in. */
+static bool is_one_line(const char *s)
+{
+  return s && !strpbrk(s, "\r\n");
+}
+
+int sipsrv_msg_via_push(sipsrv_msg *msg, const char *transport, const char *host, unsigned port,
+                        const char *branch, int rport)
+{
+  su_home_t *home;
+  char *text;
+  sip_via_t *v;
+  bool v6;
+
+  if (!msg || !is_token(transport) || !host || !is_token(branch) || port > 65535)
+    return SIPSRV_E_INVAL;
+  v6 = strchr(host, ':') && host[0] != '[';
+  if (!ss_host_valid(host) && !v6)
+    return SIPSRV_E_INVAL;
+  home = msg_home(msg->msg);
+  text = su_sprintf(home, "SIP/2.0/%s %s%s%s%s%.0u;branch=%s%s", transport, v6 ? "[" : "", host,
+                    v6 ? "]" : "", port ? ":" : "", port, branch, rport ? ";rport" : "");
+  if (!text)
+    return SIPSRV_E_NOMEM;
+  v = sip_via_make(home, text);
+  su_free(home, text);
+  if (!v)
+    return SIPSRV_E_INVAL;
+  if (msg_header_prepend(msg->msg, PUB(msg), (msg_header_t **)&msg->sip->sip_via,
+                         (msg_header_t *)v) < 0)
+    return SIPSRV_E_NOMEM;
+  return 0;
+}
+
+/* Remove the first value of a list, keeping the wire bytes of the others. */
+static int pop_first(sipsrv_msg *msg, msg_header_t *first)
+{
+  if (!first)
+    return SIPSRV_E_NOTFOUND;
+  /* Values that shared the removed value's line lose their fragment: clear
+   * them so they are encoded again. */
+  msg_fragment_clear_chain(first);
+  if (msg_header_remove(msg->msg, PUB(msg), first) < 0)
+    return SIPSRV_E_STATE;
+  return 0;
+}
+
+int sipsrv_msg_via_pop(sipsrv_msg *msg)
+{
+  if (!msg)
+    return SIPSRV_E_INVAL;
+  return pop_first(msg, (msg_header_t *)msg->sip->sip_via);
+}
+
+/* Set a parameter "name=value" (value NULL: remove; "": no value). */
+static int set_param(sipsrv_msg *msg, msg_header_t *h, const char *name, const char *value)
+{
+  su_home_t *home = msg_home(msg->msg);
+  char *p;
+
+  if (!h)
+    return SIPSRV_E_NOTFOUND;
+  if (!value) {
+    if (msg_header_remove_param(h->sh_common, name) < 1)
+      return SIPSRV_E_NOTFOUND;
+    msg_fragment_clear_chain(h);
+    return 0;
+  }
+  p = *value ? su_sprintf(home, "%s=%s", name, value) : su_strdup(home, name);
+  if (!p)
+    return SIPSRV_E_NOMEM;
+  if (msg_header_replace_param(home, h->sh_common, p) < 0)
+    return SIPSRV_E_NOMEM;
+  msg_fragment_clear_chain(h);
+  return 0;
+}
+
+int sipsrv_msg_via_set_received(sipsrv_msg *msg, const char *received, unsigned rport)
+{
+  sip_via_t *v;
+  int rc;
+
+  if (!msg || rport > 65535 || (received && !is_one_line(received)))
+    return SIPSRV_E_INVAL;
+  v = msg->sip->sip_via;
+  if (!v)
+    return SIPSRV_E_NOTFOUND;
+  if (received && *received) {
+    /* RFC 3261 18.2.1 and RFC 5118 4.5: an IPv6 received is written bare. */
+    const char *r = received;
+    char buf[64];
+    size_t n = strlen(r);
+    if (r[0] == '[' && n > 2 && n < sizeof buf + 2 && r[n - 1] == ']') {
+      memcpy(buf, r + 1, n - 2);
+      buf[n - 2] = '\0';
+      r = buf;
+    }
+    rc = set_param(msg, (msg_header_t *)v, "received", r);
+    if (rc < 0)
+      return rc;
+  }
+  /* RFC 3581 4: fill in rport only when the client asked for it. */
+  if (rport && v->v_rport) {
+    char port[8];
+    snprintf(port, sizeof port, "%u", rport);
+    rc = set_param(msg, (msg_header_t *)v, "rport", port);
+    if (rc < 0)
+      return rc;
+  }
+  return 0;
+}
+
+int sipsrv_msg_max_forwards_dec(sipsrv_msg *msg)
+{
+  sip_max_forwards_t *mf;
+
+  if (!msg)
+    return SIPSRV_E_INVAL;
+  if (!msg->sip->sip_request)
+    return SIPSRV_E_NOTSUP;
+  mf = msg->sip->sip_max_forwards;
+  if (!mf) {
+    /* RFC 3261 16.6 step 3: add Max-Forwards 70 when absent. */
+    if (msg_header_add_make(msg->msg, PUB(msg), sip_max_forwards_class, "70") < 0)
+      return SIPSRV_E_NOMEM;
+    return 70;
+  }
+  if (mf->mf_count == 0)
+    return SIPSRV_E_STATE;
+  mf->mf_count--;
+  msg_fragment_clear(mf->mf_common);
+  return (int)mf->mf_count;
+}
+
+int sipsrv_msg_set_request_uri(sipsrv_msg *msg, const char *uri)
+{
+  su_home_t *home;
+  sip_request_t *old, *rq;
+  url_t *u;
+
+  if (!msg || !uri || !is_one_line(uri) || strchr(uri, ' '))
+    return SIPSRV_E_INVAL;
+  old = msg->sip->sip_request;
+  if (!old)
+    return SIPSRV_E_NOTSUP;
+  home = msg_home(msg->msg);
+  u = url_make(home, uri);
+  if (!u || u->url_type == url_invalid || u->url_type == url_any) {
+    su_free(home, u);
+    return SIPSRV_E_INVAL;
+  }
+  rq = sip_request_create(home, old->rq_method, old->rq_method_name, (url_string_t *)u,
+                          old->rq_version);
+  if (!rq)
+    return SIPSRV_E_NOMEM;
+  if (msg_header_replace(msg->msg, PUB(msg), (msg_header_t *)old, (msg_header_t *)rq) < 0)
+    return SIPSRV_E_NOMEM;
+  return 0;
+}
+
+/* The class and list head of an address header. */
+static msg_hclass_t *addr_class(sipsrv_msg *msg, sipsrv_addr_hdr hdr, msg_header_t ***head)
+{
+  switch (hdr) {
+  case SIPSRV_HDR_CONTACT:
+    *head = (msg_header_t **)&msg->sip->sip_contact;
+    return sip_contact_class;
+  case SIPSRV_HDR_ROUTE:
+    *head = (msg_header_t **)&msg->sip->sip_route;
+    return sip_route_class;
+  case SIPSRV_HDR_RECORD_ROUTE:
+    *head = (msg_header_t **)&msg->sip->sip_record_route;
+    return sip_record_route_class;
+  case SIPSRV_HDR_PATH:
+    *head = (msg_header_t **)&msg->sip->sip_path;
+    return sip_path_class;
+  default:
+    return NULL;
+  }
+}
+
+int sipsrv_msg_addr_push(sipsrv_msg *msg, sipsrv_addr_hdr hdr, const char *value, int at_end)
+{
+  msg_header_t **head;
+  msg_hclass_t *hc;
+  msg_header_t *h;
+
+  if (!msg || !value || !is_one_line(value))
+    return SIPSRV_E_INVAL;
+  hc = addr_class(msg, hdr, &head);
+  if (!hc)
+    return SIPSRV_E_INVAL;
+  h = msg_header_make(msg_home(msg->msg), hc, value);
+  if (!h || h->sh_next)                  /* exactly one value */
+    return SIPSRV_E_INVAL;
+  if (!at_end || !*head)
+    return msg_header_prepend(msg->msg, PUB(msg), head, h) < 0 ? SIPSRV_E_NOMEM : 0;
+  /* Appending: these classes append on insert. */
+  return msg_header_insert(msg->msg, PUB(msg), h) < 0 ? SIPSRV_E_NOMEM : 0;
+}
+
+int sipsrv_msg_addr_pop(sipsrv_msg *msg, sipsrv_addr_hdr hdr)
+{
+  msg_header_t **head;
+
+  if (!msg || !addr_class(msg, hdr, &head))
+    return SIPSRV_E_INVAL;
+  return pop_first(msg, *head);
+}
+
+int sipsrv_msg_param_set(sipsrv_msg *msg, sipsrv_param_hdr hdr, int idx, const char *name,
+                         const char *value)
+{
+  msg_header_t *h;
+
+  if (!msg || idx < 0 || !is_token(name) || (value && !is_one_line(value)))
+    return SIPSRV_E_INVAL;
+  switch (hdr) {
+  case SIPSRV_PHDR_VIA: h = (msg_header_t *)msg->sip->sip_via; break;
+  case SIPSRV_PHDR_FROM: h = idx ? NULL : (msg_header_t *)msg->sip->sip_from; break;
+  case SIPSRV_PHDR_TO: h = idx ? NULL : (msg_header_t *)msg->sip->sip_to; break;
+  case SIPSRV_PHDR_CONTACT: h = (msg_header_t *)msg->sip->sip_contact; break;
+  case SIPSRV_PHDR_ROUTE: h = (msg_header_t *)msg->sip->sip_route; break;
+  case SIPSRV_PHDR_RECORD_ROUTE: h = (msg_header_t *)msg->sip->sip_record_route; break;
+  default: return SIPSRV_E_INVAL;
+  }
+  for (; h && idx > 0; h = h->sh_next)
+    idx--;
+  return set_param(msg, h, name, value);
+}
+
+int sipsrv_msg_header_add(sipsrv_msg *msg, const char *field)
+{
+  if (!msg || !field || !is_one_line(field) || !strchr(field, ':'))
+    return SIPSRV_E_INVAL;
+  return msg_header_add_str(msg->msg, PUB(msg), field) < 0 ? SIPSRV_E_INVAL : 0;
+}
+
+int sipsrv_msg_header_remove(sipsrv_msg *msg, const char *name)
+{
+  int n = 0;
+  size_t len;
+  msg_header_t *h, *next;
+
+  if (!msg || !name || !*name)
+    return SIPSRV_E_INVAL;
+  len = strlen(name);
+  for (h = *msg_chain_head(msg->msg); h; h = next) {
+    msg_hclass_t const *hc = h->sh_class;
+    const char *hn = hc == sip_unknown_class ? h->sh_unknown->un_name : hc->hc_name;
+    next = h->sh_succ;
+    if (hc == sip_request_class || hc == sip_status_class || hc == sip_separator_class ||
+        hc == sip_payload_class || !hn)
+      continue;
+    if (!ss_header_name_is(name, len, hn, hc->hc_short[0] ? (char)(hc->hc_short[0] | 0x20) : 0))
+      continue;
+    msg_fragment_clear_chain(h);
+    if (msg_header_remove(msg->msg, PUB(msg), h) == 0)
+      n++;
+    next = *msg_chain_head(msg->msg);      /* the chain changed: start over */
+  }
+  return n;
+}
+
+/* Make Content-Length match the body (RFC 3261 18.3, 20.14). */
+static int fix_content_length(sipsrv_msg *msg)
+{
+  size_t body = msg->sip->sip_payload ? msg->sip->sip_payload->pl_len : 0;
+  sip_content_length_t *cl = msg->sip->sip_content_length;
+  sip_content_length_t *ncl;
+
+  if (cl && cl->l_length == body)
+    return 0;
+  ncl = sip_content_length_create(msg_home(msg->msg), (uint32_t)body);
+  if (!ncl)
+    return SIPSRV_E_NOMEM;
+  if (cl)
+    return msg_header_replace(msg->msg, PUB(msg), (msg_header_t *)cl, (msg_header_t *)ncl) < 0
+               ? SIPSRV_E_NOMEM : 0;
+  return msg_header_insert(msg->msg, PUB(msg), (msg_header_t *)ncl) < 0 ? SIPSRV_E_NOMEM : 0;
+}
+
+/* Encode whatever was edited; a message built from scratch is first put in
+ * the fragment chain (SOFIA-NOTES: msg_serialize before msg_prepare). */
+static int prepare(sipsrv_msg *msg)
+{
+  int rc = fix_content_length(msg);
+  if (rc < 0)
+    return rc;
+  if (msg_serialize(msg->msg, PUB(msg)) < 0 || msg_prepare(msg->msg) < 0)
+    return SIPSRV_E_NOMEM;
+  return 0;
+}
+
+int sipsrv_msg_iovec(sipsrv_msg *msg, struct iovec *iov, size_t n)
+{
+  msg_iovec_t tmp[1];
+  isize_t need;
+  int rc;
+
+  if (!msg || (!iov && n))
+    return SIPSRV_E_INVAL;
+  rc = prepare(msg);
+  if (rc < 0)
+    return rc;
+  need = msg_iovec(msg->msg, n ? (msg_iovec_t *)iov : tmp, (isize_t)n);
+  return need < 0 ? SIPSRV_E_NOMEM : (int)need;
+}
+
+long sipsrv_msg_serialize(sipsrv_msg *msg, void *buf, size_t size)
+{
+  struct iovec small[16], *iov = small;
+  int n;
+  size_t total = 0, off = 0;
+
+  if (!msg || (!buf && size))
+    return SIPSRV_E_INVAL;
+  n = sipsrv_msg_iovec(msg, small, 16);
+  if (n < 0)
+    return n;
+  if (n > 16) {
+    iov = su_alloc(msg_home(msg->msg), sizeof *iov * (size_t)n);
+    if (!iov)
+      return SIPSRV_E_NOMEM;
+    n = sipsrv_msg_iovec(msg, iov, (size_t)n);
+  }
+  for (int i = 0; i < n; i++)
+    total += iov[i].iov_len;
+  if (total <= size)
+    for (int i = 0; i < n; i++) {
+      memcpy((char *)buf + off, iov[i].iov_base, iov[i].iov_len);
+      off += iov[i].iov_len;
+    }
+  if (iov != small)
+    su_free(msg_home(msg->msg), iov);
+  return (long)total;
+}

@@ -1,0 +1,57 @@
+/* Private to lib/msg and the layers above it: the message object over Sofia-SIP. */
+#ifndef SS_MSG_INT_H
+#define SS_MSG_INT_H
+
+#include <sipsrv/msg.h>
+
+#include <sofia-sip/msg.h>
+#include <sofia-sip/msg_addr.h>
+#include <sofia-sip/msg_header.h>
+#include <sofia-sip/sip.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_protos.h>
+
+#include <stdbool.h>
+
+/* The object lives in its own msg_t's home: freeing the msg_t frees it. */
+struct sipsrv_msg {
+  msg_t *msg;
+  sip_t *sip;
+};
+
+/* What a scan of the raw header section found (lib/msg/scan.c). */
+typedef struct ss_head {
+  size_t skip;          /* CRLF octets before the start line (RFC 3261 7.5) */
+  size_t start_len;     /* the start line, without its line end */
+  size_t head_len;      /* from the start line through the empty line */
+  bool complete;        /* the empty line was found */
+  bool response;        /* the start line begins with "SIP/" */
+  int cl_count;         /* Content-Length fields seen */
+  bool cl_bad;          /* a Content-Length value that is not 1*DIGIT */
+  unsigned long long cl;/* its value when cl_count == 1 && !cl_bad (saturates) */
+} ss_head;
+
+/* Scan the header section of data[0..len). Never reads past len. */
+void ss_scan_head(const char *data, size_t len, ss_head *out);
+
+/* True for an RFC 3261 25.1 token character. */
+bool ss_is_token_char(unsigned char c);
+
+/* Case-insensitive header-name match of a full name or its compact form. */
+bool ss_header_name_is(const char *name, size_t len, const char *full, char compact);
+
+/* Host and port syntax per RFC 3261 25.1 (hostname, IPv4address, IPv6reference). */
+bool ss_host_valid(const char *host);
+bool ss_port_valid(const char *port);
+
+/* Set a verdict. */
+void ss_verdict(sipsrv_verdict *v, sipsrv_action action, int status, const char *phrase,
+                const char *rfc);
+
+/* Wrap a parsed msg_t (takes it) into a sipsrv_msg; NULL on allocation failure (msg destroyed). */
+sipsrv_msg *ss_msg_wrap(msg_t *m);
+
+/* Map a Sofia method to ours. */
+sipsrv_method ss_method_from_sofia(int sofia_method);
+
+#endif

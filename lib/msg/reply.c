@@ -1,0 +1,137 @@
+/* Building a response from a request (RFC 3261 8.2.6). */
+#include "msg_int.h"
+
+#include <sipsrv/error.h>
+
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/su_alloc.h>
+
+#include <stdio.h>
+#include <string.h>
+
+const char *sipsrv_status_phrase(int status)
+{
+  const char *p = (status >= 100 && status <= 699) ? sip_status_phrase(status) : NULL;
+  return p ? p : "Unknown";
+}
+
+static uint64_t fnv1a(uint64_t h, const char *s)
+{
+  for (; s && *s; s++) {
+    h ^= (unsigned char)*s;
+    h *= 0x100000001b3ULL;
+  }
+  return h ^ 0xff;                       /* separates fields: "ab"+"c" != "a"+"bc" */
+}
+
+/* A To tag that is the same for every retransmission of a request (RFC 3261
+ * 8.2.7 asks it of a stateless UAS): a hash of what identifies the request. */
+static void derive_tag(sip_t const *rq, char out[17])
+{
+  uint64_t h = 0xcbf29ce484222325ULL;
+  char seq[16];
+
+  h = fnv1a(h, rq->sip_call_id ? rq->sip_call_id->i_id : NULL);
+  h = fnv1a(h, rq->sip_from ? rq->sip_from->a_tag : NULL);
+  snprintf(seq, sizeof seq, "%u", (unsigned)rq->sip_cseq->cs_seq);
+  h = fnv1a(h, seq);
+  h = fnv1a(h, rq->sip_via->v_branch ? rq->sip_via->v_branch : rq->sip_via->v_host);
+  snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
+int sipsrv_msg_reply(sipsrv_msg **out, const sipsrv_msg *req, int status, const char *phrase,
+                     const sipsrv_reply_opts *opts)
+{
+  static const sipsrv_reply_opts defaults = SIPSRV_REPLY_OPTS_INIT;
+  sip_t const *rq;
+  msg_t *m;
+  sip_t *sip;
+  su_home_t *home;
+  msg_pub_t *pub;
+  sipsrv_msg *res;
+  char tag[17];
+
+  if (!out || !req || status < 100 || status > 699)
+    return SIPSRV_E_INVAL;
+  if (!opts)
+    opts = &defaults;
+  rq = req->sip;
+  /* A response is matched to its request by the Via branch and the CSeq
+   * (RFC 3261 17.1.3): without them it cannot be answered. A request missing
+   * From, To or Call-ID is still answered 400 (RFC 4475 3.3.1), without them. */
+  if (!rq->sip_request || !rq->sip_via || !rq->sip_cseq)
+    return SIPSRV_E_INVAL;
+  if ((opts->body_len && (!opts->body || !opts->content_type)) ||
+      (phrase && strpbrk(phrase, "\r\n")) || (opts->to_tag && !*opts->to_tag))
+    return SIPSRV_E_INVAL;
+
+  m = msg_create(sip_default_mclass(), 0);
+  if (!m)
+    return SIPSRV_E_NOMEM;
+  sip = sip_object(m);
+  pub = (msg_pub_t *)sip;
+  home = msg_home(m);
+
+  /* RFC 3261 8.2.6.2: Via (all, in order), From, Call-ID and CSeq are copied;
+   * To is copied and gets a tag unless it has one or this is a 100. */
+  if (msg_header_insert(m, pub, (msg_header_t *)sip_status_create(
+                                    home, status, phrase ? phrase : sipsrv_status_phrase(status),
+                                    NULL)) < 0 ||
+      msg_header_add_dup(m, pub, (msg_header_t const *)rq->sip_via) < 0 ||
+      (rq->sip_from && msg_header_add_dup(m, pub, (msg_header_t const *)rq->sip_from) < 0) ||
+      (rq->sip_to && msg_header_add_dup(m, pub, (msg_header_t const *)rq->sip_to) < 0) ||
+      (rq->sip_call_id && msg_header_add_dup(m, pub, (msg_header_t const *)rq->sip_call_id) < 0) ||
+      msg_header_add_dup(m, pub, (msg_header_t const *)rq->sip_cseq) < 0)
+    goto nomem;
+  if (status > 100 && sip->sip_to && !sip->sip_to->a_tag) {
+    if (!opts->to_tag)
+      derive_tag(rq, tag);
+    if (sip_to_tag(home, sip->sip_to, opts->to_tag ? opts->to_tag : tag) < 0)
+      goto nomem;
+  }
+  /* RFC 3261 8.2.6.1: a 100 echoes the request's Timestamp. */
+  if (status == 100 && rq->sip_timestamp &&
+      msg_header_add_dup(m, pub, (msg_header_t const *)rq->sip_timestamp) < 0)
+    goto nomem;
+  if (opts->headers && *opts->headers && msg_header_add_str(m, pub, opts->headers) < 0) {
+    msg_destroy(m);
+    return SIPSRV_E_INVAL;
+  }
+  if (opts->body_len) {
+    if (msg_header_add_make(m, pub, sip_content_type_class, opts->content_type) < 0) {
+      msg_destroy(m);
+      return SIPSRV_E_INVAL;
+    }
+    if (msg_header_insert(m, pub, (msg_header_t *)sip_payload_create(home, opts->body,
+                                                                      (isize_t)opts->body_len)) < 0)
+      goto nomem;
+  }
+  if (msg_header_insert(m, pub, (msg_header_t *)sip_content_length_create(
+                                    home, (uint32_t)opts->body_len)) < 0 ||
+      msg_serialize(m, pub) < 0)
+    goto nomem;
+  res = ss_msg_wrap(m);
+  if (!res)
+    return SIPSRV_E_NOMEM;
+  *out = res;
+  return 0;
+
+nomem:
+  msg_destroy(m);
+  return SIPSRV_E_NOMEM;
+}
+
+int sipsrv_msg_reply_verdict(sipsrv_msg **out, const sipsrv_msg *req, const sipsrv_verdict *v)
+{
+  sipsrv_reply_opts opts = SIPSRV_REPLY_OPTS_INIT;
+  char hdr[SIPSRV_VERDICT_TAGS_MAX + 16];
+
+  if (!out || !req || !v || v->action != SIPSRV_REJECT)
+    return SIPSRV_E_INVAL;
+  /* RFC 3261 8.2.2.3 and 16.3 step 5: a 420 lists the unsupported tags. */
+  if (v->status == 420 && v->unsupported[0]) {
+    snprintf(hdr, sizeof hdr, "Unsupported: %s", v->unsupported);
+    opts.headers = hdr;
+  }
+  return sipsrv_msg_reply(out, req, v->status, v->phrase, &opts);
+}

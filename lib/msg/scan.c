@@ -1,0 +1,197 @@
+/* A light scan of the raw header section, before Sofia-SIP parses it: finds the
+ * end of the headers and every Content-Length, which framing (RFC 3261 18.3)
+ * needs whatever Sofia-SIP makes of the rest. */
+#include "msg_int.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
+bool ss_is_token_char(unsigned char c)
+{
+  /* RFC 3261 25.1: token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~") */
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         (c != 0 && strchr("-.!%*_+`'~", c) != NULL);
+}
+
+bool ss_header_name_is(const char *name, size_t len, const char *full, char compact)
+{
+  if (len == 1 && compact && tolower((unsigned char)name[0]) == compact)
+    return true;
+  return strlen(full) == len && strncasecmp(name, full, len) == 0;
+}
+
+/* Index of the next '\n' at or after i, or len. */
+static size_t line_end(const char *d, size_t len, size_t i)
+{
+  const char *nl = memchr(d + i, '\n', len - i);
+  return nl ? (size_t)(nl - d) : len;
+}
+
+/* Read a Content-Length value spanning [i, end) (folded lines included). */
+static void scan_cl_value(const char *d, size_t i, size_t end, ss_head *h)
+{
+  unsigned long long v = 0;
+  int digits = 0;
+  bool after = false;
+
+  for (; i < end; i++) {
+    unsigned char c = (unsigned char)d[i];
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+      if (digits)
+        after = true;
+      continue;
+    }
+    if (c < '0' || c > '9' || after) {
+      h->cl_bad = true;
+      return;
+    }
+    if (v < 100000000000ULL)
+      v = v * 10 + (c - '0');
+    digits++;
+  }
+  if (!digits)
+    h->cl_bad = true;
+  h->cl = v;
+}
+
+void ss_scan_head(const char *d, size_t len, ss_head *h)
+{
+  size_t i = 0, e;
+
+  memset(h, 0, sizeof *h);
+  /* RFC 3261 7.5: CRLFs before the start line are ignored. */
+  while (i < len && (d[i] == '\r' || d[i] == '\n'))
+    i++;
+  h->skip = i;
+  h->response = len - i >= 4 && strncasecmp(d + i, "SIP/", 4) == 0;
+
+  e = line_end(d, len, i);
+  if (e >= len)
+    return;
+  h->start_len = e - i - (e > i && d[e - 1] == '\r');
+  i = e + 1;
+
+  while (i < len) {
+    size_t name_end, vstart;
+
+    e = line_end(d, len, i);
+    if (e >= len)
+      return;                           /* this line is not finished yet */
+    if (e == i || (e == i + 1 && d[i] == '\r')) {
+      h->complete = true;
+      h->head_len = e + 1 - h->skip;
+      return;
+    }
+    /* A header ends where a line does not start with SP or HT (RFC 3261 7.3.1). */
+    vstart = i;
+    for (;;) {
+      if (e + 1 >= len)
+        return;                         /* we cannot tell yet whether it folds */
+      if (d[e + 1] != ' ' && d[e + 1] != '\t')
+        break;
+      e = line_end(d, len, e + 1);
+      if (e >= len)
+        return;
+    }
+    name_end = vstart;
+    while (name_end < e && ss_is_token_char((unsigned char)d[name_end]))
+      name_end++;
+    if (ss_header_name_is(d + vstart, name_end - vstart, "Content-Length", 'l')) {
+      size_t colon = name_end;
+      while (colon < e && (d[colon] == ' ' || d[colon] == '\t'))
+        colon++;
+      if (colon < e && d[colon] == ':') {
+        h->cl_count++;
+        scan_cl_value(d, colon + 1, e, h);
+      }
+    }
+    i = e + 1;
+  }
+}
+
+static bool label_ok(const char *s, size_t n)
+{
+  if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
+    return false;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    /* '_' is outside RFC 3261's hostname, but common in private names: tolerated. */
+    if (!isalnum(c) && c != '-' && c != '_')
+      return false;
+  }
+  return true;
+}
+
+static bool ipv6_ok(const char *s, size_t n)
+{
+  char buf[64];
+  struct in6_addr a;
+  char *tri;
+
+  if (n >= sizeof buf)
+    return false;
+  memcpy(buf, s, n);
+  buf[n] = '\0';
+  if (inet_pton(AF_INET6, buf, &a) == 1)
+    return true;
+  /* RFC 5118 4.10: RFC 3261's ABNF admits "2001:db8:::192.0.2.1"; tolerate it
+   * as the "::" it meant. */
+  tri = strstr(buf, ":::");
+  if (tri && !strstr(tri + 1, ":::")) {
+    memmove(tri, tri + 1, strlen(tri));
+    return inet_pton(AF_INET6, buf, &a) == 1;
+  }
+  return false;
+}
+
+bool ss_host_valid(const char *host)
+{
+  size_t n, i, start;
+  bool all_numeric = true;
+  struct in_addr a4;
+
+  if (!host || !*host)
+    return false;
+  n = strlen(host);
+  if (host[0] == '[')
+    return n > 2 && host[n - 1] == ']' && ipv6_ok(host + 1, n - 2);
+  if (n > 255)
+    return false;
+  if (host[n - 1] == '.')
+    n--;                                 /* a trailing dot is allowed */
+  for (i = 0, start = 0; i <= n; i++) {
+    if (i == n || host[i] == '.') {
+      if (!label_ok(host + start, i - start))
+        return false;
+      for (size_t k = start; k < i; k++)
+        if (!isdigit((unsigned char)host[k]))
+          all_numeric = false;
+      start = i + 1;
+    }
+  }
+  /* toplabel starts with ALPHA, so an all-digit name must be an IPv4address. */
+  if (all_numeric) {
+    char buf[16];
+    if (n >= sizeof buf)
+      return false;
+    memcpy(buf, host, n);
+    buf[n] = '\0';
+    return inet_pton(AF_INET, buf, &a4) == 1;
+  }
+  return true;
+}
+
+bool ss_port_valid(const char *port)
+{
+  unsigned long v = 0;
+  if (!port || !*port)
+    return false;
+  for (const char *p = port; *p; p++) {
+    if (*p < '0' || *p > '9' || p - port >= 5)
+      return false;
+    v = v * 10 + (unsigned long)(*p - '0');
+  }
+  return v <= 65535;
+}

@@ -1,0 +1,74 @@
+/* Test harness shared by the Check suites: a manual clock, an in-memory
+ * transport pair, and helpers to read the conformance corpora.
+ *
+ * The clock and the pair are what the transaction tests drive the sans-I/O
+ * core with: time moves only when a test advances it, and bytes move only
+ * when a test (or the core's transport ops) sends them, so every RFC timer
+ * runs without sleeping and every run is the same. */
+#ifndef SS_HARNESS_H
+#define SS_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+/* ---- manual clock ---------------------------------------------------- */
+
+typedef struct tclock {
+  uint64_t now_ms;        /* milliseconds since an arbitrary epoch */
+} tclock;
+
+/* A clock callback shape: the time in ms of the clock passed as user. */
+uint64_t tclock_now(void *user);
+/* Move the clock forward by ms. */
+void tclock_advance(tclock *c, uint64_t ms);
+
+/* ---- in-memory transport pair ---------------------------------------- */
+
+typedef enum tpipe_kind { TPIPE_DGRAM, TPIPE_STREAM } tpipe_kind;
+
+typedef struct tpipe_end tpipe_end;
+
+typedef struct tpipe {
+  tpipe_kind kind;
+  tpipe_end *a, *b;
+} tpipe;
+
+/* Make a connected pair; addr_a/addr_b name each end ("127.0.0.1:5060"). */
+tpipe *tpipe_new(tpipe_kind kind, const char *addr_a, const char *addr_b);
+void tpipe_free(tpipe *p);
+
+const char *tpipe_addr(const tpipe_end *e);
+tpipe_end *tpipe_peer(const tpipe_end *e);
+
+/* Queue bytes for the peer: one datagram, or more of the stream. Returns len,
+ * or -1 when the end is closed or a drop was armed (the bytes are lost). */
+long tpipe_send(tpipe_end *e, const void *data, size_t len);
+long tpipe_sendv(tpipe_end *e, const struct iovec *iov, int n);
+
+/* Take what the peer sent: the next datagram (truncated to size, as recvmsg
+ * does), or up to min(size, chunk) stream bytes. Returns the count, 0 when
+ * nothing is queued, -1 after the peer closed and everything was read. */
+long tpipe_recv(tpipe_end *e, void *buf, size_t size);
+
+/* Queued datagrams (or stream bytes) waiting at this end. */
+size_t tpipe_pending(const tpipe_end *e);
+
+/* Lose the next n sends from this end (datagram loss). */
+void tpipe_drop_next(tpipe_end *e, int n);
+/* Deliver stream bytes at most chunk at a time (0: no limit). */
+void tpipe_set_chunk(tpipe_end *e, size_t chunk);
+/* Close this end: the peer reads what is queued, then -1. */
+void tpipe_close(tpipe_end *e);
+/* Sends made from this end (counting dropped ones). */
+unsigned tpipe_sent(const tpipe_end *e);
+
+/* ---- corpora ------------------------------------------------------------ */
+
+/* Path of ../shared/conformance (SIPSRV_CONFORMANCE_DIR overrides). */
+const char *conformance_dir(void);
+/* Read a whole file; returns malloc'ed bytes (NUL-terminated beyond len) or NULL. */
+char *read_file(const char *path, size_t *len);
+
+#endif
