@@ -55,7 +55,8 @@ typedef struct sipsrv_core_cfg {
  * @brief Create a core.
  * @param[out] out Receives the core, written only on success.
  * @param cfg Configuration (borrowed for the call), or NULL for defaults.
- * @return 0; SIPSRV_E_INVAL if out is NULL or the allocator is incomplete;
+ * @return 0; SIPSRV_E_INVAL if out is NULL, the allocator is incomplete or
+ *         the log level is out of range;
  *         SIPSRV_E_VERSION if cfg->version is unknown; SIPSRV_E_NOMEM.
  * @since 0.1.0
  */

@@ -37,16 +37,17 @@ typedef struct sipsrv_frame {
   sipsrv_frame_kind kind;  /**< What it is. */
   const void *data;        /**< The bytes; valid until the next call on the framer. */
   size_t len;              /**< Their length. */
-  int status;              /**< For SIPSRV_FRAME_ERROR: the status to answer (400 or 413). */
+  int status;              /**< For SIPSRV_FRAME_ERROR: the status to answer (400, or 513 Message Too Large). */
   const char *phrase;      /**< For SIPSRV_FRAME_ERROR: a static reason phrase. */
 } sipsrv_frame;
 
 /**
  * @brief Create a framer.
  * @param[out] out Receives the framer, written only on success.
- * @param max_msg Largest message accepted (headers and body), 0 for
- *                SIPSRV_MSG_MAX_DEFAULT (65535).
- * @return 0; SIPSRV_E_INVAL; SIPSRV_E_NOMEM.
+ * @param max_msg Largest message accepted (headers and body), at most
+ *                #SIPSRV_MSG_MAX_DEFAULT (what sipsrv_msg_parse() takes); 0
+ *                for #SIPSRV_MSG_MAX_DEFAULT.
+ * @return 0; SIPSRV_E_INVAL for a NULL out or a max_msg over the limit; SIPSRV_E_NOMEM.
  * @since 0.1.0
  */
 SIPSRV_API int sipsrv_framer_new(sipsrv_framer **out, size_t max_msg);

@@ -43,8 +43,8 @@ SIPSRV_API const char *sipsrv_log_level_name(sipsrv_log_level level);
 
 /**
  * @brief Parse a level name as given on a command line.
- * @param name "none", "error", "warn", "info", "debug" or "trace" (any case),
- *             or a digit 0-5.
+ * @param name "none", "error", "warn" (or "warning"), "info", "debug" or
+ *             "trace" (any case), or a digit 0-5.
  * @return The level (>= 0), or SIPSRV_E_INVAL.
  * @note Thread-safe. @since 0.1.0
  */

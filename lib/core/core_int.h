@@ -22,7 +22,8 @@ void *ss_alloc(const sipsrv_core *core, size_t size);
 void *ss_zalloc(const sipsrv_core *core, size_t size);
 void ss_free(const sipsrv_core *core, void *ptr);
 
-/* Log through the core's callback; formats only when the level is enabled. */
+/* Log through the core's callback; formats only when the level is enabled.
+ * A message longer than 511 characters is cut there. */
 void ss_log(const sipsrv_core *core, sipsrv_log_level level, const char *fmt, ...) SS_PRINTF(3, 4);
 
 /* True when a message of this level would reach the callback. */

@@ -300,7 +300,16 @@ int sipsrv_msg_header(const sipsrv_msg *msg, const char *name, int idx, char *bu
     const char *hn = chain_name(h, &compact);
     if (!hn || !name_matches(name, hn, compact) || idx-- > 0)
       continue;
-    issize_t n = msg_header_field_e(size ? buf : tmp, size ? (isize_t)size : 0, h, 0);
+    issize_t n;
+    if (h->sh_class == sip_unknown_class) {
+      /* An unknown header prints with its name: take the value itself. */
+      const char *val = h->sh_unknown->un_value ? h->sh_unknown->un_value : "";
+      n = (issize_t)strlen(val);
+      if (size)
+        memcpy(buf, val, (size_t)n < size ? (size_t)n : size - 1);
+    } else {
+      n = msg_header_field_e(size ? buf : tmp, size ? (isize_t)size : 0, h, 0);
+    }
     if (n < 0)
       return SIPSRV_E_INVAL;
     if (size)

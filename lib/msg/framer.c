@@ -18,7 +18,7 @@ struct sipsrv_framer {
 int sipsrv_framer_new(sipsrv_framer **out, size_t max_msg)
 {
   sipsrv_framer *f;
-  if (!out)
+  if (!out || max_msg > SIPSRV_MSG_MAX_DEFAULT)
     return SIPSRV_E_INVAL;
   f = calloc(1, sizeof *f);
   if (!f)

@@ -245,9 +245,22 @@ static void judge_request(sip_t const *sip, unsigned errs, sipsrv_verdict *v)
 {
   sip_request_t const *rq = sip->sip_request;
 
+  /* RFC 3261 25.1: Method = token (Sofia-SIP lets other characters through). */
+  for (const char *p = rq->rq_method_name; p && *p; p++) {
+    if (!ss_is_token_char((unsigned char)*p)) {
+      ss_verdict(v, SIPSRV_REJECT, 400, "Malformed Request-Line", "RFC 3261 25.1");
+      return;
+    }
+  }
   /* RFC 3261 8.2.2 / 21.5.7: a version other than 2.0 gets 505 (RFC 4475 3.1.2.16). */
   if (!version_is_2_0(rq->rq_version)) {
     ss_verdict(v, SIPSRV_REJECT, 505, "Version Not Supported", "RFC 3261 21.5.7");
+    return;
+  }
+  /* Header syntax, and single-valued headers given once (RFC 3261 7.3.1,
+   * RFC 4475 3.1.2.1, 3.3.8), for the headers a request is processed by. */
+  if (errs & (sip_mask_request | sip_mask_proxy | sip_mask_registrar)) {
+    ss_verdict(v, SIPSRV_REJECT, 400, error_phrase(sip), "RFC 3261 7.3.1");
     return;
   }
   /* RFC 3261 8.1.1: mandatory headers (RFC 4475 3.3.1). Max-Forwards may be
@@ -258,12 +271,6 @@ static void judge_request(sip_t const *sip, unsigned errs, sipsrv_verdict *v)
   if (!sip->sip_call_id) { ss_verdict(v, SIPSRV_REJECT, 400, "Missing Call-ID", "RFC 3261 8.1.1.4"); return; }
   if (!sip->sip_cseq) { ss_verdict(v, SIPSRV_REJECT, 400, "Missing CSeq", "RFC 3261 8.1.1.5"); return; }
 
-  /* Header syntax, and single-valued headers given once (RFC 3261 7.3.1,
-   * RFC 4475 3.1.2.1, 3.3.8), for the headers a request is processed by. */
-  if (errs & (sip_mask_request | sip_mask_proxy | sip_mask_registrar)) {
-    ss_verdict(v, SIPSRV_REJECT, 400, error_phrase(sip), "RFC 3261 7.3.1");
-    return;
-  }
   /* RFC 3261 8.1.1.5: the CSeq number is less than 2^31 (RFC 4475 3.1.2.4). */
   if (sip->sip_cseq->cs_seq > 0x7fffffffu) {
     ss_verdict(v, SIPSRV_REJECT, 400, "CSeq out of range", "RFC 3261 8.1.1.5");

@@ -43,13 +43,15 @@ const char *tpipe_addr(const tpipe_end *e);
 tpipe_end *tpipe_peer(const tpipe_end *e);
 
 /* Queue bytes for the peer: one datagram, or more of the stream. Returns len,
- * or -1 when the end is closed or a drop was armed (the bytes are lost). */
+ * or -1 when either end is closed (not counted as a send) or a drop was armed
+ * (counted; the bytes are lost). */
 long tpipe_send(tpipe_end *e, const void *data, size_t len);
 long tpipe_sendv(tpipe_end *e, const struct iovec *iov, int n);
 
 /* Take what the peer sent: the next datagram (truncated to size, as recvmsg
- * does), or up to min(size, chunk) stream bytes. Returns the count, 0 when
- * nothing is queued, -1 after the peer closed and everything was read. */
+ * does), or up to min(size, chunk) stream bytes across as many sends as are
+ * queued. Returns the count, 0 when nothing is queued (an empty datagram also
+ * reads as 0), -1 after the peer closed and everything was read. */
 long tpipe_recv(tpipe_end *e, void *buf, size_t size);
 
 /* Queued datagrams (or stream bytes) waiting at this end. */

@@ -130,18 +130,24 @@ long tpipe_recv(tpipe_end *e, void *buf, size_t size)
     free(c);
     return (long)n;
   }
-  n = c->len - c->off;
-  if (n > size)
-    n = size;
-  if (e->chunk_limit && n > e->chunk_limit)
-    n = e->chunk_limit;
-  memcpy(buf, c->data + c->off, n);
-  c->off += n;
-  if (c->off == c->len) {
-    e->head = c->next;
-    if (!e->head)
-      e->tail = NULL;
-    free(c);
+  /* A stream read takes what is queued, across sends, up to size (and the
+   * chunk limit), as a socket read would. */
+  if (e->chunk_limit && size > e->chunk_limit)
+    size = e->chunk_limit;
+  n = 0;
+  while ((c = e->head) && n < size) {
+    size_t take = c->len - c->off;
+    if (take > size - n)
+      take = size - n;
+    memcpy((char *)buf + n, c->data + c->off, take);
+    c->off += take;
+    n += take;
+    if (c->off == c->len) {
+      e->head = c->next;
+      if (!e->head)
+        e->tail = NULL;
+      free(c);
+    }
   }
   return (long)n;
 }
