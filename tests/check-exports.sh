@@ -11,7 +11,7 @@ grep -ho 'sipsrv_[a-z0-9_]*;' "$src/lib/libsipsrv.map" | tr -d ';' | sort > "$tm
 # Each SIPSRV_API declaration: the name right before the first '('.
 for h in "$src"/include/sipsrv/*.h "$src"/include/sipsrv/*.h.in; do
   [ -f "$h" ] || continue
-  tr '\n' ' ' < "$h" | grep -o 'SIPSRV_API[^;(]*(' | sed 's/.*[ *]\([a-z0-9_]*\)($/\1/'
+  grep -v '^#' "$h" | tr '\n' ' ' | grep -o 'SIPSRV_API[^;(]*(' | sed 's/.*[ *]\([a-z0-9_]*\)($/\1/'
 done | sort > "$tmp/headers"
 status=0
 if ! diff -u "$tmp/map" "$tmp/exported"; then echo "exports differ from libsipsrv.map"; status=1; fi

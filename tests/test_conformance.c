@@ -316,6 +316,18 @@ static void answer(const char *name, sipsrv_msg *m, const sipsrv_verdict *v)
   /* The status line carries the phrase saying what was wrong. */
   ck_assert_msg(memmem(buf, (size_t)n, v->phrase, strlen(v->phrase)) != NULL,
                 "%s: reply lacks phrase %s", name, v->phrase);
+  /* The reply is a well-formed response, whole: it ends with the empty line
+   * and parses, when the request gave it everything a response carries. */
+  ck_assert_msg(n >= 4 && memcmp(buf + n - 4, "\r\n\r\n", 4) == 0, "%s: reply not terminated", name);
+  if (sipsrv_msg_call_id(m) && sipsrv_msg_from(m, &(sipsrv_addr){0}) == 0 &&
+      sipsrv_msg_to(m, &(sipsrv_addr){0}) == 0) {
+    sipsrv_msg *back = NULL;
+    sipsrv_verdict bv;
+    ck_assert_int_eq(sipsrv_msg_parse(&back, buf, (size_t)n, 0, &bv), 0);
+    ck_assert_msg(bv.action == SIPSRV_ACCEPT, "%s: reply does not parse: %s", name, bv.phrase);
+    ck_assert_int_eq(sipsrv_msg_status(back), v->status);
+    sipsrv_msg_free(back);
+  }
   sipsrv_msg_free(rsp);
 }
 

@@ -15,6 +15,7 @@
 /** Marks a function exported from the shared library (all else is hidden). */
 #define SIPSRV_API __attribute__((visibility("default")))
 #else
+/** Marks a function of the public API (exported when building the library). */
 #define SIPSRV_API
 #endif
 

@@ -261,6 +261,7 @@ SIPSRV_API const char *sipsrv_msg_call_id(const sipsrv_msg *msg);
 
 /**
  * @brief The CSeq header.
+ * @param msg The message.
  * @param[out] seq Receives the sequence number (may be NULL).
  * @param[out] method Receives the method name (may be NULL).
  * @return 0; SIPSRV_E_NOTFOUND; SIPSRV_E_INVAL.
@@ -280,6 +281,7 @@ SIPSRV_API int sipsrv_msg_expires(const sipsrv_msg *msg, uint32_t *out);
 
 /**
  * @brief The body of the message.
+ * @param msg The message.
  * @param[out] data Receives a pointer to the body (NULL when empty).
  * @param[out] len Receives its length.
  * @return 0; SIPSRV_E_INVAL.
@@ -293,7 +295,11 @@ SIPSRV_API int sipsrv_msg_body(const sipsrv_msg *msg, const void **data, size_t 
  * Works for every header, known or not; a comma-separated list header
  * counts each header line as one field.
  *
+ * @param msg The message.
+ * @param name The header name.
+ * @param idx 0 for the first field with that name.
  * @param buf Receives the value as it would be sent, NUL-terminated when size > 0.
+ * @param size Size of buf.
  * @return The length of the value (as snprintf); SIPSRV_E_NOTFOUND; SIPSRV_E_INVAL.
  * @since 0.1.0
  */
@@ -318,6 +324,7 @@ SIPSRV_API int sipsrv_param_find(const char *const *params, const char *name,
 
 /**
  * @brief Add a Via on top (RFC 3261 16.6 step 8).
+ * @param msg The message.
  * @param transport "UDP", "TCP", "TLS", ... (required).
  * @param host The sent-by host; IPv6 addresses are bracketed automatically.
  * @param port The sent-by port, or 0 to leave it out.
@@ -334,7 +341,9 @@ SIPSRV_API int sipsrv_msg_via_pop(sipsrv_msg *msg);
 
 /**
  * @brief Set received and rport on the topmost Via (RFC 3261 18.2.1, RFC 3581 4).
- * @param received The source address the request came from, or NULL to leave it.
+ * @param msg The message.
+ * @param received The source IP address the request came from (IPv6 with or
+ *                 without brackets), or NULL to leave it.
  * @param rport The source port to put in an rport parameter that the Via
  *              carries, or 0 to leave rport alone.
  * @return 0; SIPSRV_E_NOTFOUND without a Via; SIPSRV_E_INVAL; SIPSRV_E_NOMEM.
@@ -352,7 +361,9 @@ SIPSRV_API int sipsrv_msg_max_forwards_dec(sipsrv_msg *msg);
 
 /**
  * @brief Replace the Request-URI (RFC 3261 16.6 step 2).
- * @param uri The new URI as text, e.g. "sip:bob@192.0.2.4:5060".
+ * @param msg The message.
+ * @param uri The new URI as text, e.g. "sip:bob@192.0.2.4:5060"; it must pass
+ *            the checks sipsrv_msg_parse() applies to a Request-URI.
  * @return 0; SIPSRV_E_NOTSUP for a response; SIPSRV_E_INVAL for a bad URI; SIPSRV_E_NOMEM.
  * @since 0.1.0
  */
@@ -360,6 +371,7 @@ SIPSRV_API int sipsrv_msg_set_request_uri(sipsrv_msg *msg, const char *uri);
 
 /**
  * @brief Add a value to a Contact, Route, Record-Route or Path list.
+ * @param msg The message.
  * @param hdr Which header.
  * @param value The value as text, e.g. "<sip:proxy.example.com;lr>".
  * @param at_end 0 to put it first (Record-Route, 16.6 step 4), 1 to put it last
@@ -390,11 +402,13 @@ typedef enum sipsrv_param_hdr {
 
 /**
  * @brief Set, replace or remove a header parameter (e.g. the To tag, RFC 3261 8.2.6.2).
+ * @param msg The message.
  * @param hdr Which header.
  * @param idx Which value of a list header (0 = first).
  * @param name Parameter name (a token).
- * @param value The value (a token or quoted string), "" for a parameter
- *              without value, or NULL to remove the parameter.
+ * @param value The value (RFC 3261 gen-value: a token, a host or a quoted
+ *              string), "" for a parameter without value, or NULL to remove
+ *              the parameter.
  * @return 0; SIPSRV_E_NOTFOUND if there is no such header value (or, on
  *         removal, no such parameter); SIPSRV_E_INVAL; SIPSRV_E_NOMEM.
  * @since 0.1.0
@@ -404,7 +418,12 @@ SIPSRV_API int sipsrv_msg_param_set(sipsrv_msg *msg, sipsrv_param_hdr hdr, int i
 
 /**
  * @brief Add a header field given as "Name: value" (no CRLF).
- * @return 0; SIPSRV_E_INVAL if it does not parse; SIPSRV_E_NOMEM.
+ *
+ * The field is parsed (a known header must be well-formed) and goes at the
+ * end of the header section.
+ *
+ * @return 0; SIPSRV_E_INVAL if the name is not a token or the field does not
+ *         parse; SIPSRV_E_NOMEM.
  * @since 0.1.0
  */
 SIPSRV_API int sipsrv_msg_header_add(sipsrv_msg *msg, const char *field);
@@ -427,6 +446,7 @@ SIPSRV_API int sipsrv_msg_header_remove(sipsrv_msg *msg, const char *name);
  * Fixes Content-Length to the body. The iovecs point into the message and stay
  * valid until it is edited or freed.
  *
+ * @param msg The message.
  * @param iov Array to fill (may be NULL when n is 0).
  * @param n Its length.
  * @return The number of iovecs the whole message needs (if more than n, only n
@@ -438,6 +458,7 @@ SIPSRV_API int sipsrv_msg_iovec(sipsrv_msg *msg, struct iovec *iov, size_t n);
 
 /**
  * @brief Copy the serialized message into a buffer.
+ * @param msg The message.
  * @param buf Receives the bytes (not NUL-terminated).
  * @param size Size of buf.
  * @return The message length (if larger than size, nothing was written but the
@@ -453,7 +474,7 @@ SIPSRV_API long sipsrv_msg_serialize(sipsrv_msg *msg, void *buf, size_t size);
 
 /** Options of sipsrv_msg_reply(). Initialise with #SIPSRV_REPLY_OPTS_INIT. */
 typedef struct sipsrv_reply_opts {
-  /** To tag to add when the request's To has none; NULL derives one
+  /** To tag (a token) to add when the request's To has none; NULL derives one
    *  deterministically from the request (so a retransmission gets the same
    *  tag, RFC 3261 8.2.7). Never added to a 100 (8.2.6.1). */
   const char *to_tag;

@@ -19,17 +19,6 @@
 /* msg_iovec_t is Sofia-SIP's struct iovec: same layout on POSIX systems. */
 _Static_assert(sizeof(msg_iovec_t) == sizeof(struct iovec), "msg_iovec_t is not struct iovec");
 
-/* True when s is a token (RFC 3261 25.1). */
-static bool is_token(const char *s)
-{
-  if (!s || !*s)
-    return false;
-  for (; *s; s++)
-    if (!ss_is_token_char((unsigned char)*s))
-      return false;
-  return true;
-}
-
 /* True when s holds no CR, LF or NUL that could smuggle a header in. */
 static bool is_one_line(const char *s)
 {
@@ -44,7 +33,7 @@ int sipsrv_msg_via_push(sipsrv_msg *msg, const char *transport, const char *host
   sip_via_t *v;
   bool v6;
 
-  if (!msg || !is_token(transport) || !host || !is_token(branch) || port > 65535)
+  if (!msg || !ss_is_token(transport) || !host || !ss_is_token(branch) || port > 65535)
     return SIPSRV_E_INVAL;
   v6 = strchr(host, ':') && host[0] != '[';
   if (!ss_host_valid(host) && !v6)
@@ -112,7 +101,8 @@ int sipsrv_msg_via_set_received(sipsrv_msg *msg, const char *received, unsigned 
   sip_via_t *v;
   int rc;
 
-  if (!msg || rport > 65535 || (received && !is_one_line(received)))
+  /* RFC 3261 25.1: received = IPv4address / IPv6address. */
+  if (!msg || rport > 65535 || (received && *received && !ss_is_ip_address(received)))
     return SIPSRV_E_INVAL;
   v = msg->sip->sip_via;
   if (!v)
@@ -177,7 +167,9 @@ int sipsrv_msg_set_request_uri(sipsrv_msg *msg, const char *uri)
     return SIPSRV_E_NOTSUP;
   home = msg_home(msg->msg);
   u = url_make(home, uri);
-  if (!u || u->url_type == url_invalid || u->url_type == url_any) {
+  /* The same rules the parser applies to a received Request-URI (19.1.1). */
+  if (!u || u->url_type == url_invalid || u->url_type == url_any || !ss_url_host_port_ok(u) ||
+      ((u->url_type == url_sip || u->url_type == url_sips) && u->url_headers)) {
     su_free(home, u);
     return SIPSRV_E_INVAL;
   }
@@ -245,7 +237,8 @@ int sipsrv_msg_param_set(sipsrv_msg *msg, sipsrv_param_hdr hdr, int idx, const c
 {
   msg_header_t *h;
 
-  if (!msg || idx < 0 || !is_token(name) || (value && !is_one_line(value)))
+  /* RFC 3261 25.1: generic-param = token [ EQUAL gen-value ]. */
+  if (!msg || idx < 0 || !ss_is_token(name) || (value && *value && !ss_is_gen_value(value)))
     return SIPSRV_E_INVAL;
   switch (hdr) {
   case SIPSRV_PHDR_VIA: h = (msg_header_t *)msg->sip->sip_via; break;
@@ -263,9 +256,29 @@ int sipsrv_msg_param_set(sipsrv_msg *msg, sipsrv_param_hdr hdr, int idx, const c
 
 int sipsrv_msg_header_add(sipsrv_msg *msg, const char *field)
 {
-  if (!msg || !field || !is_one_line(field) || !strchr(field, ':'))
+  const char *colon;
+  size_t n;
+  msg_header_t *h;
+
+  if (!msg || !field || !is_one_line(field))
     return SIPSRV_E_INVAL;
-  return msg_header_add_str(msg->msg, PUB(msg), field) < 0 ? SIPSRV_E_INVAL : 0;
+  /* field-name = token, then optional whitespace and ':' (RFC 3261 7.3.1). */
+  colon = strchr(field, ':');
+  if (!colon)
+    return SIPSRV_E_INVAL;
+  for (n = 0; field + n < colon && ss_is_token_char((unsigned char)field[n]); n++)
+    ;
+  if (n == 0)
+    return SIPSRV_E_INVAL;
+  for (const char *p = field + n; p < colon; p++)
+    if (*p != ' ' && *p != '\t')
+      return SIPSRV_E_INVAL;
+  /* Parsed into a header object and inserted in the header section (a text
+   * append would land after the empty line). */
+  h = msg_header_d(msg_home(msg->msg), msg->msg, field);
+  if (!h || h->sh_class == sip_error_class)
+    return SIPSRV_E_INVAL;
+  return msg_header_insert(msg->msg, PUB(msg), h) < 0 ? SIPSRV_E_NOMEM : 0;
 }
 
 int sipsrv_msg_header_remove(sipsrv_msg *msg, const char *name)

@@ -43,6 +43,13 @@ bool ss_header_name_is(const char *name, size_t len, const char *full, char comp
 /* Host and port syntax per RFC 3261 25.1 (hostname, IPv4address, IPv6reference). */
 bool ss_host_valid(const char *host);
 bool ss_port_valid(const char *port);
+/* A sip/sips URL with a valid host and port (other schemes pass). */
+bool ss_url_host_port_ok(url_t const *u);
+/* RFC 3261 25.1: token; gen-value = token / host / quoted-string. */
+bool ss_is_token(const char *s);
+bool ss_is_gen_value(const char *s);
+/* An IPv4 or IPv6 address, the IPv6 one bracketed or not. */
+bool ss_is_ip_address(const char *s);
 
 /* Set a verdict. */
 void ss_verdict(sipsrv_verdict *v, sipsrv_action action, int status, const char *phrase,

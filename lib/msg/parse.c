@@ -231,15 +231,6 @@ static bool version_is_2_0(const char *v)
   return v && strcasecmp(v, "SIP/2.0") == 0;
 }
 
-static bool uri_host_port_ok(url_t const *u)
-{
-  if (u->url_type != url_sip && u->url_type != url_sips)
-    return true;                            /* other schemes: checked by sipsrv_msg_check */
-  if (!ss_host_valid(u->url_host))
-    return false;
-  return !u->url_port || ss_port_valid(u->url_port);
-}
-
 /* Judge a request Sofia-SIP parsed. */
 static void judge_request(sip_t const *sip, unsigned errs, sipsrv_verdict *v)
 {
@@ -293,7 +284,7 @@ static void judge_request(sip_t const *sip, unsigned errs, sipsrv_verdict *v)
   /* Request-URI (RFC 3261 19.1.1): a URI, valid host and port, no headers
    * component (Table 1; RFC 4475 3.1.2.7, 3.1.2.11). */
   if (rq->rq_url->url_type == url_invalid || rq->rq_url->url_type == url_any ||
-      !uri_host_port_ok(rq->rq_url)) {
+      !ss_url_host_port_ok(rq->rq_url)) {
     ss_verdict(v, SIPSRV_REJECT, 400, "Malformed Request-URI", "RFC 3261 19.1.1");
     return;
   }

@@ -62,7 +62,7 @@ int sipsrv_msg_reply(sipsrv_msg **out, const sipsrv_msg *req, int status, const 
   if (!rq->sip_request || !rq->sip_via || !rq->sip_cseq)
     return SIPSRV_E_INVAL;
   if ((opts->body_len && (!opts->body || !opts->content_type)) ||
-      (phrase && strpbrk(phrase, "\r\n")) || (opts->to_tag && !*opts->to_tag))
+      (phrase && strpbrk(phrase, "\r\n")) || (opts->to_tag && !ss_is_token(opts->to_tag)))
     return SIPSRV_E_INVAL;
 
   m = msg_create(sip_default_mclass(), 0);
@@ -106,8 +106,11 @@ int sipsrv_msg_reply(sipsrv_msg **out, const sipsrv_msg *req, int status, const 
                                                                       (isize_t)opts->body_len)) < 0)
       goto nomem;
   }
+  /* The empty line that ends the header section is a header to Sofia-SIP;
+   * a message built from scratch needs it added. */
   if (msg_header_insert(m, pub, (msg_header_t *)sip_content_length_create(
                                     home, (uint32_t)opts->body_len)) < 0 ||
+      msg_header_insert(m, pub, (msg_header_t *)sip_separator_create(home)) < 0 ||
       msg_serialize(m, pub) < 0)
     goto nomem;
   res = ss_msg_wrap(m);

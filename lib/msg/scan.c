@@ -195,3 +195,69 @@ bool ss_port_valid(const char *port)
   }
   return v <= 65535;
 }
+
+bool ss_url_host_port_ok(url_t const *u)
+{
+  if (u->url_type != url_sip && u->url_type != url_sips)
+    return true;
+  if (!ss_host_valid(u->url_host))
+    return false;
+  return !u->url_port || ss_port_valid(u->url_port);
+}
+
+bool ss_is_token(const char *s)
+{
+  if (!s || !*s)
+    return false;
+  for (; *s; s++)
+    if (!ss_is_token_char((unsigned char)*s))
+      return false;
+  return true;
+}
+
+bool ss_is_gen_value(const char *s)
+{
+  if (!s || !*s)
+    return false;
+  if (*s == '"') {
+    /* quoted-string: qdtext or quoted-pair, no CR/LF, closed by the last '"'. */
+    for (s++; *s; s++) {
+      if (*s == '\r' || *s == '\n')
+        return false;
+      if (*s == '\\') {
+        if (!s[1] || s[1] == '\r' || s[1] == '\n')
+          return false;
+        s++;
+      } else if (*s == '"') {
+        return s[1] == '\0';
+      }
+    }
+    return false;
+  }
+  /* token, or host (which adds ':' and brackets for IPv6). */
+  for (; *s; s++)
+    if (!ss_is_token_char((unsigned char)*s) && *s != ':' && *s != '[' && *s != ']')
+      return false;
+  return true;
+}
+
+bool ss_is_ip_address(const char *s)
+{
+  char buf[64];
+  size_t n;
+  struct in_addr a4;
+  struct in6_addr a6;
+
+  if (!s)
+    return false;
+  n = strlen(s);
+  if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
+    s++;
+    n -= 2;
+  }
+  if (n == 0 || n >= sizeof buf)
+    return false;
+  memcpy(buf, s, n);
+  buf[n] = '\0';
+  return inet_pton(AF_INET, buf, &a4) == 1 || inet_pton(AF_INET6, buf, &a6) == 1;
+}

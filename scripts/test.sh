@@ -1,0 +1,45 @@
+#!/bin/sh
+# Builds sipsrv with -Werror and runs every test suite: the Check suites,
+# the export and install checks, then the Check suites again under valgrind.
+# Prints each Check summary and a final "N passed, N failed" line.
+set -eu
+cd "$(dirname "$0")/.."
+sh scripts/deps.sh
+build=${SIPSRV_BUILD:-build}
+if [ -f "$build/build.ninja" ]; then
+  meson setup --reconfigure "$build" -Dwerror=true >/dev/null
+else
+  meson setup "$build" -Dwerror=true >/dev/null
+fi
+meson compile -C "$build"
+
+status=0
+passed=0
+failed=0
+run() {  # run NAME ARGS...: one meson test run; keeps its log and counts
+  name=$1; shift
+  echo "== $name"
+  out="$build/meson-logs/$name.out"
+  if ! meson test -C "$build" --print-errorlogs "$@" 2>&1 | tee "$out"; then :; fi
+  ok=$(sed -n 's/^Ok: *\([0-9]*\) *$/\1/p' "$out" | tail -n 1)
+  bad=0
+  for k in Fail Unexpected\ Pass Timeout; do
+    n=$(sed -n "s/^$k: *\([0-9]*\) *\$/\1/p" "$out" | tail -n 1)
+    bad=$((bad + ${n:-0}))
+  done
+  [ -n "$ok" ] || bad=$((bad + 1))    # meson itself failed
+  passed=$((passed + ${ok:-0})); failed=$((failed + bad))
+  [ "$bad" -eq 0 ] || status=1
+  log="$build/meson-logs/testlog$( [ "$name" = valgrind ] && echo -valgrind || true ).txt"
+  echo "== $name: Check summaries"
+  grep -E "^[0-9]+%: Checks:|^exports:|^install:|^sipsrv headers" "$log" || true
+}
+run plain
+if command -v valgrind >/dev/null; then
+  # Memory errors and leaks fail the run (STYLE.md: never a leak).
+  run valgrind --setup valgrind --suite unit
+else
+  echo "valgrind run skipped: valgrind is not installed"
+fi
+echo "$passed passed, $failed failed"
+exit $status
