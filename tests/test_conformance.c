@@ -499,11 +499,11 @@ START_TEST(conformance_rfc4475_details)
     cfg.flags = SIPSRV_CHECK_REQUIRE;
     ck_assert_int_eq(sipsrv_msg_check(m, &cfg, &v), 0);
     ck_assert_int_eq(v.status, 420);
-    ck_assert_str_eq(v.unsupported, "nothingSupportsThis, nothingSupportsThisEither");
+    ck_assert_str_eq(v.header, "Unsupported: nothingSupportsThis, nothingSupportsThisEither");
     cfg.flags = SIPSRV_CHECK_PROXY_REQUIRE;
     ck_assert_int_eq(sipsrv_msg_check(m, &cfg, &v), 0);
     ck_assert_int_eq(v.status, 420);
-    ck_assert_str_eq(v.unsupported, "noProxiesSupportThis, norDoAnyProxiesSupportThis");
+    ck_assert_str_eq(v.header, "Unsupported: noProxiesSupportThis, norDoAnyProxiesSupportThis");
   }
   sipsrv_msg_free(m);
   free(data);

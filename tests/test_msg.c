@@ -511,14 +511,14 @@ START_TEST(msg_check_require)
   cfg.flags = SIPSRV_CHECK_REQUIRE;
   ck_assert_int_eq(sipsrv_msg_check(m, &cfg, &v), 0);
   expect(v, SIPSRV_REJECT, 420, "Bad Extension");
-  ck_assert_str_eq(v.unsupported, "foo");
+  ck_assert_str_eq(v.header, "Unsupported: foo");
   cfg.flags = SIPSRV_CHECK_PROXY_REQUIRE;
   ck_assert_int_eq(sipsrv_msg_check(m, &cfg, &v), 0);
   expect(v, SIPSRV_ACCEPT, 0, NULL);
   cfg.supported = NULL;
   ck_assert_int_eq(sipsrv_msg_check(m, &cfg, &v), 0);
   expect(v, SIPSRV_REJECT, 420, NULL);
-  ck_assert_str_eq(v.unsupported, "path");
+  ck_assert_str_eq(v.header, "Unsupported: path");
   {
     sipsrv_msg *r;
     char out[4096];
@@ -541,6 +541,131 @@ START_TEST(msg_check_require)
   expect(v, SIPSRV_ACCEPT, 0, NULL);
   sipsrv_msg_free(m);
   free(d);
+}
+END_TEST
+
+/* RFC 3261 8.2.1: a method the UAS does not implement -> 405 with Allow; one
+ * nobody knows -> 501 with Allow; ACK is never answered. */
+START_TEST(msg_check_method)
+{
+  static const char *const methods[] = { "INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", NULL };
+  sipsrv_check_cfg cfg = SIPSRV_CHECK_CFG_INIT;
+  sipsrv_verdict v;
+  size_t len;
+  char *d0, *d;
+  sipsrv_msg *m;
+
+  cfg.methods = methods;
+  m = parse_base();
+  ck_assert_int_eq(sipsrv_msg_check(m, &cfg, &v), 0);
+  expect(v, SIPSRV_ACCEPT, 0, NULL);
+  sipsrv_msg_free(m);
+
+  d0 = build(0, "REGISTER sip:biloxi.example.com SIP/2.0", NULL, false, NULL, &len);
+  d = replace(d0, &len, "CSeq: 314159 INVITE", "CSeq: 314159 REGISTER");
+  m = parse_ok(d, len);
+  ck_assert_int_eq(sipsrv_msg_check(m, &cfg, &v), 0);
+  expect(v, SIPSRV_REJECT, 405, "Method Not Allowed");
+  ck_assert_str_eq(v.header, "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS");
+  {
+    sipsrv_msg *r;
+    char out[4096];
+    long n;
+    ck_assert_int_eq(sipsrv_msg_reply_verdict(&r, m, &v), 0);
+    n = sipsrv_msg_serialize(r, out, sizeof out - 1);
+    out[n] = '\0';
+    ck_assert_ptr_nonnull(strstr(out, "SIP/2.0 405 Method Not Allowed\r\n"));
+    ck_assert_ptr_nonnull(strstr(out, "\r\nAllow: INVITE, ACK, BYE, CANCEL, OPTIONS\r\n"));
+    sipsrv_msg_free(r);
+  }
+  sipsrv_msg_free(m);
+  free(d);
+  free(d0);
+
+  d0 = build(0, "FROB sip:bob@biloxi.example.com SIP/2.0", NULL, false, NULL, &len);
+  d = replace(d0, &len, "CSeq: 314159 INVITE", "CSeq: 314159 FROB");
+  m = parse_ok(d, len);
+  ck_assert_int_eq(sipsrv_msg_check(m, &cfg, &v), 0);
+  expect(v, SIPSRV_REJECT, 501, "Not Implemented");
+  ck_assert_str_eq(v.header, "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS");
+  sipsrv_msg_free(m);
+  free(d);
+  free(d0);
+
+  {
+    static const char *const invite_only[] = { "INVITE", NULL };
+    cfg.methods = invite_only;
+    d0 = build(0, "ACK sip:bob@biloxi.example.com SIP/2.0", NULL, false, NULL, &len);
+    d = replace(d0, &len, "CSeq: 314159 INVITE", "CSeq: 314159 ACK");
+    m = parse_ok(d, len);
+    ck_assert_int_eq(sipsrv_msg_check(m, &cfg, &v), 0);
+    expect(v, SIPSRV_ACCEPT, 0, NULL);
+    sipsrv_msg_free(m);
+    free(d);
+    free(d0);
+  }
+}
+END_TEST
+
+/* RFC 3261 8.2.3: a body the UAS cannot take -> 415 with Accept (type) or
+ * Accept-Encoding (coding). */
+START_TEST(msg_check_content)
+{
+  static const char *const text_any[] = { "application/sdp", "text/*", NULL };
+  static const char *const any[] = { "*/*", NULL };
+  static const char *const gzip[] = { "gzip", NULL };
+  sipsrv_check_cfg cfg = SIPSRV_CHECK_CFG_INIT;
+  sipsrv_verdict v;
+  size_t len;
+  char *d;
+  sipsrv_msg *m = parse_base();        /* Content-Type: text/plain, body "hello" */
+
+  cfg.flags = SIPSRV_CHECK_CONTENT;
+  ck_assert_int_eq(sipsrv_msg_check(m, &cfg, &v), 0);
+  expect(v, SIPSRV_REJECT, 415, "Unsupported Media Type");
+  ck_assert_str_eq(v.header, "Accept: application/sdp");
+  cfg.accept = text_any;
+  ck_assert_int_eq(sipsrv_msg_check(m, &cfg, &v), 0);
+  expect(v, SIPSRV_ACCEPT, 0, NULL);
+  cfg.accept = any;
+  ck_assert_int_eq(sipsrv_msg_check(m, &cfg, &v), 0);
+  expect(v, SIPSRV_ACCEPT, 0, NULL);
+  /* Without the flag nothing about the body is checked. */
+  cfg.flags = 0;
+  cfg.accept = NULL;
+  ck_assert_int_eq(sipsrv_msg_check(m, &cfg, &v), 0);
+  expect(v, SIPSRV_ACCEPT, 0, NULL);
+  sipsrv_msg_free(m);
+
+  d = build(-1, NULL, "Content-Encoding: gzip", false, NULL, &len);
+  m = parse_ok(d, len);
+  cfg.flags = SIPSRV_CHECK_CONTENT;
+  cfg.accept = any;
+  ck_assert_int_eq(sipsrv_msg_check(m, &cfg, &v), 0);
+  expect(v, SIPSRV_REJECT, 415, NULL);
+  ck_assert_str_eq(v.header, "Accept-Encoding: identity");
+  cfg.accept_encoding = gzip;
+  ck_assert_int_eq(sipsrv_msg_check(m, &cfg, &v), 0);
+  expect(v, SIPSRV_ACCEPT, 0, NULL);
+  sipsrv_msg_free(m);
+  free(d);
+
+  /* No body: nothing to refuse. */
+  d = build(13, NULL, NULL, false, "", &len);
+  m = parse_ok(d, len);
+  cfg.accept = NULL;
+  cfg.accept_encoding = NULL;
+  ck_assert_int_eq(sipsrv_msg_check(m, &cfg, &v), 0);
+  expect(v, SIPSRV_ACCEPT, 0, NULL);
+  sipsrv_msg_free(m);
+  free(d);
+}
+END_TEST
+
+/* RFC 3261 20.15: a body without Content-Type is malformed. */
+START_TEST(msg_parse_body_needs_type)
+{
+  expect(verdict_replaced(13, NULL), SIPSRV_REJECT, 400, "Missing Content-Type");
 }
 END_TEST
 
@@ -731,6 +856,7 @@ static Suite *suite(void)
   tcase_add_test(tc, msg_parse_leading_crlf);
   tcase_add_test(tc, msg_parse_response);
   tcase_add_test(tc, msg_parse_limits_and_args);
+  tcase_add_test(tc, msg_parse_body_needs_type);
   tcase_add_test(tc, msg_parse_mutations);
   tcase_set_timeout(tc, 120);
   suite_add_tcase(s, tc);
@@ -739,6 +865,8 @@ static Suite *suite(void)
   tcase_add_test(tc, msg_check_scheme);
   tcase_add_test(tc, msg_check_max_forwards);
   tcase_add_test(tc, msg_check_require);
+  tcase_add_test(tc, msg_check_method);
+  tcase_add_test(tc, msg_check_content);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("fields");

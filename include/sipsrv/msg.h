@@ -58,8 +58,8 @@ typedef enum sipsrv_action {
   SIPSRV_DROP = 2     /**< Discard it (a bad response, or unanswerable), and count it. */
 } sipsrv_action;
 
-/** Size of sipsrv_verdict::unsupported. */
-#define SIPSRV_VERDICT_TAGS_MAX 256
+/** Size of sipsrv_verdict::header. */
+#define SIPSRV_VERDICT_HEADER_MAX 320
 
 /** The outcome of parsing or checking a message. */
 typedef struct sipsrv_verdict {
@@ -67,8 +67,11 @@ typedef struct sipsrv_verdict {
   int status;             /**< For SIPSRV_REJECT: the status to answer (400, 416, 420, 483, 505...). */
   const char *phrase;     /**< A static reason phrase saying what was wrong ("Malformed CSeq"); "OK" on accept. */
   const char *rfc;        /**< The rule that decided, e.g. "RFC 3261 8.2.2.3"; static, may be NULL. */
-  /** For 420: the unsupported option tags, comma-separated, for an Unsupported header. */
-  char unsupported[SIPSRV_VERDICT_TAGS_MAX];
+  /** A header field the response must carry, without CRLF, or "": "Unsupported: ..."
+   *  for a 420 (RFC 3261 8.2.2.3), "Allow: ..." for a 405 or 501 (8.2.1),
+   *  "Accept: ..." or "Accept-Encoding: ..." for a 415 (8.2.3).
+   *  sipsrv_msg_reply_verdict() adds it. */
+  char header[SIPSRV_VERDICT_HEADER_MAX];
 } sipsrv_verdict;
 
 /** Flags of sipsrv_msg_parse(). */
@@ -121,7 +124,10 @@ enum sipsrv_check_flags {
   /** Check Proxy-Require against the supported tags (RFC 3261 16.3 step 5 -> 420). */
   SIPSRV_CHECK_PROXY_REQUIRE = 1u << 1,
   /** Check Require against the supported tags (RFC 3261 8.2.2.3 -> 420). */
-  SIPSRV_CHECK_REQUIRE = 1u << 2
+  SIPSRV_CHECK_REQUIRE = 1u << 2,
+  /** Check the body's Content-Type and Content-Encoding against accept and
+   *  accept_encoding (RFC 3261 8.2.3 -> 415). */
+  SIPSRV_CHECK_CONTENT = 1u << 3
 };
 
 /** Policy of sipsrv_msg_check(). Initialise with #SIPSRV_CHECK_CFG_INIT. */
@@ -131,20 +137,36 @@ typedef struct sipsrv_check_cfg {
   const char *const *supported;
   /** Request-URI schemes the element understands, NULL-terminated; NULL = sip, sips, tel. */
   const char *const *schemes;
+  /** Methods the element implements, NULL-terminated; NULL = any (a proxy).
+   *  Others get 405, or 501 if the method is not one sipsrv knows (RFC 3261 8.2.1). */
+  const char *const *methods;
+  /** Body types the element takes, such as "application/sdp"; a type or
+   *  subtype of "*" matches any. NULL-terminated; NULL = application/sdp.
+   *  Used with SIPSRV_CHECK_CONTENT. */
+  const char *const *accept;
+  /** Content codings the element takes, NULL-terminated; NULL = none but identity. */
+  const char *const *accept_encoding;
 } sipsrv_check_cfg;
 
 /** Default check policy: Request-URI scheme only. */
-#define SIPSRV_CHECK_CFG_INIT { 0, NULL, NULL }
+#define SIPSRV_CHECK_CFG_INIT { 0, NULL, NULL, NULL, NULL, NULL }
 
 /**
  * @brief Apply the request checks that depend on the element's role.
  *
- * RFC 3261 8.2.2.1 and 16.3 step 2: a Request-URI scheme that is not
- * understood -> 416. 16.3 step 3: Max-Forwards 0 -> 483 (with
- * SIPSRV_CHECK_MAX_FORWARDS). 16.3 step 5 / 8.2.2.3: Proxy-Require / Require
- * naming tags not in cfg->supported -> 420, with the tags in
- * verdict->unsupported. ACK and CANCEL are never answered 420 (8.2.2.3).
- * A response always gets SIPSRV_ACCEPT.
+ * In this order (RFC 3261 8.2 for a UAS, 16.3 for a proxy):
+ * - 8.2.1: a method not in cfg->methods -> 405 with Allow, or 501 with Allow
+ *   for a method sipsrv does not know (ACK is never answered);
+ * - 8.2.2.1 and 16.3 step 2: a Request-URI scheme not in cfg->schemes -> 416;
+ * - 16.3 step 3: Max-Forwards 0 -> 483 (with SIPSRV_CHECK_MAX_FORWARDS);
+ * - 16.3 step 5 / 8.2.2.3: Proxy-Require / Require naming tags not in
+ *   cfg->supported -> 420 with Unsupported (ACK and CANCEL are never
+ *   answered 420 for Require, 8.2.2.3);
+ * - 8.2.3: a body of a type not in cfg->accept -> 415 with Accept, or with a
+ *   Content-Encoding not in cfg->accept_encoding -> 415 with Accept-Encoding
+ *   (with SIPSRV_CHECK_CONTENT).
+ * Loop detection (16.3 step 4, 8.2.2.2) needs the element's state and is
+ * done by the roles. A response always gets SIPSRV_ACCEPT.
  *
  * @param msg A message whose parse verdict was SIPSRV_ACCEPT.
  * @param cfg The policy, or NULL for #SIPSRV_CHECK_CFG_INIT.
@@ -516,9 +538,8 @@ SIPSRV_API int sipsrv_msg_reply(sipsrv_msg **out, const sipsrv_msg *req, int sta
 /**
  * @brief Build the error response a reject verdict calls for.
  *
- * Like sipsrv_msg_reply() with the verdict's status and phrase; a 420 carries
- * Unsupported with the verdict's tags (RFC 3261 8.2.2.3), a 416, 420 or 505
- * whatever else the RFC asks of it.
+ * Like sipsrv_msg_reply() with the verdict's status and phrase, and the
+ * verdict's header field (Unsupported, Allow, Accept...) when it has one.
  *
  * @return 0; SIPSRV_E_INVAL if the verdict is not a reject or the request
  *         cannot be answered (the server then drops it); SIPSRV_E_NOMEM.

@@ -35,7 +35,7 @@ void ss_verdict(sipsrv_verdict *v, sipsrv_action action, int status, const char 
   v->status = status;
   v->phrase = phrase;
   v->rfc = rfc;
-  v->unsupported[0] = '\0';
+  v->header[0] = '\0';
 }
 
 sipsrv_msg *ss_msg_wrap(msg_t *m)
@@ -299,6 +299,11 @@ static void judge_request(sip_t const *sip, unsigned errs, sipsrv_verdict *v)
       ss_verdict(v, SIPSRV_REJECT, 400, "Malformed Via", "RFC 3261 20.42");
       return;
     }
+  }
+  /* RFC 3261 20.15: a body comes with its Content-Type. */
+  if (sip->sip_payload && sip->sip_payload->pl_len && !sip->sip_content_type) {
+    ss_verdict(v, SIPSRV_REJECT, 400, "Missing Content-Type", "RFC 3261 20.15");
+    return;
   }
   /* Whatever else Sofia-SIP's own sanity check finds. */
   if (sip_sanity_check(sip) < 0) {

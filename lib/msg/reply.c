@@ -127,14 +127,15 @@ nomem:
 int sipsrv_msg_reply_verdict(sipsrv_msg **out, const sipsrv_msg *req, const sipsrv_verdict *v)
 {
   sipsrv_reply_opts opts = SIPSRV_REPLY_OPTS_INIT;
-  char hdr[SIPSRV_VERDICT_TAGS_MAX + 16];
 
   if (!out || !req || !v || v->action != SIPSRV_REJECT)
     return SIPSRV_E_INVAL;
-  /* RFC 3261 8.2.2.3 and 16.3 step 5: a 420 lists the unsupported tags. */
-  if (v->status == 420 && v->unsupported[0]) {
-    snprintf(hdr, sizeof hdr, "Unsupported: %s", v->unsupported);
-    opts.headers = hdr;
+  /* The header the rule asks for: Unsupported (RFC 3261 8.2.2.3), Allow
+   * (8.2.1), Accept or Accept-Encoding (8.2.3). */
+  if (v->header[0]) {
+    if (memchr(v->header, '\0', sizeof v->header) == NULL)
+      return SIPSRV_E_INVAL;
+    opts.headers = v->header;
   }
   return sipsrv_msg_reply(out, req, v->status, v->phrase, &opts);
 }
