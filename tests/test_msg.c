@@ -2,6 +2,7 @@
  * accessors. Each verdict test cites the rule it enforces. */
 #include <check.h>
 #include <sipsrv/sipsrv.h>
+#include <sipsrv/sofia.h>
 
 #include "harness.h"
 
@@ -812,6 +813,21 @@ START_TEST(msg_fields_null_args)
 }
 END_TEST
 
+/* The opt-in <sipsrv/sofia.h> hands out the parsed Sofia-SIP objects. */
+START_TEST(msg_fields_sofia_optin)
+{
+  sipsrv_msg *m = parse_base();
+  sip_t *sip = sipsrv_msg_sip(m);
+  ck_assert_ptr_nonnull(sip);
+  ck_assert_ptr_nonnull(sip->sip_call_id);
+  ck_assert_str_eq(sip->sip_call_id->i_id, sipsrv_msg_call_id(m));
+  ck_assert_ptr_eq((sip_t *)msg_object(sipsrv_msg_sofia(m)), sip);
+  ck_assert_ptr_null(sipsrv_msg_sip(NULL));
+  ck_assert_ptr_null(sipsrv_msg_sofia(NULL));
+  sipsrv_msg_free(m);
+}
+END_TEST
+
 /* A request with a broken request line still yields the headers to answer. */
 START_TEST(msg_fields_bad_request_line_answerable)
 {
@@ -872,6 +888,7 @@ static Suite *suite(void)
   tc = tcase_create("fields");
   tcase_add_test(tc, msg_fields_request);
   tcase_add_test(tc, msg_fields_null_args);
+  tcase_add_test(tc, msg_fields_sofia_optin);
   tcase_add_test(tc, msg_fields_bad_request_line_answerable);
   suite_add_tcase(s, tc);
   return s;
