@@ -95,6 +95,11 @@ void ss_scan_head(const char *d, size_t len, ss_head *h)
       if (e >= len)
         return;
     }
+    /* Only "Content-Length" and "l" matter here: look no further into others. */
+    if ((d[vstart] | 0x20) != 'c' && (d[vstart] | 0x20) != 'l') {
+      i = e + 1;
+      continue;
+    }
     name_end = vstart;
     while (name_end < e && ss_is_token_char((unsigned char)d[name_end]))
       name_end++;
