@@ -41,5 +41,17 @@ if command -v valgrind >/dev/null; then
 else
   echo "valgrind run skipped: valgrind is not installed"
 fi
+# The same suites built with AddressSanitizer and UndefinedBehaviorSanitizer:
+# undefined behaviour that valgrind cannot see fails the run too.
+san="$build-sanitize"
+if [ -f "$san/build.ninja" ]; then
+  meson setup --reconfigure "$san" >/dev/null
+else
+  meson setup "$san" -Dwerror=true -Db_sanitize=address,undefined -Dexamples=false -Dbench=false >/dev/null
+fi
+meson compile -C "$san" >/dev/null
+build=$san
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+run sanitize --suite unit
 echo "$passed passed, $failed failed"
 exit $status

@@ -107,9 +107,9 @@ int sipsrv_framer_next(sipsrv_framer *f, sipsrv_frame *out)
 
   for (;;) {
     avail = f->end - f->start;
-    p = f->buf + f->start;
     if (avail == 0)
       return SIPSRV_E_AGAIN;
+    p = f->buf + f->start;
     if (p[0] != '\r' && p[0] != '\n')
       break;
     /* RFC 5626 4.4.1: CRLFCRLF is a keep-alive ping, answered with CRLF. */
