@@ -2,6 +2,8 @@
  * object, and the internal logging and allocation helpers of lib/core. */
 #include <check.h>
 
+#include "harness.h"
+
 #include <sipsrv/core.h>
 #include <sipsrv/error.h>
 #include <sipsrv/log.h>
@@ -733,11 +735,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-  SRunner *sr = srunner_create(suite());
-  int failures;
-
-  srunner_run_all(sr, CK_NORMAL);
-  failures = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failures ? 1 : 0;
+  return harness_run(suite());
 }

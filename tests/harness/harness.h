@@ -66,6 +66,13 @@ void tpipe_close(tpipe_end *e);
 /* Sends made from this end (counting dropped ones). */
 unsigned tpipe_sent(const tpipe_end *e);
 
+/* ---- running a suite ------------------------------------------------------ */
+
+struct Suite;
+/* Run a Check suite with its summary on standard output; the exit status of
+ * a test executable: 0 when every check passed, 1 otherwise. */
+int harness_run(struct Suite *s);
+
 /* ---- corpora ------------------------------------------------------------ */
 
 /* Path of ../shared/conformance (SIPSRV_CONFORMANCE_DIR overrides). */
