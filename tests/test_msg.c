@@ -453,6 +453,117 @@ START_TEST(msg_parse_mutations)
 }
 END_TEST
 
+/* Found by fuzzing (tests/fuzz): a CSeq method Sofia-SIP refuses in a
+ * response; an answer to an A+B request must parse (RFC 3261 8.1.1.5). */
+START_TEST(msg_parse_response_token_method)
+{
+  size_t len;
+  char *d0 = build(0, "A+B sip:bob@biloxi.example.com SIP/2.0", NULL, false, NULL, &len);
+  char *d = replace(d0, &len, "CSeq: 314159 INVITE", "CSeq: 314159 A+B");
+  sipsrv_msg *m = parse_ok(d, len), *r, *back;
+  char out[4096];
+  long n;
+  const char *cm;
+  ck_assert_int_eq(sipsrv_msg_reply(&r, m, 200, NULL, NULL), 0);
+  n = sipsrv_msg_serialize(r, out, sizeof out);
+  back = parse_ok(out, (size_t)n);
+  ck_assert_int_eq(sipsrv_msg_cseq(back, NULL, &cm), 0);
+  ck_assert_str_eq(cm, "A+B");
+  ck_assert_str_eq(sipsrv_msg_method_name(back), "A+B");
+  sipsrv_msg_free(back);
+  sipsrv_msg_free(r);
+  sipsrv_msg_free(m);
+  free(d);
+  free(d0);
+}
+END_TEST
+
+/* RFC 3261 7: the empty line ends the headers. A datagram that lacks it is
+ * read to its end, and what goes out again is a whole message. */
+START_TEST(msg_parse_unterminated_datagram)
+{
+  static const char *const cut[] = { "", "\r\n" };
+  for (size_t k = 0; k < 2; k++) {
+    char d[512], out[1024];
+    sipsrv_msg *m, *back;
+    long n;
+    int len = snprintf(d, sizeof d,
+                       "OPTIONS sip:b@example.org SIP/2.0\r\nVia: SIP/2.0/UDP h.example.com;branch=z9hG4bK1\r\n"
+                       "From: <sip:a@example.com>;tag=1\r\nTo: <sip:b@example.org>\r\nCall-ID: c1\r\n"
+                       "CSeq: 1 OPTIONS%s", cut[k]);
+    m = parse_ok(d, (size_t)len);
+    ck_assert_int_eq(sipsrv_msg_max_forwards_dec(m), 70);
+    n = sipsrv_msg_serialize(m, out, sizeof out);
+    ck_assert_int_gt(n, 4);
+    ck_assert_int_eq(memcmp(out + n - 4, "\r\n\r\n", 4), 0);
+    back = parse_ok(out, (size_t)n);
+    ck_assert_int_eq(sipsrv_msg_max_forwards(back), 70);
+    ck_assert_int_eq(sipsrv_msg_cseq(back, NULL, NULL), 0);
+    sipsrv_msg_free(back);
+    sipsrv_msg_free(m);
+  }
+}
+END_TEST
+
+/* RFC 3261 7: lines end with CRLF. A bare CR is a line end to some parsers
+ * and not to others, which would let a request hide another (found by
+ * fuzzing): 400, on datagrams and streams alike. A CRLF before a folded line
+ * stays fine. */
+START_TEST(msg_parse_bare_cr)
+{
+  size_t len;
+  char *d = build(-1, NULL, "X-A: b\rX-B: c", false, NULL, &len);
+  sipsrv_framer *f;
+  sipsrv_frame fr;
+  expect(verdict_of(d, len, 0, NULL), SIPSRV_REJECT, 400, "Bare CR in header");
+  ck_assert_int_eq(sipsrv_framer_new(&f, 0), 0);
+  ck_assert_int_eq(sipsrv_framer_feed(f, d, len), 0);
+  ck_assert_int_eq(sipsrv_framer_next(f, &fr), 0);
+  ck_assert_int_eq(fr.kind, SIPSRV_FRAME_ERROR);
+  ck_assert_int_eq(fr.status, 400);
+  ck_assert_str_eq(fr.phrase, "Bare CR in header");
+  sipsrv_framer_free(f);
+  free(d);
+  /* An unterminated datagram ending in CR. */
+  d = build(-1, NULL, NULL, false, "", &len);
+  d[len - 3] = 'x';                        /* "...: 0\r\n\r\n" -> "...: 0\r\nx\r" */
+  d[len - 2] = '\r';
+  len--;
+  expect(verdict_of(d, len, 0, NULL), SIPSRV_REJECT, 400, "Bare CR in header");
+  free(d);
+  d = build(-1, NULL, "Subject: folded\r\n over two lines", false, NULL, &len);
+  expect(verdict_of(d, len, 0, NULL), SIPSRV_ACCEPT, 0, NULL);
+  free(d);
+}
+END_TEST
+
+/* RFC 3261 19.1.1: a SIP URI has no path; Sofia-SIP would print "h/x" back
+ * as "hx", another host (found by fuzzing). */
+START_TEST(msg_parse_sip_uri_path)
+{
+  expect(verdict_replaced(0, "INVITE sip:bob@biloxi.example.com/x SIP/2.0"), SIPSRV_REJECT, 400,
+         "Malformed Request-URI");
+  expect(verdict_replaced(4, "To: sip:bob@biloxi.example.com:/x"), SIPSRV_REJECT, 400, "Malformed To");
+  expect(verdict_replaced(5, "From: <sip:alice@a.example.com/x>;tag=1"), SIPSRV_REJECT, 400, "Malformed From");
+  expect(verdict_replaced(8, "Contact: <sip:alice@pc33.example.com/x>"), SIPSRV_REJECT, 400, "Malformed Contact");
+  expect(verdict_replaced(10, "Route: <sip:p1.example.com/x;lr>"), SIPSRV_REJECT, 400, "Malformed Route");
+  expect(verdict_replaced(8, "Contact: *"), SIPSRV_ACCEPT, 0, NULL);
+}
+END_TEST
+
+/* What RFC 3261 25.1 requires of the headers a request is processed by. */
+START_TEST(msg_parse_header_values)
+{
+  expect(verdict_replaced(6, "Call-ID: "), SIPSRV_REJECT, 400, NULL);
+  expect(verdict_replaced(5, "From: 2"), SIPSRV_REJECT, 400, NULL);
+  expect(verdict_replaced(1, "Via: FOO/9/XYZ pc33.atlanta.example.com;branch=z9hG4bK1"), SIPSRV_REJECT, 400,
+         "Malformed Via");
+  expect(verdict_replaced(0, "INVITE @ SIP/2.0"), SIPSRV_REJECT, 400, NULL);
+  /* Unknown schemes in To and From are fine at parse (RFC 4475 3.3.4). */
+  expect(verdict_replaced(4, "To: <name:bob>"), SIPSRV_ACCEPT, 0, NULL);
+}
+END_TEST
+
 /* ---- sipsrv_msg_check -------------------------------------------------- */
 
 /* RFC 3261 8.2.2.1 / 16.3 step 2: unknown schemes -> 416. */
@@ -873,6 +984,11 @@ static Suite *suite(void)
   tcase_add_test(tc, msg_parse_response);
   tcase_add_test(tc, msg_parse_limits_and_args);
   tcase_add_test(tc, msg_parse_body_needs_type);
+  tcase_add_test(tc, msg_parse_response_token_method);
+  tcase_add_test(tc, msg_parse_unterminated_datagram);
+  tcase_add_test(tc, msg_parse_bare_cr);
+  tcase_add_test(tc, msg_parse_sip_uri_path);
+  tcase_add_test(tc, msg_parse_header_values);
   tcase_add_test(tc, msg_parse_mutations);
   tcase_set_timeout(tc, 120);
   suite_add_tcase(s, tc);

@@ -92,7 +92,13 @@ enum sipsrv_parse_flags {
  * Request-URI host and port syntax (19.1.1).
  *
  * For a datagram, the message is the first Content-Length octets of the body;
- * octets beyond it are discarded (RFC 3261 18.3, RFC 4475 3.1.1.8).
+ * octets beyond it are discarded (RFC 3261 18.3, RFC 4475 3.1.1.8). A
+ * datagram without the empty line is read to its end and completed with the
+ * missing line ends. A CR that no LF follows in the headers is a 400: parsers
+ * disagree on whether it ends a line, which would let a request hide another.
+ * Header values that a response or a forwarded copy repeats (From, To,
+ * Contact, Route, Record-Route, Path) must print back as they came: a SIP URI
+ * with a path, or without a host, is a 400.
  *
  * @param[out] out  Receives the message when one could be built, even with a
  *                  reject or drop verdict; NULL-ed when none could. Free it with
@@ -195,7 +201,9 @@ typedef struct sipsrv_uri {
 
 /** A name-addr or addr-spec header value (From, To, Contact, Route, ...). */
 typedef struct sipsrv_addr {
-  const char *display;           /**< Display name as written (quotes kept), or NULL. */
+  const char *display;           /**< Display name as written (quotes kept), or NULL. An
+                                      escaped NUL (quoted-pair) reads as 0x01 here;
+                                      the wire bytes keep the NUL. */
   sipsrv_uri uri;                /**< The URI. For Contact "*", uri.scheme is "*". */
   const char *tag;               /**< The tag parameter, or NULL. */
   const char *const *params;     /**< Header parameters "name=value" or "name", NULL-terminated; may be NULL. */

@@ -131,6 +131,10 @@ int sipsrv_framer_next(sipsrv_framer *f, sipsrv_frame *out)
   }
   /* RFC 3261 18.3: Content-Length frames the body; when it cannot be read the
    * stream cannot be framed any more (RFC 4475 3.1.2.3, 3.3.9). */
+  /* A bare CR ends a line for some parsers and not for others: the framing
+   * is ambiguous (see scan.c). */
+  if (h.bare_cr)
+    return frame(f, out, SIPSRV_FRAME_ERROR, h.head_len, 400, "Bare CR in header");
   if (h.cl_count > 1)
     return frame(f, out, SIPSRV_FRAME_ERROR, h.head_len, 400, "Multiple Content-Length");
   if (h.cl_count == 1 && h.cl_bad)

@@ -28,11 +28,16 @@ typedef struct ss_head {
   bool response;        /* the start line begins with "SIP/" */
   int cl_count;         /* Content-Length fields seen */
   bool cl_bad;          /* a Content-Length value that is not 1*DIGIT */
+  bool bare_cr;         /* a CR not followed by LF in the header section */
   unsigned long long cl;/* its value when cl_count == 1 && !cl_bad (saturates) */
 } ss_head;
 
 /* Scan the header section of data[0..len). Never reads past len. */
 void ss_scan_head(const char *data, size_t len, ss_head *out);
+
+/* True when d[0..len) holds a CR that no LF follows (RFC 3261 7: lines end
+ * with CRLF; see scan.c for why this matters). */
+bool ss_has_bare_cr(const char *d, size_t len);
 
 /* True for an RFC 3261 25.1 token character. */
 bool ss_is_token_char(unsigned char c);

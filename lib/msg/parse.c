@@ -98,6 +98,8 @@ typedef struct parse_in {
   size_t len;
   size_t head_len;       /* header section length (the whole message if incomplete) */
   size_t start_len;
+  const char *tail;      /* line ends to add after the data (see sipsrv_msg_parse) */
+  size_t tail_len;
   bool response;         /* the start line looks like a status line */
   bool dummy_start;      /* parse the headers under a placeholder start line */
   bool masked_nul;       /* a bare NUL was masked: the message is malformed */
@@ -109,16 +111,20 @@ static msg_t *sofia_parse(parse_in *in, int *ext)
 {
   static const char dummy[] = "SIPSRV-INVALID sip:invalid.invalid SIP/2.0";
   msg_t *m = msg_create(sip_default_mclass(), MSG_FLG_EXTRACT_COPY);
+  su_home_t *home;
   msg_iovec_t vec[1];
-  size_t n = in->len, off = 0, head;
+  size_t n, off = 0, head, wire_head;
   char *buf;
-  bool mask_rq = false, mask_cs = false;
+  char *rq_name = NULL, *cs_name = NULL;
   size_t mlen = 0, cslen = 0, cspos = 0;
 
   if (!m)
     return NULL;
-  if (in->dummy_start)
-    n = in->len - in->start_len + (sizeof dummy - 1);
+  home = msg_home(m);
+  /* The bytes Sofia-SIP gets: the message, its start line replaced by a
+   * placeholder when asked, and the line ends a datagram left out. */
+  off = in->dummy_start ? sizeof dummy - 1 : in->start_len;
+  n = off + (in->len - in->start_len) + in->tail_len;
   /* Room for the edits a proxy makes, which msg_prepare() encodes into the
    * same message. */
   msg_maxsize(m, n + SIPSRV_MSG_MAX_DEFAULT);
@@ -126,13 +132,10 @@ static msg_t *sofia_parse(parse_in *in, int *ext)
     msg_destroy(m);
     return NULL;
   }
-  if (in->dummy_start) {
-    memcpy(vec[0].mv_base, dummy, sizeof dummy - 1);
-    off = sizeof dummy - 1;
-    memcpy((char *)vec[0].mv_base + off, in->data + in->start_len, in->len - in->start_len);
-  } else {
-    memcpy(vec[0].mv_base, in->data, n);
-  }
+  memcpy(vec[0].mv_base, in->dummy_start ? dummy : in->data, off);
+  memcpy((char *)vec[0].mv_base + off, in->data + in->start_len, in->len - in->start_len);
+  if (in->tail_len)
+    memcpy((char *)vec[0].mv_base + off + in->len - in->start_len, in->tail, in->tail_len);
   /* Committing may move the bytes (it reallocates): mask them where they
    * now are, which is where msg_extract() reads them and the header
    * fragments will point. */
@@ -142,20 +145,23 @@ static msg_t *sofia_parse(parse_in *in, int *ext)
     msg_destroy(m);
     return NULL;
   }
-  head = in->dummy_start ? in->head_len - in->start_len + off : in->head_len;
+  wire_head = off + in->head_len - in->start_len;
+  head = wire_head + in->tail_len;
 
+  /* Mask the methods Sofia-SIP refuses (see the top of this file), in the
+   * request line and in CSeq, requests and responses alike. */
   if (!in->dummy_start && !in->response) {
-    /* Mask methods Sofia-SIP refuses (see the top of this file). */
     const char *sp = memchr(buf, ' ', in->start_len);
     mlen = sp ? (size_t)(sp - buf) : 0;
     if (mlen && sofia_refuses_method(buf, mlen)) {
-      mask_rq = true;
-      cspos = find_cseq_method(buf, head, &cslen);
-      mask_cs = cspos && cslen == mlen && memcmp(buf + cspos, buf, mlen) == 0;
+      rq_name = su_strndup(home, buf, mlen);
       memset(buf, 'X', mlen);
-      if (mask_cs)
-        memset(buf + cspos, 'X', mlen);
     }
+  }
+  cspos = find_cseq_method(buf, head, &cslen);
+  if (cspos && sofia_refuses_method(buf + cspos, cslen)) {
+    cs_name = su_strndup(home, buf + cspos, cslen);
+    memset(buf + cspos, 'X', cslen);
   }
   /* Mask NULs in the header section (see the top of this file). */
   for (char *p = memchr(buf, '\0', head); p; p = memchr(p, '\0', head - (size_t)(p - buf))) {
@@ -166,16 +172,17 @@ static msg_t *sofia_parse(parse_in *in, int *ext)
 
   *ext = msg_extract(m);
 
-  if (!in->dummy_start) {
+  {
     sip_t *sip = sip_object(m);
-    memcpy(buf, in->data, head);          /* the wire bytes again */
-    if (mask_rq && sip && sip->sip_request) {
+    if (!in->dummy_start)
+      memcpy(buf, in->data, wire_head);   /* the wire bytes again */
+    if (rq_name && sip && sip->sip_request) {
       sip->sip_request->rq_method = sip_method_unknown;
-      sip->sip_request->rq_method_name = su_strndup(msg_home(m), in->data, mlen);
+      sip->sip_request->rq_method_name = rq_name;
     }
-    if (mask_cs && sip && sip->sip_cseq) {
+    if (cs_name && sip && sip->sip_cseq) {
       sip->sip_cseq->cs_method = sip_method_unknown;
-      sip->sip_cseq->cs_method_name = su_strndup(msg_home(m), in->data + cspos, mlen);
+      sip->sip_cseq->cs_method_name = cs_name;
     }
   }
   return m;
@@ -223,6 +230,20 @@ static const char *error_phrase(sip_t const *sip)
     return header_phrase(hc->hc_name, true);
   }
   return "Malformed header";
+}
+
+/* An address header's URI: a scheme, and for sip/sips a valid host and port. */
+static bool addr_ok(url_t const *u)
+{
+  return u->url_type != url_invalid && u->url_scheme && ss_url_host_port_ok(u);
+}
+
+static bool routes_ok(sip_route_t const *r)
+{
+  for (; r; r = r->r_next)
+    if (!addr_ok(r->r_url))
+      return false;
+  return true;
 }
 
 static bool version_is_2_0(const char *v)
@@ -284,13 +305,43 @@ static void judge_request(sip_t const *sip, unsigned errs, sipsrv_verdict *v)
   /* Request-URI (RFC 3261 19.1.1): a URI, valid host and port, no headers
    * component (Table 1; RFC 4475 3.1.2.7, 3.1.2.11). */
   if (rq->rq_url->url_type == url_invalid || rq->rq_url->url_type == url_any ||
-      !ss_url_host_port_ok(rq->rq_url)) {
+      !rq->rq_url->url_scheme || !ss_url_host_port_ok(rq->rq_url)) {
     ss_verdict(v, SIPSRV_REJECT, 400, "Malformed Request-URI", "RFC 3261 19.1.1");
     return;
   }
   if ((rq->rq_url->url_type == url_sip || rq->rq_url->url_type == url_sips) &&
       rq->rq_url->url_headers) {
     ss_verdict(v, SIPSRV_REJECT, 400, "Headers in Request-URI", "RFC 3261 19.1.1");
+    return;
+  }
+  /* RFC 3261 8.1.1.4: a Call-ID is a word, not empty. */
+  if (!sip->sip_call_id->i_id || !*sip->sip_call_id->i_id) {
+    ss_verdict(v, SIPSRV_REJECT, 400, "Malformed Call-ID", "RFC 3261 8.1.1.4");
+    return;
+  }
+  /* From, To and the address lists hold URIs (RFC 3261 20.10, 20.20, 20.34,
+   * 20.39) that a response or a forwarded request copies: they must print
+   * back as they came. */
+  if (!addr_ok(sip->sip_from->a_url)) {
+    ss_verdict(v, SIPSRV_REJECT, 400, "Malformed From", "RFC 3261 20.20");
+    return;
+  }
+  if (!addr_ok(sip->sip_to->a_url)) {
+    ss_verdict(v, SIPSRV_REJECT, 400, "Malformed To", "RFC 3261 20.39");
+    return;
+  }
+  for (sip_contact_t const *c = sip->sip_contact; c; c = c->m_next)
+    if (c->m_url->url_type != url_any && !addr_ok(c->m_url)) {
+      ss_verdict(v, SIPSRV_REJECT, 400, "Malformed Contact", "RFC 3261 20.10");
+      return;
+    }
+  if (!routes_ok(sip->sip_route) || !routes_ok(sip->sip_record_route) || !routes_ok(sip->sip_path)) {
+    ss_verdict(v, SIPSRV_REJECT, 400, "Malformed Route", "RFC 3261 20.34");
+    return;
+  }
+  /* RFC 3261 8.1.1.7: the Via this hop reads is a SIP/2.0 one. */
+  if (!sip->sip_via->v_protocol || strncasecmp(sip->sip_via->v_protocol, "SIP/2.0/", 8) != 0) {
+    ss_verdict(v, SIPSRV_REJECT, 400, "Malformed Via", "RFC 3261 8.1.1.7");
     return;
   }
   /* Via sent-by (RFC 3261 18.2.2 sends responses there): valid host and port. */
@@ -339,6 +390,10 @@ static bool judge_framing(const ss_head *h, size_t len, unsigned flags, sipsrv_v
   sipsrv_action act = h->response ? SIPSRV_DROP : SIPSRV_REJECT;
   int status = h->response ? 0 : 400;
 
+  if (h->bare_cr) {
+    ss_verdict(v, act, status, "Bare CR in header", "RFC 3261 7");
+    return false;
+  }
   if (h->cl_count > 1) {
     ss_verdict(v, act, status, "Multiple Content-Length", "RFC 4475 3.3.9");
     return false;
@@ -384,15 +439,21 @@ int sipsrv_msg_parse(sipsrv_msg **out, const void *data, size_t len, unsigned fl
     ss_verdict(v, SIPSRV_DROP, 0, "Empty message (keep-alive)", "RFC 5626 3.5.1");
     return SIPSRV_E_PARSE;
   }
-  if (!h.complete) {
-    /* A datagram without the empty line: its end ends the headers. */
-    h.head_len = len - h.skip;
-    if (!h.start_len)
-      h.start_len = len - h.skip;
-  }
   memset(&in, 0, sizeof in);
   in.data = (const char *)data + h.skip;
   in.len = len - h.skip;
+  if (!h.complete) {
+    /* A datagram without the empty line (RFC 3261 7 wants it): its end ends
+     * the headers, and the missing line ends are added, so that what is
+     * parsed, edited and sent again is a whole message. */
+    bool lf = in.data[in.len - 1] == '\n';
+    h.head_len = in.len;
+    if (!h.start_len)
+      h.start_len = in.len - (lf ? 1 : 0) - (lf && in.len > 1 && in.data[in.len - 2] == '\r');
+    in.tail = lf ? "\r\n" : "\r\n\r\n";
+    in.tail_len = lf ? 2 : 4;
+    h.bare_cr = ss_has_bare_cr(in.data, in.len);
+  }
   in.head_len = h.head_len;
   in.start_len = h.start_len;
   in.response = h.response;

@@ -56,6 +56,26 @@ static void scan_cl_value(const char *d, size_t i, size_t end, ss_head *h)
   h->cl = v;
 }
 
+/* RFC 3261 7 and 25.1: lines end with CRLF, and no quoted-pair escapes a CR,
+ * so a CR anywhere but before LF is malformed. Sofia-SIP ends a line there,
+ * while framing does not: letting it through would let two parsers disagree
+ * on where the headers end (a smuggled message). Checks [i, e), e at LF. */
+bool ss_has_bare_cr(const char *d, size_t len)
+{
+  for (const char *p = d, *end = d + len; (p = memchr(p, '\r', (size_t)(end - p))) != NULL; p++)
+    if (p + 1 == end || p[1] != '\n')
+      return true;
+  return false;
+}
+
+static void note_bare_cr(const char *d, size_t i, size_t e, ss_head *h)
+{
+  /* d[e] is the LF that ends the line: a CR just before it, or before a
+   * folded line's LF, is fine. */
+  if (ss_has_bare_cr(d + i, e + 1 - i))
+    h->bare_cr = true;
+}
+
 void ss_scan_head(const char *d, size_t len, ss_head *h)
 {
   size_t i = 0, e;
@@ -71,6 +91,7 @@ void ss_scan_head(const char *d, size_t len, ss_head *h)
   if (e >= len)
     return;
   h->start_len = e - i - (e > i && d[e - 1] == '\r');
+  note_bare_cr(d, i, e, h);
   i = e + 1;
 
   while (i < len) {
@@ -95,6 +116,7 @@ void ss_scan_head(const char *d, size_t len, ss_head *h)
       if (e >= len)
         return;
     }
+    note_bare_cr(d, vstart, e, h);
     /* Only "Content-Length" and "l" matter here: look no further into others. */
     if ((d[vstart] | 0x20) != 'c' && (d[vstart] | 0x20) != 'l') {
       i = e + 1;
@@ -205,7 +227,9 @@ bool ss_url_host_port_ok(url_t const *u)
 {
   if (u->url_type != url_sip && u->url_type != url_sips)
     return true;
-  if (!ss_host_valid(u->url_host))
+  /* RFC 3261 19.1.1: a SIP URI has no path; Sofia-SIP would read "h/x" as a
+   * host and a path and print it back as "hx". */
+  if (!ss_host_valid(u->url_host) || u->url_path)
     return false;
   return !u->url_port || ss_port_valid(u->url_port);
 }
