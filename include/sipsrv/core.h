@@ -36,6 +36,13 @@ typedef struct sipsrv_allocator {
 /** Opaque core handle. */
 typedef struct sipsrv_core sipsrv_core;
 
+/**
+ * A clock: the current time in milliseconds, monotonic (never going back),
+ * from any epoch. The core reads time only through it (a manual clock in
+ * tests, CLOCK_MONOTONIC in lib/loop).
+ */
+typedef uint64_t (*sipsrv_clock_cb)(void *user);
+
 /** The version of sipsrv_core_cfg this header describes. */
 #define SIPSRV_CORE_CFG_VERSION 1
 
@@ -46,17 +53,25 @@ typedef struct sipsrv_core_cfg {
   void *log_user;                   /**< Passed to log_cb. */
   sipsrv_log_level log_level;       /**< Most verbose level passed to log_cb. */
   const sipsrv_allocator *alloc;    /**< Allocator; NULL uses the C library. Copied. */
+  sipsrv_clock_cb clock;            /**< The clock; required to receive or expire (NULL: none yet). */
+  void *clock_user;                 /**< Passed to clock. */
+  uint32_t t1_ms;                   /**< RFC 3261 T1, the round-trip estimate: 500. */
+  uint32_t t2_ms;                   /**< RFC 3261 T2, the largest non-INVITE retransmission interval: 4000. */
+  uint32_t t4_ms;                   /**< RFC 3261 T4, the time a message may stay in the network: 5000. */
 } sipsrv_core_cfg;
 
-/** Default core configuration: no logging, the C library's allocator. */
-#define SIPSRV_CORE_CFG_INIT { SIPSRV_CORE_CFG_VERSION, NULL, NULL, SIPSRV_LOG_WARN, NULL }
+/** Default core configuration: no logging, the C library's allocator, no
+ *  clock, RFC 3261's timer values. */
+#define SIPSRV_CORE_CFG_INIT \
+  { SIPSRV_CORE_CFG_VERSION, NULL, NULL, SIPSRV_LOG_WARN, NULL, NULL, NULL, 500, 4000, 5000 }
 
 /**
  * @brief Create a core.
  * @param[out] out Receives the core, written only on success.
  * @param cfg Configuration (borrowed for the call), or NULL for defaults.
- * @return 0; SIPSRV_E_INVAL if out is NULL, the allocator is incomplete or
- *         the log level is out of range;
+ * @return 0; SIPSRV_E_INVAL if out is NULL, the allocator is incomplete,
+ *         the log level is out of range or the timer values are not
+ *         0 < T1 <= T2 and T4 > 0;
  *         SIPSRV_E_VERSION if cfg->version is unknown; SIPSRV_E_NOMEM.
  * @since 0.1.0
  */
@@ -80,6 +95,29 @@ SIPSRV_API void sipsrv_core_free(sipsrv_core *core);
  */
 SIPSRV_API int sipsrv_core_set_log(sipsrv_core *core, sipsrv_log_cb cb,
                                    sipsrv_log_level level, void *user);
+
+/**
+ * @brief When the core next needs sipsrv_core_expire().
+ *
+ * An application driving the core from its own loop arms one timer for this
+ * deadline, and calls it again after every sipsrv_core_recv() and
+ * sipsrv_core_expire() (either may change it).
+ *
+ * @param core The core.
+ * @param[out] deadline_ms Receives the deadline, on the core's clock.
+ * @return 0; SIPSRV_E_NOTFOUND when no timer is armed; SIPSRV_E_INVAL.
+ * @since 0.1.0
+ */
+SIPSRV_API int sipsrv_core_next_timeout(const sipsrv_core *core, uint64_t *deadline_ms);
+
+/**
+ * @brief Run every timer that is due at the clock's current time.
+ * @param core The core.
+ * @return The number of timers run (0 or more); SIPSRV_E_INVAL;
+ *         SIPSRV_E_STATE if the core has no clock.
+ * @since 0.1.0
+ */
+SIPSRV_API int sipsrv_core_expire(sipsrv_core *core);
 
 SIPSRV_END_DECLS
 

@@ -15,5 +15,6 @@
 #include <sipsrv/core.h>
 #include <sipsrv/msg.h>
 #include <sipsrv/framer.h>
+#include <sipsrv/transport.h>
 
 #endif /* SIPSRV_SIPSRV_H */

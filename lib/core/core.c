@@ -1,5 +1,5 @@
 /* The core object: log callback and allocator shared by everything made from it. */
-#include "core_int.h"
+#include "core_obj.h"
 
 #include <sipsrv/error.h>
 
@@ -34,6 +34,11 @@ void ss_free(const sipsrv_core *core, void *ptr)
   const sipsrv_allocator *a = core ? &core->alloc : &libc_alloc;
   if (ptr)
     a->free_fn(ptr, a->user);
+}
+
+int ss_log_enabled(const sipsrv_core *core, sipsrv_log_level level)
+{
+  return core && core->log_cb && level != SIPSRV_LOG_NONE && level <= core->log_level;
 }
 
 void ss_log(const sipsrv_core *core, sipsrv_log_level level, const char *fmt, ...)
@@ -91,6 +96,10 @@ int sipsrv_core_new(sipsrv_core **out, const sipsrv_core_cfg *cfg)
   a = cfg->alloc ? cfg->alloc : &libc_alloc;
   if (!a->malloc_fn || !a->realloc_fn || !a->free_fn || !level_ok(cfg->log_level))
     return SIPSRV_E_INVAL;
+  /* RFC 3261 17.1.1.1: T1 is an estimate of the round trip, T2 the cap of
+   * non-INVITE retransmission intervals; T1 <= T2. */
+  if (!cfg->t1_ms || cfg->t2_ms < cfg->t1_ms || !cfg->t4_ms)
+    return SIPSRV_E_INVAL;
 
   core = a->malloc_fn(sizeof *core, a->user);
   if (!core)
@@ -100,6 +109,12 @@ int sipsrv_core_new(sipsrv_core **out, const sipsrv_core_cfg *cfg)
   core->log_cb = cfg->log_cb;
   core->log_user = cfg->log_user;
   core->log_level = cfg->log_level;
+  core->clock = cfg->clock;
+  core->clock_user = cfg->clock_user;
+  core->t1 = cfg->t1_ms;
+  core->t2 = cfg->t2_ms;
+  core->t4 = cfg->t4_ms;
+  ss_timers_init(&core->timers, core);
   *out = core;
   return 0;
 }
@@ -108,7 +123,75 @@ void sipsrv_core_free(sipsrv_core *core)
 {
   if (!core)
     return;
+  /* The layers above first (they stop their timers), then transports and
+   * connections, then the heap. */
+  if (core->has_sink && core->sink.fini)
+    core->sink.fini(core->sink.self);
+  core->has_sink = false;
+  ss_core_io_fini(core);
+  ss_timers_fini(&core->timers);
   core->alloc.free_fn(core, core->alloc.user);
+}
+
+bool ss_core_has_clock(const sipsrv_core *core)
+{
+  return core->clock != NULL;
+}
+
+uint64_t ss_core_now(const sipsrv_core *core)
+{
+  return core->clock ? core->clock(core->clock_user) : 0;
+}
+
+ss_timers *ss_core_timers(sipsrv_core *core)
+{
+  return &core->timers;
+}
+
+void ss_core_timer_values(const sipsrv_core *core, uint32_t *t1, uint32_t *t2, uint32_t *t4)
+{
+  *t1 = core->t1;
+  *t2 = core->t2;
+  *t4 = core->t4;
+}
+
+int ss_core_set_sink(sipsrv_core *core, const ss_sink *sink)
+{
+  if (core->has_sink)
+    return SIPSRV_E_EXISTS;
+  core->sink = *sink;
+  core->has_sink = true;
+  return 0;
+}
+
+void *ss_core_sink_self(const sipsrv_core *core)
+{
+  return core->has_sink ? core->sink.self : NULL;
+}
+
+const ss_counters *ss_core_counters(const sipsrv_core *core)
+{
+  return &core->counters;
+}
+
+int sipsrv_core_next_timeout(const sipsrv_core *core, uint64_t *deadline_ms)
+{
+  if (!core || !deadline_ms)
+    return SIPSRV_E_INVAL;
+  return ss_timers_next(&core->timers, deadline_ms);
+}
+
+int sipsrv_core_expire(sipsrv_core *core)
+{
+  int n;
+  if (!core)
+    return SIPSRV_E_INVAL;
+  if (!core->clock)
+    return SIPSRV_E_STATE;
+  n = ss_timers_expire(&core->timers, ss_core_now(core));
+  if (core->has_sink && core->sink.after_expire)
+    core->sink.after_expire(core->sink.self);
+  return n;
 }
 
 int sipsrv_core_set_log(sipsrv_core *core, sipsrv_log_cb cb, sipsrv_log_level level, void *user)

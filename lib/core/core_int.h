@@ -1,8 +1,19 @@
-/* Private to lib/: the core's internals that other layers share. */
+/* Private to lib/: the core's internals that the layers above it share.
+ *
+ * The core sits under the transaction layer (ARCHITECTURE.md): it knows
+ * transports, framing, parsing, timers and the clock, and hands every
+ * accepted message to one sink, which the transaction layer installs when it
+ * is first asked for (lib/txn). It never includes a header from above. */
 #ifndef SS_CORE_INT_H
 #define SS_CORE_INT_H
 
 #include <sipsrv/core.h>
+#include <sipsrv/msg.h>
+#include <sipsrv/transport.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
 
 #if defined(__GNUC__)
 #define SS_PRINTF(a, b) __attribute__((format(printf, a, b)))
@@ -10,14 +21,31 @@
 #define SS_PRINTF(a, b)
 #endif
 
-struct sipsrv_core {
-  sipsrv_allocator alloc;
-  sipsrv_log_cb log_cb;
-  void *log_user;
-  sipsrv_log_level log_level;
-};
+struct ss_timers;
 
-/* Allocation through the core's allocator. */
+/* Where a message came from or goes: a transport, a connection on it (stream
+ * transports), an address. `reliable` is the transport's (RFC 3261 17 turns
+ * retransmissions off over reliable transports). */
+typedef struct ss_peer {
+  sipsrv_transport *transport;
+  uint64_t conn;
+  struct sockaddr_storage addr;
+  socklen_t addrlen;
+  bool reliable;
+} ss_peer;
+
+/* Where accepted messages go (the transaction layer). */
+typedef struct ss_sink {
+  /* An accepted message from the network (taken). */
+  void (*message)(void *self, sipsrv_msg *m, const ss_peer *src);
+  /* After timers ran: free what they ended. May be NULL. */
+  void (*after_expire)(void *self);
+  /* The core is being freed. */
+  void (*fini)(void *self);
+  void *self;
+} ss_sink;
+
+/* Allocation through the core's allocator (the C library's for NULL). */
 void *ss_alloc(const sipsrv_core *core, size_t size);
 void *ss_zalloc(const sipsrv_core *core, size_t size);
 void ss_free(const sipsrv_core *core, void *ptr);
@@ -25,11 +53,28 @@ void ss_free(const sipsrv_core *core, void *ptr);
 /* Log through the core's callback; formats only when the level is enabled.
  * A message longer than 511 characters is cut there. */
 void ss_log(const sipsrv_core *core, sipsrv_log_level level, const char *fmt, ...) SS_PRINTF(3, 4);
-
 /* True when a message of this level would reach the callback. */
-static inline int ss_log_enabled(const sipsrv_core *core, sipsrv_log_level level)
-{
-  return core && core->log_cb && level != SIPSRV_LOG_NONE && level <= core->log_level;
-}
+int ss_log_enabled(const sipsrv_core *core, sipsrv_log_level level);
+
+/* The clock, the timers and RFC 3261's T1, T2, T4 of a core. */
+bool ss_core_has_clock(const sipsrv_core *core);
+uint64_t ss_core_now(const sipsrv_core *core);
+struct ss_timers *ss_core_timers(sipsrv_core *core);
+void ss_core_timer_values(const sipsrv_core *core, uint32_t *t1, uint32_t *t2, uint32_t *t4);
+
+/* The sink of accepted messages: set once; its self, or NULL. */
+int ss_core_set_sink(sipsrv_core *core, const ss_sink *sink);
+void *ss_core_sink_self(const sipsrv_core *core);
+
+/* Send m to peer: a request to peer's address; a response where RFC 3261
+ * 18.2.2 and RFC 3581 4 say (the connection it came on, or the source
+ * address and port). 0, or negative on failure. */
+int ss_core_send(sipsrv_core *core, const ss_peer *peer, sipsrv_msg *m);
+
+/* Counters of what the core dropped or answered itself. */
+typedef struct ss_counters {
+  uint64_t received, rejected, dropped, sent, send_failures, keepalives;
+} ss_counters;
+const ss_counters *ss_core_counters(const sipsrv_core *core);
 
 #endif

@@ -63,6 +63,9 @@ void ss_verdict(sipsrv_verdict *v, sipsrv_action action, int status, const char 
 /* Wrap a parsed msg_t (takes it) into a sipsrv_msg; NULL on allocation failure (msg destroyed). */
 sipsrv_msg *ss_msg_wrap(msg_t *m);
 
+/* Build the ACK for a non-2xx final response to an INVITE (RFC 3261 17.1.1.3). */
+int ss_msg_make_ack(sipsrv_msg **out, const sipsrv_msg *invite, const sipsrv_msg *rsp);
+
 /* Map a Sofia method to ours. */
 sipsrv_method ss_method_from_sofia(int sofia_method);
 

@@ -1,0 +1,368 @@
+/* Bytes in and out of a core: transports, stream connections and their
+ * framing, the verdicts answered without a transaction, and where
+ * responses go (RFC 3261 18; RFC 3581). */
+#include "core_obj.h"
+
+#include <sipsrv/error.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- transports ------------------------------------------------------- */
+
+int sipsrv_core_add_transport(sipsrv_core *core, const struct sipsrv_transport_ops *ops,
+                              void *user, const char *host, unsigned port,
+                              sipsrv_transport **out)
+{
+  sipsrv_transport *tp;
+  size_t hlen;
+
+  if (!core || !ops)
+    return SIPSRV_E_INVAL;
+  /* STYLE.md: check the table's version and size before any slot. */
+  if (ops->version < 1 || ops->version > SIPSRV_TRANSPORT_OPS_VERSION ||
+      ops->size < sizeof(struct sipsrv_transport_ops))
+    return SIPSRV_E_VERSION;
+  if (!ops->send || !ops->name || !*ops->name || !host || !*host || port < 1 || port > 65535)
+    return SIPSRV_E_INVAL;
+  hlen = strlen(host) + 1;
+  tp = ss_zalloc(core, sizeof *tp);
+  if (!tp)
+    return SIPSRV_E_NOMEM;
+  tp->host = ss_alloc(core, hlen);
+  if (!tp->host) {
+    ss_free(core, tp);
+    return SIPSRV_E_NOMEM;
+  }
+  memcpy(tp->host, host, hlen);
+  tp->core = core;
+  tp->ops = ops;
+  tp->user = user;
+  tp->port = port;
+  tp->next = core->transports;
+  core->transports = tp;
+  if (out)
+    *out = tp;
+  return 0;
+}
+
+static bool tp_stream(const sipsrv_transport *tp)
+{
+  return (tp->ops->flags & SIPSRV_TP_STREAM) != 0;
+}
+
+/* ---- connections ------------------------------------------------------ */
+
+static size_t conn_hash(const sipsrv_transport *tp, uint64_t id)
+{
+  uint64_t h = (uint64_t)(uintptr_t)tp ^ (id * 0x9e3779b97f4a7c15ULL);
+  return (size_t)(h ^ (h >> 29));
+}
+
+static ss_conn **conn_slot(sipsrv_core *core, const sipsrv_transport *tp, uint64_t id)
+{
+  ss_conn **pp;
+  if (!core->nconn_buckets)
+    return NULL;
+  for (pp = &core->conns[conn_hash(tp, id) & (core->nconn_buckets - 1)]; *pp; pp = &(*pp)->hnext)
+    if ((*pp)->tp == tp && (*pp)->id == id)
+      return pp;
+  return NULL;
+}
+
+static int conns_grow(sipsrv_core *core)
+{
+  size_t n = core->nconn_buckets ? core->nconn_buckets * 2 : 64;
+  ss_conn **b = ss_zalloc(core, n * sizeof *b);
+  if (!b)
+    return SIPSRV_E_NOMEM;
+  for (size_t i = 0; i < core->nconn_buckets; i++)
+    for (ss_conn *c = core->conns[i], *next; c; c = next) {
+      size_t j = conn_hash(c->tp, c->id) & (n - 1);
+      next = c->hnext;
+      c->hnext = b[j];
+      b[j] = c;
+    }
+  ss_free(core, core->conns);
+  core->conns = b;
+  core->nconn_buckets = n;
+  return 0;
+}
+
+static ss_conn *conn_get(sipsrv_core *core, sipsrv_transport *tp, uint64_t id)
+{
+  ss_conn **pp = conn_slot(core, tp, id);
+  ss_conn *c;
+  size_t i;
+
+  if (pp)
+    return *pp;
+  if (core->nconns >= core->nconn_buckets && conns_grow(core) < 0)
+    return NULL;
+  c = ss_zalloc(core, sizeof *c);
+  if (!c)
+    return NULL;
+  if (sipsrv_framer_new(&c->framer, 0) < 0) {
+    ss_free(core, c);
+    return NULL;
+  }
+  c->tp = tp;
+  c->id = id;
+  i = conn_hash(tp, id) & (core->nconn_buckets - 1);
+  c->hnext = core->conns[i];
+  core->conns[i] = c;
+  core->nconns++;
+  return c;
+}
+
+static void conn_drop(sipsrv_core *core, ss_conn **pp)
+{
+  ss_conn *c = *pp;
+  *pp = c->hnext;
+  core->nconns--;
+  sipsrv_framer_free(c->framer);
+  ss_free(core, c);
+}
+
+int sipsrv_core_conn_closed(sipsrv_core *core, sipsrv_transport *tp, uint64_t conn)
+{
+  ss_conn **pp;
+  if (!core || !tp)
+    return SIPSRV_E_INVAL;
+  pp = conn_slot(core, tp, conn);
+  if (pp && (*pp)->busy)
+    (*pp)->closed = true;               /* sipsrv_core_recv frees it when done */
+  else if (pp)
+    conn_drop(core, pp);
+  return 0;
+}
+
+void ss_core_io_fini(sipsrv_core *core)
+{
+  for (size_t i = 0; i < core->nconn_buckets; i++)
+    while (core->conns[i])
+      conn_drop(core, &core->conns[i]);
+  ss_free(core, core->conns);
+  core->conns = NULL;
+  core->nconn_buckets = 0;
+  while (core->transports) {
+    sipsrv_transport *tp = core->transports;
+    core->transports = tp->next;
+    ss_free(core, tp->host);
+    ss_free(core, tp);
+  }
+}
+
+/* ---- sending ---------------------------------------------------------- */
+
+static int send_iov(sipsrv_core *core, sipsrv_transport *tp, uint64_t conn,
+                    const struct sockaddr *dst, socklen_t dstlen, sipsrv_msg *m)
+{
+  struct iovec small[16], *iov = small;
+  int n = sipsrv_msg_iovec(m, small, 16), rc;
+
+  if (n > 16) {
+    iov = ss_alloc(core, (size_t)n * sizeof *iov);
+    if (!iov)
+      return SIPSRV_E_NOMEM;
+    n = sipsrv_msg_iovec(m, iov, (size_t)n);
+  }
+  rc = n < 0 ? n : tp->ops->send(tp->user, conn, dst, dstlen, iov, n);
+  if (iov != small)
+    ss_free(core, iov);
+  if (rc < 0) {
+    core->counters.send_failures++;
+    ss_log(core, SIPSRV_LOG_WARN, "%s send failed: %s", tp->ops->name, sipsrv_strerror(rc));
+  } else {
+    core->counters.sent++;
+  }
+  return rc < 0 ? rc : 0;
+}
+
+/* The port of a sockaddr, or set it. */
+static void set_port(struct sockaddr_storage *a, unsigned port)
+{
+  if (a->ss_family == AF_INET)
+    ((struct sockaddr_in *)a)->sin_port = htons((uint16_t)port);
+  else if (a->ss_family == AF_INET6)
+    ((struct sockaddr_in6 *)a)->sin6_port = htons((uint16_t)port);
+}
+
+int ss_core_send(sipsrv_core *core, const ss_peer *peer, sipsrv_msg *m)
+{
+  struct sockaddr_storage dst = peer->addr;
+  sipsrv_via via;
+
+  if (!peer->transport)
+    return SIPSRV_E_INVAL;
+  if (sipsrv_msg_is_request(m) || tp_stream(peer->transport))
+    return send_iov(core, peer->transport, peer->conn, (struct sockaddr *)&dst, peer->addrlen, m);
+  /* A response over a datagram transport (RFC 3261 18.2.2): to the source
+   * address and port when the client asked for rport (RFC 3581 4), else to
+   * the source address (the "received" one) and the sent-by port, or 5060. */
+  if (sipsrv_msg_via(m, 0, &via) == 0 && !(via.rport && *via.rport))
+    set_port(&dst, via.port ? (unsigned)strtoul(via.port, NULL, 10) : 5060);
+  return send_iov(core, peer->transport, 0, (struct sockaddr *)&dst, peer->addrlen, m);
+}
+
+/* ---- receiving -------------------------------------------------------- */
+
+/* The numeric host of an address, without brackets. */
+static bool addr_host(const struct sockaddr_storage *a, char *buf, size_t size, unsigned *port)
+{
+  if (a->ss_family == AF_INET) {
+    const struct sockaddr_in *s = (const struct sockaddr_in *)a;
+    *port = ntohs(s->sin_port);
+    return inet_ntop(AF_INET, &s->sin_addr, buf, (socklen_t)size) != NULL;
+  }
+  if (a->ss_family == AF_INET6) {
+    const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)a;
+    *port = ntohs(s->sin6_port);
+    return inet_ntop(AF_INET6, &s->sin6_addr, buf, (socklen_t)size) != NULL;
+  }
+  return false;
+}
+
+/* RFC 3261 18.2.1: received when sent-by is not the source address; RFC
+ * 3581 4: with rport, received always and rport the source port. */
+static void stamp_via(sipsrv_msg *m, const ss_peer *src)
+{
+  sipsrv_via via;
+  char host[INET6_ADDRSTRLEN], sent[INET6_ADDRSTRLEN];
+  unsigned port;
+  const char *h;
+  size_t n;
+
+  if (sipsrv_msg_via(m, 0, &via) != 0 || !addr_host(&src->addr, host, sizeof host, &port))
+    return;
+  h = via.host;
+  n = strlen(h);
+  if (n >= 2 && h[0] == '[' && n - 2 < sizeof sent) {
+    memcpy(sent, h + 1, n - 2);
+    sent[n - 2] = '\0';
+    h = sent;
+  }
+  if (via.rport || strcmp(h, host) != 0)
+    sipsrv_msg_via_set_received(m, host, via.rport ? port : 0);
+}
+
+/* RFC 3261 18.1.2: a response whose top Via is not ours is discarded. */
+static bool via_is_ours(const sipsrv_core *core, const sipsrv_msg *m)
+{
+  sipsrv_via via;
+  if (sipsrv_msg_via(m, 0, &via) != 0)
+    return false;
+  for (const sipsrv_transport *tp = core->transports; tp; tp = tp->next) {
+    unsigned port = via.port ? (unsigned)strtoul(via.port, NULL, 10) : 5060;
+    if (strcasecmp(via.host, tp->host) == 0 && port == tp->port)
+      return true;
+  }
+  return false;
+}
+
+static void handle(sipsrv_core *core, const void *data, size_t len, unsigned flags,
+                   const ss_peer *src)
+{
+  sipsrv_msg *m = NULL, *rsp = NULL;
+  sipsrv_verdict v;
+
+  core->counters.received++;
+  (void)sipsrv_msg_parse(&m, data, len, flags, &v);
+  if (v.action == SIPSRV_REJECT && m && sipsrv_msg_reply_verdict(&rsp, m, &v) == 0) {
+    /* Answered statelessly: a malformed request makes no transaction. */
+    core->counters.rejected++;
+    ss_log(core, SIPSRV_LOG_WARN, "rejected request: %d %s", v.status, v.phrase);
+    stamp_via(rsp, src);
+    ss_core_send(core, src, rsp);
+    sipsrv_msg_free(rsp);
+    sipsrv_msg_free(m);
+    return;
+  }
+  if (v.action != SIPSRV_ACCEPT) {
+    core->counters.dropped++;
+    ss_log(core, SIPSRV_LOG_WARN, "dropped message: %s", v.phrase);
+    sipsrv_msg_free(m);
+    return;
+  }
+  if (sipsrv_msg_is_request(m)) {
+    stamp_via(m, src);
+  } else if (!via_is_ours(core, m)) {
+    core->counters.dropped++;
+    ss_log(core, SIPSRV_LOG_WARN, "dropped response: top Via is not this element's");
+    sipsrv_msg_free(m);
+    return;
+  }
+  if (core->has_sink) {
+    core->sink.message(core->sink.self, m, src);
+    return;
+  }
+  /* Nothing above the core: a request gets 501, a response is dropped. */
+  if (sipsrv_msg_is_request(m) && sipsrv_msg_method(m) != SIPSRV_METHOD_ACK &&
+      sipsrv_msg_reply(&rsp, m, 501, NULL, NULL) == 0) {
+    ss_core_send(core, src, rsp);
+    sipsrv_msg_free(rsp);
+  } else {
+    core->counters.dropped++;
+  }
+  sipsrv_msg_free(m);
+}
+
+int sipsrv_core_recv(sipsrv_core *core, sipsrv_transport *tp, uint64_t conn,
+                     const struct sockaddr *src, socklen_t srclen, const void *data, size_t len)
+{
+  ss_peer peer;
+  ss_conn *c;
+  sipsrv_frame fr;
+  int rc;
+
+  if (!core || !tp || tp->core != core || !src || !srclen || srclen > sizeof peer.addr ||
+      (!data && len) || (tp_stream(tp) && !conn))
+    return SIPSRV_E_INVAL;
+  if (!core->clock)
+    return SIPSRV_E_STATE;
+  memset(&peer, 0, sizeof peer);
+  peer.transport = tp;
+  peer.conn = tp_stream(tp) ? conn : 0;
+  memcpy(&peer.addr, src, srclen);
+  peer.addrlen = srclen;
+  peer.reliable = (tp->ops->flags & SIPSRV_TP_RELIABLE) != 0;
+
+  if (!tp_stream(tp)) {
+    handle(core, data, len, 0, &peer);
+    return 0;
+  }
+  c = conn_get(core, tp, conn);
+  if (!c || sipsrv_framer_feed(c->framer, data, len) < 0)
+    return SIPSRV_E_NOMEM;
+  /* What a frame sets off may close this connection (a failed send): the
+   * connection then lives until its frames are done. */
+  c->busy = true;
+  rc = 0;
+  while (!c->closed && sipsrv_framer_next(c->framer, &fr) == 0) {
+    if (fr.kind == SIPSRV_FRAME_MESSAGE) {
+      handle(core, fr.data, fr.len, SIPSRV_PARSE_STREAM, &peer);
+    } else if (fr.kind == SIPSRV_FRAME_PING) {
+      /* RFC 5626 4.4.1: a CRLFCRLF ping gets a CRLF pong. */
+      struct iovec pong = { (void *)"\r\n", 2 };
+      core->counters.keepalives++;
+      tp->ops->send(tp->user, conn, src, srclen, &pong, 1);
+    } else {
+      /* Framing lost (RFC 4475 3.1.2.3, 3.3.9): answer what can be answered,
+       * then close the connection. */
+      ss_log(core, SIPSRV_LOG_WARN, "%s connection framing lost: %s", tp->ops->name, fr.phrase);
+      handle(core, fr.data, fr.len, SIPSRV_PARSE_STREAM, &peer);
+      if (tp->ops->close)
+        tp->ops->close(tp->user, conn);
+      c->closed = true;
+      rc = SIPSRV_E_CLOSED;
+    }
+  }
+  c->busy = false;
+  if (c->closed)
+    conn_drop(core, conn_slot(core, tp, conn));
+  return rc;
+}

@@ -1,0 +1,161 @@
+/* The transaction layer of a core: made on first use, it takes the core's
+ * accepted messages and offers new requests to the roles attached to it, in
+ * the order they attached (ARCHITECTURE.md: a role claims a request or
+ * passes). Events of a transaction go to its owner (ss_txn_owner_hdr). */
+#include "txn_int.h"
+
+#include <sipsrv/error.h>
+
+struct ss_core_txn {
+  ss_txn_layer *layer;
+  sipsrv_core *core;
+  ss_txn_role *roles;       /* in attach order */
+};
+
+static ss_core_txn *ct_of(void *user) { return user; }
+
+static const ss_txn_events *events(const ss_txn *t)
+{
+  const ss_txn_owner_hdr *o = ss_txn_owner(t);
+  return o ? o->ev : NULL;
+}
+
+static void on_request(void *user, ss_txn *st, sipsrv_msg *req)
+{
+  ss_core_txn *c = ct_of(user);
+  sipsrv_msg *rsp;
+
+  for (ss_txn_role *r = c->roles; r; r = r->next)
+    if (r->request && r->request(r->self, st, req))
+      return;
+  /* No role takes it: nothing here implements the method (RFC 3261 21.5.2). */
+  if (sipsrv_msg_reply(&rsp, req, 501, NULL, NULL) == 0)
+    ss_txn_respond(st, rsp);
+}
+
+static void on_ack(void *user, ss_txn *ist, sipsrv_msg *ack, const ss_peer *src)
+{
+  ss_core_txn *c = ct_of(user);
+  for (ss_txn_role *r = c->roles; r; r = r->next)
+    if (r->ack && r->ack(r->self, ist, ack, src))
+      return;
+  sipsrv_msg_free(ack);                  /* an ACK nobody waits for is dropped */
+}
+
+static void on_response(void *user, ss_txn *t, sipsrv_msg *rsp)
+{
+  const ss_txn_events *ev = events(t);
+  (void)user;
+  if (ev && ev->response)
+    ev->response(ss_txn_owner(t), t, rsp);
+}
+
+static void on_stray(void *user, sipsrv_msg *rsp, const ss_peer *src)
+{
+  ss_core_txn *c = ct_of(user);
+  for (ss_txn_role *r = c->roles; r; r = r->next)
+    if (r->stray_response && r->stray_response(r->self, rsp, src))
+      return;
+  sipsrv_msg_free(rsp);
+}
+
+static void on_timeout(void *user, ss_txn *t)
+{
+  const ss_txn_events *ev = events(t);
+  (void)user;
+  if (ev && ev->timeout)
+    ev->timeout(ss_txn_owner(t), t);
+}
+
+static void on_transport_error(void *user, ss_txn *t)
+{
+  const ss_txn_events *ev = events(t);
+  (void)user;
+  if (ev && ev->transport_error)
+    ev->transport_error(ss_txn_owner(t), t);
+}
+
+static void on_terminated(void *user, ss_txn *t)
+{
+  const ss_txn_events *ev = events(t);
+  (void)user;
+  if (ev && ev->terminated)
+    ev->terminated(ss_txn_owner(t), t);
+}
+
+static int do_send(void *user, const ss_peer *peer, sipsrv_msg *m)
+{
+  return ss_core_send(ct_of(user)->core, peer, m);
+}
+
+static uint64_t do_now(void *user)
+{
+  return ss_core_now(ct_of(user)->core);
+}
+
+/* The core's sink. */
+static void sink_message(void *self, sipsrv_msg *m, const ss_peer *src)
+{
+  ss_txn_recv(ct_of(self)->layer, m, src);
+}
+
+static void sink_after_expire(void *self)
+{
+  ss_txn_layer_reap(ct_of(self)->layer);
+}
+
+static void sink_fini(void *self)
+{
+  ss_core_txn *c = ct_of(self);
+  ss_txn_layer_free(c->layer);
+  ss_free(c->core, c);
+}
+
+ss_core_txn *ss_core_txn_of(sipsrv_core *core)
+{
+  ss_core_txn *c = ss_core_sink_self(core);
+  ss_txn_cfg cfg = SS_TXN_CFG_DEFAULT;
+  ss_txn_tu tu = { on_request, on_ack, on_response, on_stray, on_timeout, on_transport_error,
+                   on_terminated, do_send, do_now, NULL };
+  ss_sink sink = { sink_message, sink_after_expire, sink_fini, NULL };
+
+  if (c)
+    return c;
+  c = ss_zalloc(core, sizeof *c);
+  if (!c)
+    return NULL;
+  c->core = core;
+  tu.user = c;
+  sink.self = c;
+  ss_core_timer_values(core, &cfg.t1, &cfg.t2, &cfg.t4);
+  if (ss_txn_layer_new(&c->layer, core, ss_core_timers(core), &cfg, &tu) < 0 ||
+      ss_core_set_sink(core, &sink) < 0) {
+    ss_txn_layer_free(c->layer);
+    ss_free(core, c);
+    return NULL;
+  }
+  return c;
+}
+
+ss_txn_layer *ss_core_txn_layer(ss_core_txn *c)
+{
+  return c->layer;
+}
+
+void ss_core_txn_attach(ss_core_txn *c, ss_txn_role *role)
+{
+  ss_txn_role **pp = &c->roles;
+  while (*pp)
+    pp = &(*pp)->next;
+  role->next = NULL;
+  *pp = role;
+}
+
+void ss_core_txn_detach(ss_core_txn *c, ss_txn_role *role)
+{
+  for (ss_txn_role **pp = &c->roles; *pp; pp = &(*pp)->next)
+    if (*pp == role) {
+      *pp = role->next;
+      return;
+    }
+}

@@ -1,0 +1,234 @@
+/* The server transactions: INVITE (RFC 3261 17.2.1, RFC 6026 7.1) and
+ * non-INVITE (17.2.2, with RFC 4320's rules on 100 and 408). */
+#include "txn_int.h"
+
+#include <sipsrv/error.h>
+
+static uint32_t t1(const ss_txn *t) { return t->layer->cfg.t1; }
+
+static void end_timer(ss_timer *tm, void *arg)
+{
+  ss_txn *t = arg;
+  (void)tm;
+  ss_txn_enter(t->layer);
+  ss_txn_terminate(t);
+  ss_txn_leave(t->layer);
+}
+
+static void tu_request(ss_txn *t)
+{
+  ss_txn_layer *l = t->layer;
+  if (l->tu.request)
+    l->tu.request(l->tu.user, t, t->req);
+}
+
+/* Keep rsp (taken) as the one to retransmit and send it. */
+static int keep_and_send(ss_txn *t, sipsrv_msg **slot, sipsrv_msg *rsp)
+{
+  sipsrv_msg_free(*slot);
+  *slot = rsp;
+  t->status = rsp->sip->sip_status->st_status;
+  return ss_txn_send(t, rsp);
+}
+
+/* ---- INVITE server transaction --------------------------------------- */
+
+/* RFC 3261 17.2.1: a 100 Trying unless the TU answers within 200 ms. */
+static void ist_timer_trying(ss_timer *tm, void *arg)
+{
+  ss_txn *t = arg;
+  sipsrv_msg *trying;
+  (void)tm;
+  if (t->state != SS_TXN_PROCEEDING || t->provisional)
+    return;
+  if (sipsrv_msg_reply(&trying, t->req, 100, NULL, NULL) == 0) {
+    ss_txn_enter(t->layer);
+    keep_and_send(t, &t->provisional, trying);
+    ss_txn_leave(t->layer);
+  }
+}
+
+/* Timer G: retransmit the final response, doubling up to T2 (17.2.1). */
+static void ist_timer_g(ss_timer *tm, void *arg)
+{
+  ss_txn *t = arg;
+  uint32_t t2 = t->layer->cfg.t2;
+  (void)tm;
+  if (t->state != SS_TXN_COMPLETED)
+    return;
+  t->interval = t->interval * 2 < t2 ? t->interval * 2 : t2;
+  ss_txn_arm(t, &t->t_retrans, t->interval, ist_timer_g);
+  ss_txn_enter(t->layer);
+  ss_txn_send(t, t->final);
+  ss_txn_leave(t->layer);
+}
+
+/* Timer H: no ACK came (17.2.1); the TU hears of it. */
+static void ist_timer_h(ss_timer *tm, void *arg)
+{
+  ss_txn *t = arg;
+  ss_txn_layer *l = t->layer;
+  (void)tm;
+  if (t->state != SS_TXN_COMPLETED)
+    return;
+  ss_txn_enter(l);
+  if (l->tu.timeout)
+    l->tu.timeout(l->tu.user, t);
+  ss_txn_terminate(t);
+  ss_txn_leave(l);
+}
+
+void ss_ist_start(ss_txn *t)
+{
+  int32_t trying = t->layer->cfg.trying_ms;
+  t->state = SS_TXN_PROCEEDING;
+  if (trying >= 0)
+    ss_txn_arm(t, &t->t_trying, (uint32_t)trying, ist_timer_trying);
+  tu_request(t);
+  /* A TU that answers at once makes the 100 needless; with trying_ms 0 the
+   * timer fires at the next expire, after any answer the TU gave here. */
+}
+
+static int ist_respond(ss_txn *t, sipsrv_msg *rsp)
+{
+  ss_txn_layer *l = t->layer;
+  int code = rsp->sip->sip_status->st_status;
+
+  if (t->state == SS_TXN_ACCEPTED && code >= 200 && code < 300) {
+    /* RFC 6026 7.1: the TU's 2xx retransmissions go out. */
+    return keep_and_send(t, &t->final, rsp);
+  }
+  if (t->state != SS_TXN_PROCEEDING) {
+    sipsrv_msg_free(rsp);
+    return SIPSRV_E_STATE;
+  }
+  ss_timer_stop(l->timers, &t->t_trying);
+  if (code < 200)
+    return keep_and_send(t, &t->provisional, rsp);
+  if (code < 300) {
+    /* RFC 6026 7.1: Accepted, Timer L. */
+    t->state = SS_TXN_ACCEPTED;
+    ss_txn_arm(t, &t->t_wait, 64 * t1(t), end_timer);
+    return keep_and_send(t, &t->final, rsp);
+  }
+  /* 17.2.1: Completed; Timer G on unreliable transports, Timer H always. */
+  t->state = SS_TXN_COMPLETED;
+  t->interval = t1(t);
+  if (!t->peer.reliable)
+    ss_txn_arm(t, &t->t_retrans, t->interval, ist_timer_g);
+  ss_txn_arm(t, &t->t_timeout, 64 * t1(t), ist_timer_h);
+  return keep_and_send(t, &t->final, rsp);
+}
+
+static void ist_again(ss_txn *t, sipsrv_msg *m, const ss_peer *src)
+{
+  ss_txn_layer *l = t->layer;
+  bool ack = m->sip->sip_request->rq_method == sip_method_ack;
+
+  if (!ack) {
+    /* A retransmitted INVITE: the last provisional again in Proceeding, the
+     * final in Completed; absorbed otherwise (17.2.1, RFC 6026 7.1). */
+    if (t->state == SS_TXN_PROCEEDING && t->provisional)
+      ss_txn_send(t, t->provisional);
+    else if (t->state == SS_TXN_COMPLETED && t->final)
+      ss_txn_send(t, t->final);
+    sipsrv_msg_free(m);
+    return;
+  }
+  switch (t->state) {
+  case SS_TXN_COMPLETED:
+    /* 17.2.1: Confirmed; Timer I: T4 on unreliable transports, 0 on reliable. */
+    t->state = SS_TXN_CONFIRMED;
+    ss_timer_stop(l->timers, &t->t_retrans);
+    ss_timer_stop(l->timers, &t->t_timeout);
+    ss_txn_arm(t, &t->t_wait, t->peer.reliable ? 0 : l->cfg.t4, end_timer);
+    sipsrv_msg_free(m);
+    break;
+  case SS_TXN_ACCEPTED:
+    /* RFC 6026 7.1: ACKs in Accepted go to the TU. */
+    if (l->tu.ack)
+      l->tu.ack(l->tu.user, t, m, src);
+    else
+      sipsrv_msg_free(m);
+    break;
+  default:
+    sipsrv_msg_free(m);                  /* Confirmed absorbs; Proceeding has no use for it */
+    break;
+  }
+}
+
+/* ---- non-INVITE server transaction ----------------------------------- */
+
+/* Not in RFC 3261, where a NIST waits for its TU forever: after 64*T1 the
+ * client has given up (Timer F), so a transaction the TU never answered
+ * ends instead of staying in memory. */
+static void nist_guard(ss_timer *tm, void *arg)
+{
+  ss_txn *t = arg;
+  (void)tm;
+  if (t->state == SS_TXN_TRYING || t->state == SS_TXN_PROCEEDING)
+    end_timer(tm, arg);
+}
+
+void ss_nist_start(ss_txn *t)
+{
+  t->state = SS_TXN_TRYING;
+  ss_txn_arm(t, &t->t_timeout, 64 * t1(t), nist_guard);
+  tu_request(t);
+}
+
+static int nist_respond(ss_txn *t, sipsrv_msg *rsp)
+{
+  ss_txn_layer *l = t->layer;
+  int code = rsp->sip->sip_status->st_status;
+
+  if (t->state != SS_TXN_TRYING && t->state != SS_TXN_PROCEEDING) {
+    sipsrv_msg_free(rsp);
+    return SIPSRV_E_STATE;
+  }
+  /* RFC 4320 4.2: no 408 to a non-INVITE; 4.1: no provisional but 100, and
+   * over an unreliable transport no 100 before the client's Timer E would
+   * have reached T2. */
+  if (code == 408 || (code > 100 && code < 200)) {
+    sipsrv_msg_free(rsp);
+    return SIPSRV_E_INVAL;
+  }
+  if (code == 100 && !t->peer.reliable && ss_txn_now(l) - t->created < l->cfg.t2) {
+    sipsrv_msg_free(rsp);
+    return SIPSRV_E_STATE;
+  }
+  if (code < 200) {
+    t->state = SS_TXN_PROCEEDING;
+    return keep_and_send(t, &t->provisional, rsp);
+  }
+  /* 17.2.2: Completed, Timer J: 64*T1 on unreliable transports, 0 on reliable. */
+  t->state = SS_TXN_COMPLETED;
+  ss_timer_stop(l->timers, &t->t_timeout);
+  ss_txn_arm(t, &t->t_wait, t->peer.reliable ? 0 : 64 * t1(t), end_timer);
+  return keep_and_send(t, &t->final, rsp);
+}
+
+static void nist_again(ss_txn *t, sipsrv_msg *m)
+{
+  /* 17.2.2: a retransmission is absorbed in Trying, answered with the last
+   * provisional in Proceeding and with the final in Completed. */
+  if (t->state == SS_TXN_PROCEEDING && t->provisional)
+    ss_txn_send(t, t->provisional);
+  else if (t->state == SS_TXN_COMPLETED && t->final)
+    ss_txn_send(t, t->final);
+  sipsrv_msg_free(m);
+}
+
+void ss_server_again(ss_txn *t, sipsrv_msg *m, const ss_peer *src)
+{
+  if (t->kind == SS_TXN_IST)
+    ist_again(t, m, src);
+  else
+    nist_again(t, m);
+}
+
+int ss_server_respond(ss_txn *t, sipsrv_msg *rsp)
+{
+  int rc = t->kind == SS_TXN_IST ? ist_respond(t, rsp) : nist_respond(t, rsp);
+  return rc;
+}

@@ -1,0 +1,456 @@
+/* The transaction layer: the table of transactions, matching (RFC 3261
+ * 17.1.3, 17.2.3, 9.2), dispatch and the life cycle shared by the four
+ * machines of client.c and server.c. */
+#include "txn_int.h"
+
+#include <sipsrv/error.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+/* RFC 3261 8.1.1.7: branches of RFC 3261 elements start with this cookie. */
+#define MAGIC_COOKIE "z9hG4bK"
+
+uint64_t ss_txn_now(const ss_txn_layer *l)
+{
+  return l->tu.now(l->tu.user);
+}
+
+void ss_txn_arm(ss_txn *t, ss_timer *tm, uint32_t after_ms, ss_timer_fn fn)
+{
+  /* A failed start (no memory for the heap) leaves the timer off; the
+   * guard timers still end the transaction. */
+  (void)ss_timer_start(t->layer->timers, tm, ss_txn_now(t->layer) + after_ms, fn, t);
+}
+
+void ss_txn_enter(ss_txn_layer *l)
+{
+  l->depth++;
+}
+
+void ss_txn_leave(ss_txn_layer *l)
+{
+  if (--l->depth == 0)
+    ss_txn_layer_reap(l);
+}
+
+const char *ss_txn_state_name(ss_txn_state s)
+{
+  static const char *const names[] = { "calling", "trying", "proceeding", "completed",
+                                       "confirmed", "accepted", "terminated" };
+  return (size_t)s < sizeof names / sizeof names[0] ? names[s] : "?";
+}
+
+/* ---- keys ------------------------------------------------------------- */
+
+static void lower(char *s)
+{
+  for (; *s; s++)
+    if (*s >= 'A' && *s <= 'Z')
+      *s = (char)(*s - 'A' + 'a');
+}
+
+/* The key of the server transaction a request belongs to. An ACK and a
+ * CANCEL's target use method "INVITE". With the magic cookie: branch,
+ * sent-by and method (RFC 3261 17.2.3). Without (RFC 2543 peers): the
+ * Request-URI, Call-ID, From tag, CSeq number, top Via sent-by and method
+ * (17.2.3's fallback; the To tag is left out so that the ACK, whose To
+ * carries the response's tag, finds its INVITE). */
+static int server_key(const sipsrv_msg *m, const char *method, char *buf, size_t size)
+{
+  sip_t const *sip = m->sip;
+  sip_via_t const *v = sip->sip_via;
+  const char *branch = v ? v->v_branch : NULL;
+  int n;
+
+  if (!v || !sip->sip_cseq || !sip->sip_request)
+    return -1;
+  if (branch && strncmp(branch, MAGIC_COOKIE, sizeof MAGIC_COOKIE - 1) == 0) {
+    n = snprintf(buf, size, "s|%s|%s:%s|%s", branch, v->v_host, v->v_port ? v->v_port : "",
+                 method);
+  } else {
+    char uri[512];
+    if (url_e(uri, sizeof uri, sip->sip_request->rq_url) < 0)
+      return -1;
+    n = snprintf(buf, size, "2|%s|%s|%s|%u|%s:%s|%s", uri,
+                 sip->sip_call_id ? sip->sip_call_id->i_id : "",
+                 sip->sip_from && sip->sip_from->a_tag ? sip->sip_from->a_tag : "",
+                 (unsigned)sip->sip_cseq->cs_seq, v->v_host, v->v_port ? v->v_port : "", method);
+  }
+  if (n < 0 || (size_t)n >= size)
+    return -1;
+  /* Hosts compare case-insensitively, and so do the tokens here, in
+   * practice: the whole key is folded. */
+  lower(buf);
+  return 0;
+}
+
+/* The key of a client transaction: the branch it put in its Via and the
+ * method (RFC 3261 17.1.3: CSeq method, so a CANCEL's responses do not
+ * reach the INVITE's transaction). */
+static int client_key(const char *branch, const char *method, char *buf, size_t size)
+{
+  int n = snprintf(buf, size, "c|%s|%s", branch, method);
+  return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+/* ---- the table ---------------------------------------------------------- */
+
+static size_t hash(const char *s)
+{
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (; *s; s++) {
+    h ^= (unsigned char)*s;
+    h *= 0x100000001b3ULL;
+  }
+  return (size_t)h;
+}
+
+static ss_txn *table_find(const ss_txn_layer *l, const char *key)
+{
+  if (!l->nbuckets)
+    return NULL;
+  for (ss_txn *t = l->buckets[hash(key) & (l->nbuckets - 1)]; t; t = t->hnext)
+    if (strcmp(t->key, key) == 0)
+      return t;
+  return NULL;
+}
+
+static int table_grow(ss_txn_layer *l)
+{
+  size_t n = l->nbuckets ? l->nbuckets * 2 : 64;
+  ss_txn **b = ss_zalloc(l->core, n * sizeof *b);
+  if (!b)
+    return SIPSRV_E_NOMEM;
+  for (size_t i = 0; i < l->nbuckets; i++)
+    for (ss_txn *t = l->buckets[i], *next; t; t = next) {
+      size_t j = hash(t->key) & (n - 1);
+      next = t->hnext;
+      t->hnext = b[j];
+      b[j] = t;
+    }
+  ss_free(l->core, l->buckets);
+  l->buckets = b;
+  l->nbuckets = n;
+  return 0;
+}
+
+static int table_add(ss_txn_layer *l, ss_txn *t)
+{
+  size_t i;
+  if (l->count >= l->nbuckets && table_grow(l) < 0)
+    return SIPSRV_E_NOMEM;
+  i = hash(t->key) & (l->nbuckets - 1);
+  t->hnext = l->buckets[i];
+  l->buckets[i] = t;
+  l->count++;
+  return 0;
+}
+
+static void table_remove(ss_txn_layer *l, ss_txn *t)
+{
+  ss_txn **pp;
+  if (!l->nbuckets)
+    return;
+  for (pp = &l->buckets[hash(t->key) & (l->nbuckets - 1)]; *pp; pp = &(*pp)->hnext)
+    if (*pp == t) {
+      *pp = t->hnext;
+      t->hnext = NULL;
+      l->count--;
+      return;
+    }
+}
+
+/* ---- life cycle ------------------------------------------------------- */
+
+int ss_txn_layer_new(ss_txn_layer **out, const sipsrv_core *core, ss_timers *timers,
+                     const ss_txn_cfg *cfg, const ss_txn_tu *tu)
+{
+  static const ss_txn_cfg defaults = SS_TXN_CFG_DEFAULT;
+  ss_txn_layer *l;
+
+  if (!out || !timers || !tu || !tu->send || !tu->now)
+    return SIPSRV_E_INVAL;
+  if (!cfg)
+    cfg = &defaults;
+  if (!cfg->t1 || cfg->t2 < cfg->t1 || !cfg->t4)
+    return SIPSRV_E_INVAL;
+  l = ss_zalloc(core, sizeof *l);
+  if (!l)
+    return SIPSRV_E_NOMEM;
+  l->core = core;
+  l->timers = timers;
+  l->cfg = *cfg;
+  l->tu = *tu;
+  *out = l;
+  return 0;
+}
+
+static void txn_free(ss_txn *t)
+{
+  ss_txn_layer *l = t->layer;
+  ss_timer_stop(l->timers, &t->t_retrans);
+  ss_timer_stop(l->timers, &t->t_timeout);
+  ss_timer_stop(l->timers, &t->t_wait);
+  ss_timer_stop(l->timers, &t->t_trying);
+  if (t->prev)
+    t->prev->next = t->next;
+  else
+    l->all = t->next;
+  if (t->next)
+    t->next->prev = t->prev;
+  sipsrv_msg_free(t->req);
+  sipsrv_msg_free(t->provisional);
+  sipsrv_msg_free(t->final);
+  ss_free(l->core, t->key);
+  ss_free(l->core, t);
+}
+
+void ss_txn_layer_free(ss_txn_layer *l)
+{
+  if (!l)
+    return;
+  while (l->all)
+    txn_free(l->all);
+  ss_free(l->core, l->buckets);
+  ss_free(l->core, l);
+}
+
+void ss_txn_layer_reap(ss_txn_layer *l)
+{
+  for (ss_txn *t = l->all, *next; t; t = next) {
+    next = t->next;
+    if (t->dead)
+      txn_free(t);
+  }
+}
+
+size_t ss_txn_layer_count(const ss_txn_layer *l)
+{
+  return l ? l->count : 0;
+}
+
+void ss_txn_terminate(ss_txn *t)
+{
+  ss_txn_layer *l = t->layer;
+  if (t->state == SS_TXN_TERMINATED)
+    return;
+  t->state = SS_TXN_TERMINATED;
+  table_remove(l, t);
+  ss_timer_stop(l->timers, &t->t_retrans);
+  ss_timer_stop(l->timers, &t->t_timeout);
+  ss_timer_stop(l->timers, &t->t_wait);
+  ss_timer_stop(l->timers, &t->t_trying);
+  t->dead = true;
+  if (l->tu.terminated)
+    l->tu.terminated(l->tu.user, t);
+  if (l->depth == 0)
+    ss_txn_layer_reap(l);
+}
+
+int ss_txn_send(ss_txn *t, sipsrv_msg *m)
+{
+  ss_txn_layer *l = t->layer;
+  if (l->tu.send(l->tu.user, &t->peer, m) >= 0)
+    return 0;
+  /* RFC 3261 17.1.4 and 17.2.4: a transport failure ends the transaction
+   * and the TU hears of it (8.1.3.1 treats it as a 503). */
+  if (t->state != SS_TXN_TERMINATED) {
+    ss_txn_enter(l);
+    if (l->tu.transport_error)
+      l->tu.transport_error(l->tu.user, t);
+    ss_txn_terminate(t);
+    ss_txn_leave(l);
+  }
+  return SIPSRV_E_IO;
+}
+
+static ss_txn *txn_new(ss_txn_layer *l, ss_txn_kind kind, const char *key, sipsrv_msg *req,
+                       const ss_peer *peer)
+{
+  ss_txn *t = ss_zalloc(l->core, sizeof *t);
+  size_t klen = strlen(key) + 1;
+  if (!t)
+    return NULL;
+  t->key = ss_alloc(l->core, klen);
+  if (!t->key) {
+    ss_free(l->core, t);
+    return NULL;
+  }
+  memcpy(t->key, key, klen);
+  t->layer = l;
+  t->kind = kind;
+  t->req = req;
+  t->peer = *peer;
+  t->created = ss_txn_now(l);
+  ss_timer_init(&t->t_retrans);
+  ss_timer_init(&t->t_timeout);
+  ss_timer_init(&t->t_wait);
+  ss_timer_init(&t->t_trying);
+  if (table_add(l, t) < 0) {
+    ss_free(l->core, t->key);
+    ss_free(l->core, t);
+    return NULL;
+  }
+  t->next = l->all;
+  if (l->all)
+    l->all->prev = t;
+  l->all = t;
+  return t;
+}
+
+/* ---- from the transport ------------------------------------------------ */
+
+static void recv_request(ss_txn_layer *l, sipsrv_msg *m, const ss_peer *src)
+{
+  char key[1024];
+  sip_request_t const *rq = m->sip->sip_request;
+  bool ack = rq->rq_method == sip_method_ack;
+  const char *method = ack ? "INVITE" : rq->rq_method_name;
+  ss_txn *t;
+
+  if (server_key(m, method, key, sizeof key) < 0) {
+    sipsrv_msg_free(m);                  /* no Via or CSeq: parse rejects these */
+    return;
+  }
+  t = table_find(l, key);
+  if (t && (t->kind == SS_TXN_IST || t->kind == SS_TXN_NIST)) {
+    ss_server_again(t, m, src);
+    return;
+  }
+  if (ack) {
+    /* RFC 3261 17.2.3: an ACK matching no transaction (the ACK for a 2xx,
+     * which has a branch of its own) goes to the TU. */
+    if (l->tu.ack)
+      l->tu.ack(l->tu.user, NULL, m, src);
+    else
+      sipsrv_msg_free(m);
+    return;
+  }
+  t = txn_new(l, rq->rq_method == sip_method_invite ? SS_TXN_IST : SS_TXN_NIST, key, m, src);
+  if (!t) {
+    sipsrv_msg_free(m);                  /* out of memory: the client retransmits */
+    return;
+  }
+  if (t->kind == SS_TXN_IST)
+    ss_ist_start(t);
+  else
+    ss_nist_start(t);
+}
+
+static void recv_response(ss_txn_layer *l, sipsrv_msg *m, const ss_peer *src)
+{
+  char key[512];
+  sip_t const *sip = m->sip;
+  ss_txn *t = NULL;
+
+  /* RFC 3261 17.1.3: the top Via's branch and the CSeq method. */
+  if (sip->sip_via && sip->sip_via->v_branch && sip->sip_cseq &&
+      client_key(sip->sip_via->v_branch, sip->sip_cseq->cs_method_name, key, sizeof key) == 0)
+    t = table_find(l, key);
+  if (t && (t->kind == SS_TXN_ICT || t->kind == SS_TXN_NICT)) {
+    ss_client_response(t, m);
+    sipsrv_msg_free(m);
+    return;
+  }
+  if (l->tu.stray_response)
+    l->tu.stray_response(l->tu.user, m, src);
+  else
+    sipsrv_msg_free(m);
+}
+
+void ss_txn_recv(ss_txn_layer *l, sipsrv_msg *m, const ss_peer *src)
+{
+  if (!l || !m || !src) {
+    sipsrv_msg_free(m);
+    return;
+  }
+  ss_txn_enter(l);
+  if (m->sip->sip_request)
+    recv_request(l, m, src);
+  else if (m->sip->sip_status)
+    recv_response(l, m, src);
+  else
+    sipsrv_msg_free(m);
+  ss_txn_leave(l);
+}
+
+/* ---- from the TU ------------------------------------------------------ */
+
+int ss_txn_respond(ss_txn *st, sipsrv_msg *rsp)
+{
+  ss_txn_layer *l;
+  int rc;
+
+  if (!st || !rsp || !rsp->sip->sip_status || (st->kind != SS_TXN_IST && st->kind != SS_TXN_NIST)) {
+    sipsrv_msg_free(rsp);
+    return SIPSRV_E_INVAL;
+  }
+  l = st->layer;
+  ss_txn_enter(l);
+  rc = ss_server_respond(st, rsp);
+  ss_txn_leave(l);
+  return rc;
+}
+
+int ss_txn_request(ss_txn_layer *l, ss_txn **out, sipsrv_msg *req, const ss_peer *dst, void *owner)
+{
+  char key[512];
+  sip_t const *sip;
+  ss_txn *t;
+  int rc;
+
+  if (!l || !req || !dst || !req->sip->sip_request || !req->sip->sip_via ||
+      !req->sip->sip_via->v_branch || !req->sip->sip_cseq ||
+      req->sip->sip_request->rq_method == sip_method_ack ||
+      client_key(req->sip->sip_via->v_branch, req->sip->sip_cseq->cs_method_name, key,
+                 sizeof key) < 0) {
+    sipsrv_msg_free(req);
+    return SIPSRV_E_INVAL;
+  }
+  sip = req->sip;
+  if (table_find(l, key)) {
+    sipsrv_msg_free(req);
+    return SIPSRV_E_EXISTS;               /* a branch must be unique (8.1.1.7) */
+  }
+  t = txn_new(l, sip->sip_request->rq_method == sip_method_invite ? SS_TXN_ICT : SS_TXN_NICT, key,
+              req, dst);
+  if (!t) {
+    sipsrv_msg_free(req);
+    return SIPSRV_E_NOMEM;
+  }
+  t->owner = owner;
+  ss_txn_enter(l);
+  if (t->kind == SS_TXN_ICT)
+    ss_ict_start(t);
+  else
+    ss_nict_start(t);
+  /* A transport failure on the first send has ended it already: the
+   * caller gets no pointer to a transaction about to be freed. */
+  rc = t->state == SS_TXN_TERMINATED ? SIPSRV_E_IO : 0;
+  if (out)
+    *out = rc == 0 ? t : NULL;
+  ss_txn_leave(l);
+  return rc;
+}
+
+ss_txn *ss_txn_cancel_target(ss_txn_layer *l, const sipsrv_msg *cancel)
+{
+  char key[1024];
+  ss_txn *t;
+  if (!l || !cancel || server_key(cancel, "INVITE", key, sizeof key) < 0)
+    return NULL;
+  t = table_find(l, key);
+  return t && t->kind == SS_TXN_IST ? t : NULL;
+}
+
+/* ---- accessors -------------------------------------------------------- */
+
+ss_txn_kind ss_txn_kind_of(const ss_txn *t) { return t->kind; }
+ss_txn_state ss_txn_state_of(const ss_txn *t) { return t->state; }
+sipsrv_msg *ss_txn_request_msg(const ss_txn *t) { return t->req; }
+const ss_peer *ss_txn_peer(const ss_txn *t) { return &t->peer; }
+int ss_txn_status(const ss_txn *t) { return t->status; }
+void *ss_txn_owner(const ss_txn *t) { return t->owner; }
+void ss_txn_set_owner(ss_txn *t, void *owner) { t->owner = owner; }

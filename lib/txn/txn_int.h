@@ -1,0 +1,61 @@
+/* Private to lib/txn: what the layer and the four machines share. */
+#ifndef SS_TXN_INT_H
+#define SS_TXN_INT_H
+
+#include "txn.h"
+
+struct ss_txn {
+  ss_txn_layer *layer;
+  ss_txn_kind kind;
+  ss_txn_state state;
+  char *key;                /* in the layer's table while not terminated */
+  ss_txn *hnext;            /* table chain */
+  ss_txn *prev, *next;      /* every live or dead transaction, for freeing */
+  bool dead;
+  sipsrv_msg *req;          /* the request that made it */
+  sipsrv_msg *provisional;  /* server: last provisional sent */
+  sipsrv_msg *final;        /* server: final sent; ICT: the ACK sent */
+  ss_peer peer;
+  ss_timer t_retrans;       /* A, E, G */
+  ss_timer t_timeout;       /* B, F, H; NIST's guard */
+  ss_timer t_wait;          /* D, I, J, K, L, M */
+  ss_timer t_trying;        /* IST: the 100 Trying of RFC 3261 17.2.1 */
+  uint32_t interval;        /* current retransmission interval */
+  int status;
+  uint64_t created;
+  void *owner;
+};
+
+struct ss_txn_layer {
+  const sipsrv_core *core;
+  ss_timers *timers;
+  ss_txn_cfg cfg;
+  ss_txn_tu tu;
+  ss_txn **buckets;
+  size_t nbuckets, count;
+  ss_txn *all;              /* list of every transaction */
+  unsigned depth;           /* nesting of calls into the layer */
+};
+
+/* txn.c */
+uint64_t ss_txn_now(const ss_txn_layer *l);
+void ss_txn_arm(ss_txn *t, ss_timer *tm, uint32_t after_ms, ss_timer_fn fn);
+/* Send m (borrowed); on failure report it to the TU and terminate. */
+int ss_txn_send(ss_txn *t, sipsrv_msg *m);
+void ss_txn_terminate(ss_txn *t);
+void ss_txn_enter(ss_txn_layer *l);
+void ss_txn_leave(ss_txn_layer *l);
+
+/* client.c */
+void ss_ict_start(ss_txn *t);
+void ss_nict_start(ss_txn *t);
+void ss_client_response(ss_txn *t, sipsrv_msg *rsp);
+
+/* server.c */
+void ss_ist_start(ss_txn *t);
+void ss_nist_start(ss_txn *t);
+/* A request that matched t: a retransmission, or an ACK for an IST. Takes m. */
+void ss_server_again(ss_txn *t, sipsrv_msg *m, const ss_peer *src);
+int ss_server_respond(ss_txn *t, sipsrv_msg *rsp);
+
+#endif
