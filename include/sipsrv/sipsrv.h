@@ -16,5 +16,6 @@
 #include <sipsrv/msg.h>
 #include <sipsrv/framer.h>
 #include <sipsrv/transport.h>
+#include <sipsrv/loop.h>
 
 #endif /* SIPSRV_SIPSRV_H */

@@ -92,6 +92,19 @@ SIPSRV_API int sipsrv_core_add_transport(sipsrv_core *core, const struct sipsrv_
                                          sipsrv_transport **out);
 
 /**
+ * @brief Unregister a transport (before its ops or user data go away).
+ *
+ * Messages the core would still send through it (retransmissions, answers
+ * to transactions that came on it) fail as transport errors (RFC 3261
+ * 17.1.4, 17.2.4). Its connections' framing state is dropped.
+ *
+ * @return 0; SIPSRV_E_INVAL for a transport not registered on this core, or
+ *         removed already.
+ * @since 0.1.0
+ */
+SIPSRV_API int sipsrv_core_remove_transport(sipsrv_core *core, sipsrv_transport *tp);
+
+/**
  * @brief Hand the core bytes a transport received.
  *
  * A datagram transport passes one datagram per call. A stream transport

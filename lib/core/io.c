@@ -12,6 +12,8 @@
 #include <string.h>
 #include <strings.h>
 
+static void conn_drop(sipsrv_core *core, ss_conn **pp);
+
 /* ---- transports ------------------------------------------------------- */
 
 int sipsrv_core_add_transport(sipsrv_core *core, const struct sipsrv_transport_ops *ops,
@@ -47,6 +49,24 @@ int sipsrv_core_add_transport(sipsrv_core *core, const struct sipsrv_transport_o
   core->transports = tp;
   if (out)
     *out = tp;
+  return 0;
+}
+
+int sipsrv_core_remove_transport(sipsrv_core *core, sipsrv_transport *tp)
+{
+  if (!core || !tp || tp->core != core || !tp->ops)
+    return SIPSRV_E_INVAL;
+  /* Transactions may still name it as their peer: the struct stays until
+   * the core is freed, and sends through it fail (RFC 3261 17.1.4). */
+  for (size_t i = 0; i < core->nconn_buckets; i++)
+    for (ss_conn **pp = &core->conns[i]; *pp;) {
+      if ((*pp)->tp == tp && !(*pp)->busy)
+        conn_drop(core, pp);
+      else
+        pp = &(*pp)->hnext;
+    }
+  tp->ops = NULL;
+  tp->user = NULL;
   return 0;
 }
 
@@ -197,8 +217,8 @@ int ss_core_send(sipsrv_core *core, const ss_peer *peer, sipsrv_msg *m)
   struct sockaddr_storage dst = peer->addr;
   sipsrv_via via;
 
-  if (!peer->transport)
-    return SIPSRV_E_INVAL;
+  if (!peer->transport || !peer->transport->ops)
+    return SIPSRV_E_IO;                  /* removed */
   if (sipsrv_msg_is_request(m) || tp_stream(peer->transport))
     return send_iov(core, peer->transport, peer->conn, (struct sockaddr *)&dst, peer->addrlen, m);
   /* A response over a datagram transport (RFC 3261 18.2.2): to the source
@@ -257,6 +277,8 @@ static bool via_is_ours(const sipsrv_core *core, const sipsrv_msg *m)
   if (sipsrv_msg_via(m, 0, &via) != 0)
     return false;
   for (const sipsrv_transport *tp = core->transports; tp; tp = tp->next) {
+    if (!tp->ops)
+      continue;
     unsigned port = via.port ? (unsigned)strtoul(via.port, NULL, 10) : 5060;
     if (strcasecmp(via.host, tp->host) == 0 && port == tp->port)
       return true;
@@ -319,7 +341,7 @@ int sipsrv_core_recv(sipsrv_core *core, sipsrv_transport *tp, uint64_t conn,
   sipsrv_frame fr;
   int rc;
 
-  if (!core || !tp || tp->core != core || !src || !srclen || srclen > sizeof peer.addr ||
+  if (!core || !tp || tp->core != core || !tp->ops || !src || !srclen || srclen > sizeof peer.addr ||
       (!data && len) || (tp_stream(tp) && !conn))
     return SIPSRV_E_INVAL;
   if (!core->clock)

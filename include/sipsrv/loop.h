@@ -1,0 +1,100 @@
+/**
+ * @file loop.h
+ * @brief A ready event loop that drives a core with real sockets.
+ *
+ * Optional: an application with a loop of its own registers its own
+ * transports (transport.h), calls sipsrv_core_recv() when bytes arrive, and
+ * arms one timer for sipsrv_core_next_timeout(), calling
+ * sipsrv_core_expire() when it fires. This loop does exactly that on epoll,
+ * with UDP and TCP listeners (IPv4 and IPv6), for the examples and for
+ * applications that want no loop of their own.
+ *
+ * The core must run on sipsrv_clock_monotonic() (its cfg.clock).
+ *
+ * Threads: a loop and its core are used from one thread.
+ */
+#ifndef SIPSRV_LOOP_H
+#define SIPSRV_LOOP_H
+
+#include <sipsrv/common.h>
+#include <sipsrv/core.h>
+
+SIPSRV_BEGIN_DECLS
+
+/** Opaque loop handle. */
+typedef struct sipsrv_loop sipsrv_loop;
+
+/**
+ * @brief A sipsrv_clock_cb reading CLOCK_MONOTONIC, in milliseconds.
+ * @param unused Ignored.
+ * @return Milliseconds since an arbitrary point; never decreasing.
+ * @note Thread-safe. @since 0.1.0
+ */
+SIPSRV_API uint64_t sipsrv_clock_monotonic(void *unused);
+
+/**
+ * @brief Create a loop for a core.
+ * @param[out] out Receives the loop, written only on success.
+ * @param core The core it drives (borrowed: free the loop first).
+ * @return 0; SIPSRV_E_INVAL; SIPSRV_E_IO if epoll cannot be set up; SIPSRV_E_NOMEM.
+ * @since 0.1.0
+ */
+SIPSRV_API int sipsrv_loop_new(sipsrv_loop **out, sipsrv_core *core);
+
+/**
+ * @brief Listen on a transport and address.
+ * @param loop The loop.
+ * @param spec "udp:IP:PORT" or "tcp:IP:PORT"; IPv6 as "udp:[::1]:5060".
+ *             Port 0 takes a free port. The IP is the Via sent-by of the
+ *             transport, so give the address peers reach, not 0.0.0.0.
+ * @param[out] port Receives the bound port (may be NULL).
+ * @return 0; SIPSRV_E_INVAL for a bad spec; SIPSRV_E_IO if the socket
+ *         cannot be bound; SIPSRV_E_NOMEM.
+ * @since 0.1.0
+ */
+SIPSRV_API int sipsrv_loop_listen(sipsrv_loop *loop, const char *spec, unsigned *port);
+
+/**
+ * @brief Stop sipsrv_loop_run() on SIGINT and SIGTERM.
+ *
+ * Blocks the two signals in the calling thread and reads them through a
+ * signalfd, so no handler runs inside the library.
+ *
+ * @return 0; SIPSRV_E_INVAL; SIPSRV_E_IO.
+ * @since 0.1.0
+ */
+SIPSRV_API int sipsrv_loop_handle_signals(sipsrv_loop *loop);
+
+/**
+ * @brief Run one round: wait at most timeout_ms (-1: until an event or the
+ *        core's next timer) for sockets, handle them, run due timers.
+ * @return The number of events handled (0 or more); SIPSRV_E_INVAL; SIPSRV_E_IO.
+ * @since 0.1.0
+ */
+SIPSRV_API int sipsrv_loop_run_once(sipsrv_loop *loop, int timeout_ms);
+
+/**
+ * @brief Run until sipsrv_loop_stop() or a handled signal.
+ * @return 0 when stopped; SIPSRV_E_INVAL; SIPSRV_E_IO.
+ * @since 0.1.0
+ */
+SIPSRV_API int sipsrv_loop_run(sipsrv_loop *loop);
+
+/**
+ * @brief Make sipsrv_loop_run() return after the current round.
+ * @param loop The loop, or NULL (no-op). Call it from the loop's thread (a
+ *             callback); from a signal use sipsrv_loop_handle_signals().
+ * @since 0.1.0
+ */
+SIPSRV_API void sipsrv_loop_stop(sipsrv_loop *loop);
+
+/**
+ * @brief Close every socket and free the loop; its transports leave the core.
+ * @param loop A loop, or NULL (no-op).
+ * @since 0.1.0
+ */
+SIPSRV_API void sipsrv_loop_free(sipsrv_loop *loop);
+
+SIPSRV_END_DECLS
+
+#endif /* SIPSRV_LOOP_H */

@@ -1,0 +1,73 @@
+/* Socket addresses from and to text. */
+#include "transport_int.h"
+
+#include <sipsrv/error.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int ss_sockaddr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len)
+{
+  char host[INET6_ADDRSTRLEN + 2];
+  const char *colon, *hstart = s;
+  size_t hlen;
+  char *end;
+  unsigned long port;
+
+  if (!s || !*s)
+    return SIPSRV_E_INVAL;
+  if (*s == '[') {
+    const char *close = strchr(s, ']');
+    if (!close || close[1] != ':')
+      return SIPSRV_E_INVAL;
+    hstart = s + 1;
+    hlen = (size_t)(close - hstart);
+    colon = close + 1;
+  } else {
+    colon = strrchr(s, ':');
+    if (!colon)
+      return SIPSRV_E_INVAL;
+    hlen = (size_t)(colon - s);
+  }
+  if (hlen == 0 || hlen >= sizeof host)
+    return SIPSRV_E_INVAL;
+  memcpy(host, hstart, hlen);
+  host[hlen] = '\0';
+  port = strtoul(colon + 1, &end, 10);
+  if (!colon[1] || *end || port > 65535)
+    return SIPSRV_E_INVAL;
+  memset(ss, 0, sizeof *ss);
+  if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
+    struct sockaddr_in *a = (struct sockaddr_in *)ss;
+    a->sin_family = AF_INET;
+    a->sin_port = htons((uint16_t)port);
+    *len = sizeof *a;
+    return 0;
+  }
+  if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons((uint16_t)port);
+    *len = sizeof *a;
+    return 0;
+  }
+  return SIPSRV_E_INVAL;
+}
+
+int ss_sockaddr_host(const struct sockaddr_storage *ss, char *buf, size_t size, unsigned *port)
+{
+  if (ss->ss_family == AF_INET) {
+    const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+    *port = ntohs(a->sin_port);
+    return inet_ntop(AF_INET, &a->sin_addr, buf, (socklen_t)size) ? 0 : SIPSRV_E_INVAL;
+  }
+  if (ss->ss_family == AF_INET6) {
+    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+    *port = ntohs(a->sin6_port);
+    return inet_ntop(AF_INET6, &a->sin6_addr, buf, (socklen_t)size) ? 0 : SIPSRV_E_INVAL;
+  }
+  return SIPSRV_E_INVAL;
+}

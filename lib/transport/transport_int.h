@@ -1,0 +1,52 @@
+/* Private: the built-in socket transports (UDP, TCP) and what drives them.
+ *
+ * A transport here owns sockets; it learns that a socket is readable or
+ * writable from a poller (the ready loop in lib/loop implements one on
+ * epoll; an application loop could implement another). Bytes read go to
+ * sipsrv_core_recv(); the core sends through the transport's ops. */
+#ifndef SS_TRANSPORT_INT_H
+#define SS_TRANSPORT_INT_H
+
+#include "core/core_int.h"
+
+#include <sys/socket.h>
+
+/* Readiness events. */
+enum { SS_POLL_IN = 1, SS_POLL_OUT = 2 };
+
+typedef void (*ss_poll_fn)(void *arg, unsigned events);
+
+typedef struct ss_poller {
+  /* Watch fd for events, calling fn(arg, ready) (add or change). */
+  int (*watch)(void *self, int fd, unsigned events, ss_poll_fn fn, void *arg);
+  /* Stop watching fd (before it is closed). */
+  void (*unwatch)(void *self, int fd);
+  void *self;
+} ss_poller;
+
+typedef struct ss_udp ss_udp;
+typedef struct ss_tcp ss_tcp;
+
+/* Parse "IP:PORT", "[IPv6]:PORT" into a sockaddr. 0 or SIPSRV_E_INVAL. */
+int ss_sockaddr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len);
+/* Print the host part of an address (IPv6 without brackets). */
+int ss_sockaddr_host(const struct sockaddr_storage *ss, char *buf, size_t size, unsigned *port);
+
+/* A UDP socket bound to addr (port 0: any free port), registered on core
+ * with the bound address as its sent-by. */
+int ss_udp_open(ss_udp **out, sipsrv_core *core, const ss_poller *poller,
+                const struct sockaddr_storage *addr, socklen_t len);
+unsigned ss_udp_port(const ss_udp *u);
+void ss_udp_close(ss_udp *u);
+
+/* A TCP listener on addr and the connections it accepts or opens. Idle
+ * connections are closed after idle_ms (0: never). */
+int ss_tcp_open(ss_tcp **out, sipsrv_core *core, const ss_poller *poller,
+                const struct sockaddr_storage *addr, socklen_t len, uint32_t idle_ms);
+unsigned ss_tcp_port(const ss_tcp *t);
+/* Close connections idle for idle_ms at time now (ms); call it now and then. */
+void ss_tcp_sweep(ss_tcp *t, uint64_t now);
+size_t ss_tcp_connections(const ss_tcp *t);
+void ss_tcp_close(ss_tcp *t);
+
+#endif
