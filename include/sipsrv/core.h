@@ -119,6 +119,32 @@ SIPSRV_API int sipsrv_core_next_timeout(const sipsrv_core *core, uint64_t *deadl
  */
 SIPSRV_API int sipsrv_core_expire(sipsrv_core *core);
 
+/** A one-shot application timer on a core's clock. */
+typedef struct sipsrv_timer sipsrv_timer;
+
+/** A timer callback; the timer is already freed when it runs. */
+typedef void (*sipsrv_timer_cb)(void *user);
+
+/**
+ * @brief Run cb(user) once, delay_ms from now, from sipsrv_core_expire().
+ * @param core The core (it needs a clock).
+ * @param delay_ms The delay.
+ * @param cb The callback.
+ * @param user Passed to cb.
+ * @param[out] out Receives the timer, valid until it fires or is cancelled; may be NULL.
+ * @return 0; SIPSRV_E_INVAL; SIPSRV_E_STATE without a clock; SIPSRV_E_NOMEM.
+ * @since 0.1.0
+ */
+SIPSRV_API int sipsrv_core_timer_new(sipsrv_core *core, uint64_t delay_ms, sipsrv_timer_cb cb,
+                                     void *user, sipsrv_timer **out);
+
+/**
+ * @brief Cancel a timer that has not fired and free it.
+ * @param t A timer, or NULL (no-op).
+ * @since 0.1.0
+ */
+SIPSRV_API void sipsrv_timer_cancel(sipsrv_timer *t);
+
 SIPSRV_END_DECLS
 
 #endif /* SIPSRV_CORE_H */

@@ -17,5 +17,6 @@
 #include <sipsrv/framer.h>
 #include <sipsrv/transport.h>
 #include <sipsrv/loop.h>
+#include <sipsrv/uas.h>
 
 #endif /* SIPSRV_SIPSRV_H */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 
 static void *libc_malloc(size_t size, void *user) { (void)user; return malloc(size); }
 static void *libc_realloc(void *p, size_t size, void *user) { (void)user; return realloc(p, size); }
@@ -115,9 +116,14 @@ int sipsrv_core_new(sipsrv_core **out, const sipsrv_core_cfg *cfg)
   core->t2 = cfg->t2_ms;
   core->t4 = cfg->t4_ms;
   ss_timers_init(&core->timers, core);
+  /* Unpredictable tags (RFC 3261 19.3): a secret mixed into each. */
+  if (getrandom(&core->secret, sizeof core->secret, GRND_NONBLOCK) != (ssize_t)sizeof core->secret)
+    core->secret = (uint64_t)(uintptr_t)core ^ 0x5bd1e9955bd1e995ULL;
   *out = core;
   return 0;
 }
+
+static void app_timer_fire(ss_timer *tm, void *arg);
 
 void sipsrv_core_free(sipsrv_core *core)
 {
@@ -129,6 +135,13 @@ void sipsrv_core_free(sipsrv_core *core)
     core->sink.fini(core->sink.self);
   core->has_sink = false;
   ss_core_io_fini(core);
+  /* Application timers still armed are the core's to free. */
+  while (core->timers.n) {
+    ss_timer *tm = core->timers.heap[0];
+    ss_timer_stop(&core->timers, tm);
+    if (tm->fn == app_timer_fire)
+      ss_free(core, tm->arg);
+  }
   ss_timers_fini(&core->timers);
   core->alloc.free_fn(core, core->alloc.user);
 }
@@ -169,6 +182,11 @@ void *ss_core_sink_self(const sipsrv_core *core)
   return core->has_sink ? core->sink.self : NULL;
 }
 
+uint64_t ss_core_secret(const sipsrv_core *core)
+{
+  return core->secret;
+}
+
 const ss_counters *ss_core_counters(const sipsrv_core *core)
 {
   return &core->counters;
@@ -202,4 +220,53 @@ int sipsrv_core_set_log(sipsrv_core *core, sipsrv_log_cb cb, sipsrv_log_level le
   core->log_level = level;
   core->log_user = user;
   return 0;
+}
+
+struct sipsrv_timer {
+  ss_timer tm;
+  sipsrv_core *core;
+  sipsrv_timer_cb cb;
+  void *user;
+};
+
+static void app_timer_fire(ss_timer *tm, void *arg)
+{
+  sipsrv_timer *t = arg;
+  sipsrv_timer_cb cb = t->cb;
+  void *user = t->user;
+  (void)tm;
+  ss_free(t->core, t);
+  cb(user);
+}
+
+int sipsrv_core_timer_new(sipsrv_core *core, uint64_t delay_ms, sipsrv_timer_cb cb, void *user,
+                          sipsrv_timer **out)
+{
+  sipsrv_timer *t;
+  if (!core || !cb)
+    return SIPSRV_E_INVAL;
+  if (!core->clock)
+    return SIPSRV_E_STATE;
+  t = ss_zalloc(core, sizeof *t);
+  if (!t)
+    return SIPSRV_E_NOMEM;
+  ss_timer_init(&t->tm);
+  t->core = core;
+  t->cb = cb;
+  t->user = user;
+  if (ss_timer_start(&core->timers, &t->tm, ss_core_now(core) + delay_ms, app_timer_fire, t) < 0) {
+    ss_free(core, t);
+    return SIPSRV_E_NOMEM;
+  }
+  if (out)
+    *out = t;
+  return 0;
+}
+
+void sipsrv_timer_cancel(sipsrv_timer *t)
+{
+  if (!t)
+    return;
+  ss_timer_stop(&t->core->timers, &t->tm);
+  ss_free(t->core, t);
 }

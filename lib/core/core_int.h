@@ -71,6 +71,15 @@ void *ss_core_sink_self(const sipsrv_core *core);
  * address and port). 0, or negative on failure. */
 int ss_core_send(sipsrv_core *core, const ss_peer *peer, sipsrv_msg *m);
 
+/* A per-core random value (getrandom at creation) for tags that must be
+ * unpredictable (RFC 3261 19.3). */
+uint64_t ss_core_secret(const sipsrv_core *core);
+
+/* A transport's Via token ("UDP"...), sent-by host and port, and flags; NULL
+ * name for a removed transport. */
+void ss_transport_info(const sipsrv_transport *tp, const char **name, const char **host,
+                       unsigned *port, unsigned *flags);
+
 /* Counters of what the core dropped or answered itself. */
 typedef struct ss_counters {
   uint64_t received, rejected, dropped, sent, send_failures, keepalives;

@@ -41,6 +41,7 @@ struct sipsrv_core {
   ss_sink sink;
   bool has_sink;
   ss_counters counters;
+  uint64_t secret;
 };
 
 /* io.c */

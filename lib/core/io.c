@@ -70,6 +70,15 @@ int sipsrv_core_remove_transport(sipsrv_core *core, sipsrv_transport *tp)
   return 0;
 }
 
+void ss_transport_info(const sipsrv_transport *tp, const char **name, const char **host,
+                       unsigned *port, unsigned *flags)
+{
+  *name = tp->ops ? tp->ops->name : NULL;
+  *host = tp->host;
+  *port = tp->port;
+  *flags = tp->ops ? tp->ops->flags : 0;
+}
+
 static bool tp_stream(const sipsrv_transport *tp)
 {
   return (tp->ops->flags & SIPSRV_TP_STREAM) != 0;

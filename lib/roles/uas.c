@@ -1,0 +1,582 @@
+/* The user agent server role (uas.h): RFC 3261 8.2, 9.2, 11.2, 12, 13.3,
+ * 15.1.2. */
+#include "txn/txn.h"
+
+#include <sipsrv/error.h>
+#include <sipsrv/uas.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *const default_methods[] = { "INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", NULL };
+static const char *const default_accept[] = { "application/sdp", NULL };
+
+typedef struct uas_dialog {
+  char *call_id, *local_tag, *remote_tag;
+  uint32_t remote_cseq;
+  bool acked;
+  sipsrv_msg *ok;             /* the 2xx, retransmitted until the ACK (13.3.1.4) */
+  ss_peer peer;
+  ss_timer t_retx, t_giveup;
+  uint32_t interval;
+  sipsrv_uas *uas;
+  struct uas_dialog *next, *prev;
+} uas_dialog;
+
+struct sipsrv_request {
+  ss_txn_owner_hdr hdr;       /* first: the transaction's owner */
+  sipsrv_uas *uas;
+  ss_txn *st;
+  sipsrv_msg *msg;            /* borrowed from st */
+  char tag[17];               /* our To tag for every response to it */
+  bool app;                   /* the application answers it */
+  void *user;
+  bool done;                  /* answered finally */
+  struct sipsrv_request *next, *prev;
+};
+
+struct sipsrv_uas {
+  sipsrv_core *core;
+  ss_core_txn *ctxn;
+  ss_txn_role role;
+  sipsrv_uas_cfg cfg;
+  sipsrv_request *pending;
+  uas_dialog *dialogs;
+  size_t ndialogs;
+};
+
+/* ---- helpers -------------------------------------------------------- */
+
+static char *dupstr(sipsrv_core *core, const char *s)
+{
+  size_t n = strlen(s ? s : "") + 1;
+  char *d = ss_alloc(core, n);
+  if (d)
+    memcpy(d, s ? s : "", n);
+  return d;
+}
+
+static bool streq(const char *a, const char *b)
+{
+  return a && b && strcmp(a, b) == 0;
+}
+
+/* RFC 3261 19.3: a tag unique and unpredictable, the same for every
+ * retransmission of the request (a hash of the core's secret and what
+ * identifies the request). */
+static void make_tag(const sipsrv_uas *u, const sipsrv_msg *m, char out[17])
+{
+  uint64_t h = 0xcbf29ce484222325ULL ^ ss_core_secret(u->core);
+  sipsrv_via via;
+  sipsrv_addr from;
+  uint32_t seq = 0;
+  const char *parts[4] = { sipsrv_msg_call_id(m), NULL, NULL, NULL };
+  char num[16];
+
+  if (sipsrv_msg_from(m, &from) == 0)
+    parts[1] = from.tag;
+  if (sipsrv_msg_via(m, 0, &via) == 0)
+    parts[2] = via.branch ? via.branch : via.host;
+  sipsrv_msg_cseq(m, &seq, NULL);
+  snprintf(num, sizeof num, "%u", (unsigned)seq);
+  parts[3] = num;
+  for (int i = 0; i < 4; i++) {
+    for (const char *p = parts[i]; p && *p; p++) {
+      h ^= (unsigned char)*p;
+      h *= 0x100000001b3ULL;
+    }
+    h ^= 0xff;
+    h *= 0x100000001b3ULL;
+  }
+  snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
+/* ---- dialogs (RFC 3261 12) --------------------------------------------- */
+
+static uas_dialog *dialog_find(const sipsrv_uas *u, const char *call_id, const char *local,
+                               const char *remote)
+{
+  for (uas_dialog *d = u->dialogs; d; d = d->next)
+    if (streq(d->call_id, call_id) && streq(d->local_tag, local) &&
+        streq(d->remote_tag, remote ? remote : ""))
+      return d;
+  return NULL;
+}
+
+static void dialog_free(uas_dialog *d)
+{
+  sipsrv_uas *u = d->uas;
+  ss_timer_stop(ss_core_timers(u->core), &d->t_retx);
+  ss_timer_stop(ss_core_timers(u->core), &d->t_giveup);
+  if (d->prev)
+    d->prev->next = d->next;
+  else
+    u->dialogs = d->next;
+  if (d->next)
+    d->next->prev = d->prev;
+  u->ndialogs--;
+  sipsrv_msg_free(d->ok);
+  ss_free(u->core, d->call_id);
+  ss_free(u->core, d->local_tag);
+  ss_free(u->core, d->remote_tag);
+  ss_free(u->core, d);
+}
+
+static void dialog_end(uas_dialog *d, int status)
+{
+  sipsrv_uas *u = d->uas;
+  char *call_id = d->call_id;
+  d->call_id = NULL;
+  dialog_free(d);
+  if (u->cfg.on_dialog_end)
+    u->cfg.on_dialog_end(u, call_id, status, u->cfg.user);
+  ss_free(u->core, call_id);
+}
+
+/* RFC 3261 13.3.1.4: the 2xx again, at T1 doubling to T2, until the ACK. */
+static void dialog_retx(ss_timer *tm, void *arg)
+{
+  uas_dialog *d = arg;
+  uint32_t t1, t2, t4;
+  (void)tm;
+  if (d->acked || !d->ok)
+    return;
+  ss_core_timer_values(d->uas->core, &t1, &t2, &t4);
+  ss_core_send(d->uas->core, &d->peer, d->ok);
+  d->interval = d->interval * 2 < t2 ? d->interval * 2 : t2;
+  ss_timer_start(ss_core_timers(d->uas->core), &d->t_retx, ss_core_now(d->uas->core) + d->interval,
+                 dialog_retx, d);
+}
+
+/* 13.3.1.4: no ACK in 64*T1: the session ends (a BYE would end it at the
+ * peer; this UAS sends none yet). */
+static void dialog_giveup(ss_timer *tm, void *arg)
+{
+  uas_dialog *d = arg;
+  (void)tm;
+  if (!d->acked) {
+    ss_log(d->uas->core, SIPSRV_LOG_WARN, "no ACK for the 2xx of dialog %s", d->call_id);
+    dialog_end(d, 408);
+  }
+}
+
+static uas_dialog *dialog_new(sipsrv_uas *u, const sipsrv_request *r, sipsrv_msg *ok)
+{
+  uas_dialog *d = ss_zalloc(u->core, sizeof *d);
+  sipsrv_addr from;
+  uint32_t t1, t2, t4, seq = 0;
+
+  if (!d)
+    return NULL;
+  sipsrv_msg_from(r->msg, &from);
+  sipsrv_msg_cseq(r->msg, &seq, NULL);
+  d->uas = u;
+  d->call_id = dupstr(u->core, sipsrv_msg_call_id(r->msg));
+  d->local_tag = dupstr(u->core, r->tag);
+  d->remote_tag = dupstr(u->core, from.tag);
+  d->remote_cseq = seq;
+  d->ok = ok;
+  d->peer = *ss_txn_peer(r->st);
+  ss_timer_init(&d->t_retx);
+  ss_timer_init(&d->t_giveup);
+  d->next = u->dialogs;
+  if (u->dialogs)
+    u->dialogs->prev = d;
+  u->dialogs = d;
+  u->ndialogs++;
+  if (!d->call_id || !d->local_tag || !d->remote_tag) {
+    d->ok = NULL;
+    dialog_free(d);
+    return NULL;
+  }
+  ss_core_timer_values(u->core, &t1, &t2, &t4);
+  d->interval = t1;
+  ss_timer_start(ss_core_timers(u->core), &d->t_retx, ss_core_now(u->core) + t1, dialog_retx, d);
+  ss_timer_start(ss_core_timers(u->core), &d->t_giveup, ss_core_now(u->core) + 64u * t1,
+                 dialog_giveup, d);
+  return d;
+}
+
+/* ---- requests -------------------------------------------------------- */
+
+static void request_free(sipsrv_request *r)
+{
+  sipsrv_uas *u = r->uas;
+  if (r->prev)
+    r->prev->next = r->next;
+  else
+    u->pending = r->next;
+  if (r->next)
+    r->next->prev = r->prev;
+  if (r->st)
+    ss_txn_set_owner(r->st, NULL);
+  ss_free(u->core, r);
+}
+
+/* The transaction ended before the request was answered (a transport
+ * error): the application hears of it as of a cancel. */
+static void ev_terminated(void *owner, ss_txn *t)
+{
+  sipsrv_request *r = owner;
+  sipsrv_uas *u = r->uas;
+  (void)t;
+  r->st = NULL;
+  if (!r->done && r->app && u->cfg.on_cancel)
+    u->cfg.on_cancel(u, r, u->cfg.user);
+  request_free(r);
+}
+
+static const ss_txn_events request_events = { NULL, NULL, NULL, ev_terminated };
+
+void sipsrv_request_set_user(sipsrv_request *r, void *data)
+{
+  if (r)
+    r->user = data;
+}
+
+void *sipsrv_request_user(const sipsrv_request *r)
+{
+  return r ? r->user : NULL;
+}
+
+const sipsrv_msg *sipsrv_request_msg(const sipsrv_request *r)
+{
+  return r ? r->msg : NULL;
+}
+
+/* Build a response to r with its tag, plus what RFC 3261 12.1.1 asks of a
+ * 2xx to INVITE: the Record-Route copied and a Contact. */
+static int build(sipsrv_request *r, int status, const char *phrase, const sipsrv_reply_opts *opts,
+                 sipsrv_msg **out)
+{
+  sipsrv_uas *u = r->uas;
+  sipsrv_reply_opts o = SIPSRV_REPLY_OPTS_INIT;
+  int rc;
+
+  if (opts)
+    o = *opts;
+  o.to_tag = r->tag;
+  rc = sipsrv_msg_reply(out, r->msg, status, phrase, &o);
+  if (rc < 0)
+    return rc;
+  if (status >= 200 && status < 300 && sipsrv_msg_method(r->msg) == SIPSRV_METHOD_INVITE) {
+    const char *name, *host;
+    unsigned port, flags;
+    char contact[320];
+    sip_t *req = r->msg->sip, *rsp = (*out)->sip;
+    ss_transport_info(ss_txn_peer(r->st)->transport, &name, &host, &port, &flags);
+    snprintf(contact, sizeof contact, "Contact: <sip:%s@%s%s%s:%u;transport=%s>",
+             u->cfg.contact_user ? u->cfg.contact_user : "sipsrv", strchr(host, ':') ? "[" : "",
+             host, strchr(host, ':') ? "]" : "", port, name ? name : "udp");
+    for (char *p = strstr(contact, "transport="); p && *p; p++)
+      if (*p >= 'A' && *p <= 'Z')
+        *p = (char)(*p - 'A' + 'a');
+    if ((req->sip_record_route &&
+         msg_header_add_dup((*out)->msg, (msg_pub_t *)rsp, (msg_header_t *)req->sip_record_route) < 0) ||
+        (!rsp->sip_contact && sipsrv_msg_header_add(*out, contact) < 0)) {
+      sipsrv_msg_free(*out);
+      return SIPSRV_E_NOMEM;
+    }
+  }
+  return 0;
+}
+
+int sipsrv_request_respond(sipsrv_request *r, int status, const char *phrase,
+                           const sipsrv_reply_opts *opts)
+{
+  sipsrv_uas *u;
+  sipsrv_msg *rsp, *keep = NULL;
+  bool invite_ok;
+  ss_txn *st;
+  int rc;
+
+  if (!r || status < 100 || status > 699)
+    return SIPSRV_E_INVAL;
+  if (r->done || !r->st)
+    return SIPSRV_E_STATE;
+  u = r->uas;
+  rc = build(r, status, phrase, opts, &rsp);
+  if (rc < 0)
+    return rc;
+  invite_ok = status >= 200 && status < 300 && sipsrv_msg_method(r->msg) == SIPSRV_METHOD_INVITE;
+  if (invite_ok) {
+    /* The dialog keeps its own copy to retransmit (13.3.1.4). */
+    sipsrv_verdict v;
+    char buf[8192];
+    long n = sipsrv_msg_serialize(rsp, buf, sizeof buf);
+    if (n <= 0 || (size_t)n > sizeof buf || sipsrv_msg_parse(&keep, buf, (size_t)n, 0, &v) < 0) {
+      sipsrv_msg_free(rsp);
+      return SIPSRV_E_NOMEM;
+    }
+  }
+  if (status >= 200)
+    r->done = true;
+  st = r->st;
+  rc = ss_txn_respond(st, rsp);
+  if (rc < 0) {
+    sipsrv_msg_free(keep);
+    if (rc != SIPSRV_E_IO)
+      r->done = status < 200 ? r->done : false;
+    return rc;                           /* on SIPSRV_E_IO ev_terminated freed r */
+  }
+  if (invite_ok && !dialog_new(u, r, keep))
+    sipsrv_msg_free(keep);
+  if (status >= 200)
+    request_free(r);
+  return 0;
+}
+
+/* Answer with the built-in behaviour or a verdict. */
+static void answer(sipsrv_request *r, int status, const char *phrase, const char *header)
+{
+  sipsrv_reply_opts o = SIPSRV_REPLY_OPTS_INIT;
+  int rc;
+  o.headers = header && *header ? header : NULL;
+  rc = sipsrv_request_respond(r, status, phrase, &o);
+  /* On SIPSRV_E_IO the request is gone; on other failures it is untouched. */
+  if (rc < 0 && rc != SIPSRV_E_IO && status != 500)
+    sipsrv_request_respond(r, 500, NULL, NULL);
+}
+
+/* Append "\r\n" (unless first) + "Name: a, b" to buf; false when it does not fit. */
+static bool put_list(char *buf, size_t size, size_t *n, const char *name, const char *const *list)
+{
+  int k = snprintf(buf + *n, size - *n, "%s%s: ", *n ? "\r\n" : "", name);
+  if (k < 0 || (size_t)k >= size - *n)
+    return false;
+  *n += (size_t)k;
+  for (const char *const *p = list; p && *p; p++) {
+    k = snprintf(buf + *n, size - *n, "%s%s", p == list ? "" : ", ", *p);
+    if (k < 0 || (size_t)k >= size - *n)
+      return false;
+    *n += (size_t)k;
+  }
+  return true;
+}
+
+static void options_200(sipsrv_request *r)
+{
+  static const char *const identity[] = { "identity", NULL };
+  static const char *const english[] = { "en", NULL };
+  sipsrv_uas *u = r->uas;
+  char hdr[1024];
+  size_t n = 0;
+
+  /* RFC 3261 11.2: Allow, Accept, Accept-Encoding, Accept-Language, Supported. */
+  if (put_list(hdr, sizeof hdr, &n, "Allow", u->cfg.methods ? u->cfg.methods : default_methods) &&
+      put_list(hdr, sizeof hdr, &n, "Accept", u->cfg.accept ? u->cfg.accept : default_accept) &&
+      put_list(hdr, sizeof hdr, &n, "Accept-Encoding", identity) &&
+      put_list(hdr, sizeof hdr, &n, "Accept-Language", english) &&
+      (!u->cfg.supported || !u->cfg.supported[0] ||
+       put_list(hdr, sizeof hdr, &n, "Supported", u->cfg.supported)))
+    answer(r, 200, NULL, hdr);
+  else
+    answer(r, 500, NULL, NULL);
+}
+
+/* RFC 3261 8.2.2.2: a request without To tag that matches a pending one by
+ * From tag, Call-ID and CSeq, but came through another transaction. */
+static bool merged(const sipsrv_uas *u, const sipsrv_request *r)
+{
+  sipsrv_addr from, to, f2;
+  uint32_t seq, s2;
+  const char *meth, *m2;
+  if (sipsrv_msg_to(r->msg, &to) < 0 || to.tag || sipsrv_msg_from(r->msg, &from) < 0 ||
+      sipsrv_msg_cseq(r->msg, &seq, &meth) < 0)
+    return false;
+  for (const sipsrv_request *p = u->pending; p; p = p->next)
+    if (p != r && p->st != r->st && streq(sipsrv_msg_call_id(p->msg), sipsrv_msg_call_id(r->msg)) &&
+        sipsrv_msg_from(p->msg, &f2) == 0 && streq(f2.tag, from.tag) &&
+        sipsrv_msg_cseq(p->msg, &s2, &m2) == 0 && s2 == seq && streq(m2, meth))
+      return true;
+  return false;
+}
+
+static void on_cancel_request(sipsrv_uas *u, sipsrv_request *r)
+{
+  ss_txn *ist = ss_txn_cancel_target(ss_core_txn_layer(u->ctxn), r->msg);
+  sipsrv_request *target = ist ? ss_txn_owner(ist) : NULL;
+
+  /* RFC 3261 9.2: no matching transaction: 481; else 200 to the CANCEL and,
+   * when the INVITE has no final response yet, 487 to it. */
+  if (!ist) {
+    answer(r, 481, "Call/Transaction Does Not Exist", NULL);
+    return;
+  }
+  answer(r, 200, NULL, NULL);
+  if (target && !target->done && target->st) {
+    if (target->app && u->cfg.on_cancel)
+      u->cfg.on_cancel(u, target, u->cfg.user);
+    /* The callback may have answered it: look again (the transaction lives
+     * on; its owner is cleared when the request is answered). */
+    target = ss_txn_owner(ist);
+    if (target && !target->done && target->st)
+      answer(target, 487, "Request Terminated", NULL);
+  }
+}
+
+static bool uas_request(void *self, ss_txn *st, sipsrv_msg *msg)
+{
+  sipsrv_uas *u = self;
+  sipsrv_request *r = ss_zalloc(u->core, sizeof *r);
+  sipsrv_check_cfg chk = SIPSRV_CHECK_CFG_INIT;
+  sipsrv_verdict v;
+  sipsrv_addr to, from;
+  sipsrv_method method = sipsrv_msg_method(msg);
+
+  if (!r)
+    return false;                        /* the layer answers 501; better than nothing */
+  r->hdr.ev = &request_events;
+  r->uas = u;
+  r->st = st;
+  r->msg = msg;
+  make_tag(u, msg, r->tag);
+  r->next = u->pending;
+  if (u->pending)
+    u->pending->prev = r;
+  u->pending = r;
+  ss_txn_set_owner(st, r);
+
+  /* RFC 3261 8.2.1-8.2.3, in that order. */
+  chk.flags = SIPSRV_CHECK_REQUIRE | SIPSRV_CHECK_CONTENT;
+  chk.methods = u->cfg.methods ? u->cfg.methods : default_methods;
+  chk.supported = u->cfg.supported;
+  chk.accept = u->cfg.accept;
+  sipsrv_msg_check(msg, &chk, &v);
+  if (v.action == SIPSRV_REJECT) {
+    answer(r, v.status, v.phrase, v.header);
+    return true;
+  }
+  if (method == SIPSRV_METHOD_CANCEL) {
+    on_cancel_request(u, r);
+    return true;
+  }
+  if (merged(u, r)) {
+    answer(r, 482, "Loop Detected", NULL);
+    return true;
+  }
+  /* RFC 3261 12.2.2: a request with a To tag belongs to a dialog or gets
+   * 481; its CSeq must not go back (500). */
+  if (sipsrv_msg_to(msg, &to) == 0 && to.tag) {
+    uint32_t seq = 0;
+    uas_dialog *d;
+    sipsrv_msg_from(msg, &from);
+    d = dialog_find(u, sipsrv_msg_call_id(msg), to.tag, from.tag);
+    if (!d) {
+      answer(r, 481, "Call/Transaction Does Not Exist", NULL);
+      return true;
+    }
+    sipsrv_msg_cseq(msg, &seq, NULL);
+    if (seq < d->remote_cseq) {
+      answer(r, 500, "CSeq Out of Order", NULL);
+      return true;
+    }
+    d->remote_cseq = seq;
+    if (method == SIPSRV_METHOD_BYE) {
+      /* RFC 3261 15.1.2: 200 to the BYE ends the dialog. */
+      answer(r, 200, NULL, NULL);
+      dialog_end(d, 200);
+      return true;
+    }
+  } else if (method == SIPSRV_METHOD_BYE) {
+    answer(r, 481, "Call/Transaction Does Not Exist", NULL);
+    return true;
+  }
+  if (u->cfg.on_request) {
+    r->app = true;
+    if (u->cfg.on_request(u, r, u->cfg.user))
+      return true;
+    r->app = false;
+    if (r->done)
+      return true;
+  }
+  if (method == SIPSRV_METHOD_OPTIONS)
+    options_200(r);
+  else if (method == SIPSRV_METHOD_INVITE)
+    answer(r, 480, "Temporarily Unavailable", NULL);   /* nobody to take the call */
+  else
+    answer(r, 200, NULL, NULL);
+  return true;
+}
+
+/* The ACK for a 2xx (13.3.1.4): it confirms the dialog and stops the 2xx. */
+static bool uas_ack(void *self, ss_txn *ist, sipsrv_msg *ack, const ss_peer *src)
+{
+  sipsrv_uas *u = self;
+  sipsrv_addr to, from;
+  uas_dialog *d;
+  (void)ist;
+  (void)src;
+  if (sipsrv_msg_to(ack, &to) < 0 || sipsrv_msg_from(ack, &from) < 0)
+    return false;
+  d = dialog_find(u, sipsrv_msg_call_id(ack), to.tag, from.tag);
+  if (!d)
+    return false;
+  if (!d->acked) {
+    d->acked = true;
+    ss_timer_stop(ss_core_timers(u->core), &d->t_retx);
+    ss_timer_stop(ss_core_timers(u->core), &d->t_giveup);
+    sipsrv_msg_free(d->ok);
+    d->ok = NULL;
+  }
+  sipsrv_msg_free(ack);
+  return true;
+}
+
+int sipsrv_uas_new(sipsrv_uas **out, sipsrv_core *core, const sipsrv_uas_cfg *cfg)
+{
+  static const sipsrv_uas_cfg defaults = SIPSRV_UAS_CFG_INIT;
+  sipsrv_uas *u;
+
+  if (!out || !core)
+    return SIPSRV_E_INVAL;
+  if (!cfg)
+    cfg = &defaults;
+  if (cfg->version != SIPSRV_UAS_CFG_VERSION)
+    return SIPSRV_E_VERSION;
+  u = ss_zalloc(core, sizeof *u);
+  if (!u)
+    return SIPSRV_E_NOMEM;
+  u->core = core;
+  u->cfg = *cfg;
+  u->ctxn = ss_core_txn_of(core);
+  if (!u->ctxn) {
+    ss_free(core, u);
+    return SIPSRV_E_NOMEM;
+  }
+  u->role.request = uas_request;
+  u->role.ack = uas_ack;
+  u->role.self = u;
+  ss_core_txn_attach(u->ctxn, &u->role);
+  *out = u;
+  return 0;
+}
+
+void sipsrv_uas_free(sipsrv_uas *u)
+{
+  if (!u)
+    return;
+  ss_core_txn_detach(u->ctxn, &u->role);
+  while (u->pending) {
+    sipsrv_request *r = u->pending;
+    if (!r->done && r->st) {
+      /* The application lets go of its data, then the caller hears 500. */
+      if (r->app && u->cfg.on_cancel)
+        u->cfg.on_cancel(u, r, u->cfg.user);
+      r->app = false;
+      if (u->pending == r && !r->done && r->st)
+        answer(r, 500, "Server Shutting Down", NULL);
+    }
+    if (u->pending == r)
+      request_free(r);
+  }
+  while (u->dialogs)
+    dialog_free(u->dialogs);
+  ss_free(u->core, u);
+}
+
+size_t sipsrv_uas_dialogs(const sipsrv_uas *u)
+{
+  return u ? u->ndialogs : 0;
+}
