@@ -10,6 +10,7 @@
 #include <sipsrv/version.h>
 
 #include "core/core_int.h"
+#include "core/timer.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -661,6 +662,626 @@ START_TEST(core_alloc_null_core)
 }
 END_TEST
 
+/* ---- the timer heap (lib/core/timer.c) --------------------------------- */
+
+/* A timer of a test, with what happened to it. The callback appends its id
+ * to a shared log so that a test sees the firing order. */
+typedef struct tlog {
+  int order[64];
+  size_t n;
+} tlog;
+
+typedef struct ttimer {
+  ss_timer t;
+  int id;
+  unsigned fired;
+  tlog *log;
+  ss_timers *ts;
+  uint64_t now;             /* the time passed to the expire that runs it */
+  /* What the callback does besides logging. */
+  struct ttimer *start_other;   /* start this one ... */
+  uint64_t start_when;          /* ... for this time */
+  struct ttimer *stop_other;    /* stop this one */
+  bool armed_in_cb;             /* ss_timer_armed(t) seen inside the callback */
+} ttimer;
+
+static void ttimer_fn(ss_timer *t, void *arg)
+{
+  ttimer *tt = arg;
+
+  ck_assert_ptr_eq(t, &tt->t);
+  tt->fired++;
+  tt->armed_in_cb = ss_timer_armed(t);
+  if (tt->log && tt->log->n < sizeof tt->log->order / sizeof tt->log->order[0])
+    tt->log->order[tt->log->n++] = tt->id;
+  if (tt->start_other)
+    ck_assert_int_eq(ss_timer_start(tt->ts, &tt->start_other->t, tt->start_when, ttimer_fn,
+                                     tt->start_other), 0);
+  if (tt->stop_other)
+    ss_timer_stop(tt->ts, &tt->stop_other->t);
+}
+
+static void ttimers_init(ttimer *tt, size_t n, ss_timers *ts, tlog *log)
+{
+  memset(tt, 0, n * sizeof *tt);
+  for (size_t i = 0; i < n; i++) {
+    ss_timer_init(&tt[i].t);
+    tt[i].id = (int)i;
+    tt[i].log = log;
+    tt[i].ts = ts;
+  }
+}
+
+static void tstart(ss_timers *ts, ttimer *tt, uint64_t when)
+{
+  ck_assert_int_eq(ss_timer_start(ts, &tt->t, when, ttimer_fn, tt), 0);
+  ck_assert(ss_timer_armed(&tt->t));
+}
+
+START_TEST(core_timer_init_null_core)
+{
+  ss_timers ts;
+  uint64_t when = 77;
+
+  /* Without a core the heap uses the C library's allocator. */
+  ss_timers_init(&ts, NULL);
+  ck_assert_ptr_null(ts.core);
+  ck_assert_uint_eq(ts.n, 0);
+  ck_assert_int_eq(ss_timers_next(&ts, &when), SIPSRV_E_NOTFOUND);
+  ck_assert_int_eq(ss_timers_expire(&ts, UINT64_MAX), 0);
+  ss_timers_fini(&ts);
+  ss_timers_fini(&ts);          /* twice is harmless */
+}
+END_TEST
+
+START_TEST(core_timer_order_deadline)
+{
+  static const uint64_t when[] = { 30, 10, 20, 50, 40, 15, 45, 5 };
+  static const int want[] = { 7, 1, 5, 2, 0, 4, 6, 3 };
+  ss_timers ts;
+  tlog log = { { 0 }, 0 };
+  ttimer tt[8];
+
+  ss_timers_init(&ts, NULL);
+  ttimers_init(tt, 8, &ts, &log);
+  for (size_t i = 0; i < 8; i++)
+    tstart(&ts, &tt[i], when[i]);
+  ck_assert_int_eq(ss_timers_expire(&ts, 100), 8);
+  ck_assert_uint_eq(log.n, 8);
+  for (size_t i = 0; i < 8; i++) {
+    ck_assert_int_eq(log.order[i], want[i]);
+    ck_assert_uint_eq(tt[i].fired, 1);
+    ck_assert(!ss_timer_armed(&tt[i].t));
+  }
+  ss_timers_fini(&ts);
+}
+END_TEST
+
+START_TEST(core_timer_order_equal_start)
+{
+  ss_timers ts;
+  tlog log = { { 0 }, 0 };
+  ttimer tt[6];
+
+  ss_timers_init(&ts, NULL);
+  ttimers_init(tt, 6, &ts, &log);
+  /* Equal deadlines fire in start order, whatever the heap's shape. */
+  for (size_t i = 0; i < 5; i++)
+    tstart(&ts, &tt[i], 10);
+  tstart(&ts, &tt[5], 9);
+  /* A re-start counts as a new start: 0 goes after 4. */
+  tstart(&ts, &tt[0], 10);
+  ck_assert_int_eq(ss_timers_expire(&ts, 10), 6);
+  ck_assert_uint_eq(log.n, 6);
+  ck_assert_int_eq(log.order[0], 5);
+  ck_assert_int_eq(log.order[1], 1);
+  ck_assert_int_eq(log.order[2], 2);
+  ck_assert_int_eq(log.order[3], 3);
+  ck_assert_int_eq(log.order[4], 4);
+  ck_assert_int_eq(log.order[5], 0);
+  ss_timers_fini(&ts);
+}
+END_TEST
+
+/* Start 15 timers at 10, 20, ... 150 (a heap three levels deep), stop the
+ * one at slot `slot` of the heap, and check that every other one fires in
+ * order and the stopped one does not. */
+static void stop_at_slot(size_t slot)
+{
+  ss_timers ts;
+  tlog log = { { 0 }, 0 };
+  ttimer tt[15], *victim;
+  int last = -1;
+
+  ss_timers_init(&ts, NULL);
+  ttimers_init(tt, 15, &ts, &log);
+  /* Start in a shuffled order so that the heap is not simply sorted. */
+  for (size_t i = 0; i < 15; i++) {
+    size_t k = (i * 7) % 15;
+    tstart(&ts, &tt[k], 10 * (uint64_t)(k + 1));
+  }
+  ck_assert_uint_eq(ts.n, 15);
+  ck_assert_uint_lt(slot, ts.n);
+  victim = ts.heap[slot]->arg;
+  ss_timer_stop(&ts, &victim->t);
+  ck_assert(!ss_timer_armed(&victim->t));
+  ck_assert_uint_eq(ts.n, 14);
+  /* Stopping again, or stopping a timer never started, changes nothing. */
+  ss_timer_stop(&ts, &victim->t);
+  ck_assert_uint_eq(ts.n, 14);
+
+  ck_assert_int_eq(ss_timers_expire(&ts, 1000), 14);
+  ck_assert_uint_eq(log.n, 14);
+  ck_assert_uint_eq(victim->fired, 0);
+  for (size_t i = 0; i < log.n; i++) {
+    ck_assert_int_ne(log.order[i], victim->id);
+    ck_assert_int_gt(log.order[i], last);
+    last = log.order[i];
+  }
+  ss_timers_fini(&ts);
+}
+
+START_TEST(core_timer_stop_first)
+{
+  stop_at_slot(0);
+}
+END_TEST
+
+START_TEST(core_timer_stop_middle)
+{
+  stop_at_slot(1);
+  stop_at_slot(2);
+  stop_at_slot(5);
+  stop_at_slot(7);
+}
+END_TEST
+
+START_TEST(core_timer_stop_last)
+{
+  stop_at_slot(14);
+}
+END_TEST
+
+START_TEST(core_timer_stop_not_armed)
+{
+  ss_timers ts, other;
+  ttimer tt[2];
+
+  ss_timers_init(&ts, NULL);
+  ss_timers_init(&other, NULL);
+  ttimers_init(tt, 2, &ts, NULL);
+  ss_timer_stop(&ts, &tt[0].t);               /* never started: no-op */
+  ck_assert(!ss_timer_armed(&tt[0].t));
+  tstart(&ts, &tt[0], 10);
+  tstart(&other, &tt[1], 10);
+  /* A timer armed in another heap is left alone. */
+  ss_timer_stop(&ts, &tt[1].t);
+  ck_assert(ss_timer_armed(&tt[1].t));
+  ck_assert_uint_eq(ts.n, 1);
+  ck_assert_uint_eq(other.n, 1);
+  ck_assert_int_eq(ss_timers_expire(&other, 10), 1);
+  ck_assert_uint_eq(tt[1].fired, 1);
+  ck_assert_int_eq(ss_timers_expire(&ts, 10), 1);
+  ck_assert_uint_eq(tt[0].fired, 1);
+  ss_timers_fini(&ts);
+  ss_timers_fini(&other);
+}
+END_TEST
+
+START_TEST(core_timer_restart_rearms)
+{
+  ss_timers ts;
+  ttimer tt[2];
+  uint64_t when = 0;
+
+  ss_timers_init(&ts, NULL);
+  ttimers_init(tt, 2, &ts, NULL);
+  /* Later: fires once, at the new time. */
+  tstart(&ts, &tt[0], 10);
+  tstart(&ts, &tt[0], 50);
+  ck_assert_uint_eq(ts.n, 1);
+  ck_assert_int_eq(ss_timers_next(&ts, &when), 0);
+  ck_assert_uint_eq(when, 50);
+  ck_assert_int_eq(ss_timers_expire(&ts, 10), 0);
+  ck_assert_int_eq(ss_timers_expire(&ts, 49), 0);
+  ck_assert_uint_eq(tt[0].fired, 0);
+  ck_assert_int_eq(ss_timers_expire(&ts, 50), 1);
+  ck_assert_uint_eq(tt[0].fired, 1);
+  ck_assert_int_eq(ss_timers_expire(&ts, 1000), 0);
+  ck_assert_uint_eq(tt[0].fired, 1);
+
+  /* Earlier: fires at the new time, and not again at the old one. */
+  tstart(&ts, &tt[1], 2000);
+  tstart(&ts, &tt[1], 1500);
+  ck_assert_int_eq(ss_timers_next(&ts, &when), 0);
+  ck_assert_uint_eq(when, 1500);
+  ck_assert_int_eq(ss_timers_expire(&ts, 1500), 1);
+  ck_assert_int_eq(ss_timers_expire(&ts, 2000), 0);
+  ck_assert_uint_eq(tt[1].fired, 1);
+
+  /* Re-armed from its own callback: fires again, once per due time. */
+  tt[1].start_other = &tt[1];
+  tt[1].start_when = 2100;
+  tstart(&ts, &tt[1], 2050);
+  ck_assert_int_eq(ss_timers_expire(&ts, 2050), 1);
+  ck_assert(ss_timer_armed(&tt[1].t));
+  tt[1].start_other = NULL;
+  ck_assert_int_eq(ss_timers_expire(&ts, 2100), 1);
+  ck_assert_uint_eq(tt[1].fired, 3);
+  ck_assert(!ss_timer_armed(&tt[1].t));
+  ss_timers_fini(&ts);
+}
+END_TEST
+
+START_TEST(core_timer_next_earliest)
+{
+  ss_timers ts;
+  ttimer tt[3];
+  uint64_t when = 0;
+
+  ss_timers_init(&ts, NULL);
+  ttimers_init(tt, 3, &ts, NULL);
+  ck_assert_int_eq(ss_timers_next(&ts, &when), SIPSRV_E_NOTFOUND);
+  tstart(&ts, &tt[0], 300);
+  ck_assert_int_eq(ss_timers_next(&ts, &when), 0);
+  ck_assert_uint_eq(when, 300);
+  tstart(&ts, &tt[1], 100);
+  tstart(&ts, &tt[2], 200);
+  ck_assert_int_eq(ss_timers_next(&ts, &when), 0);
+  ck_assert_uint_eq(when, 100);
+  ss_timer_stop(&ts, &tt[1].t);
+  ck_assert_int_eq(ss_timers_next(&ts, &when), 0);
+  ck_assert_uint_eq(when, 200);
+  ck_assert_int_eq(ss_timers_expire(&ts, 200), 1);
+  ck_assert_int_eq(ss_timers_next(&ts, &when), 0);
+  ck_assert_uint_eq(when, 300);
+  ck_assert_int_eq(ss_timers_expire(&ts, 300), 1);
+  ck_assert_int_eq(ss_timers_next(&ts, &when), SIPSRV_E_NOTFOUND);
+  /* Deadline 0 and the largest one are deadlines like the others. */
+  tstart(&ts, &tt[0], UINT64_MAX);
+  tstart(&ts, &tt[1], 0);
+  ck_assert_int_eq(ss_timers_next(&ts, &when), 0);
+  ck_assert_uint_eq(when, 0);
+  ck_assert_int_eq(ss_timers_expire(&ts, 0), 1);
+  ck_assert_int_eq(ss_timers_next(&ts, &when), 0);
+  ck_assert(when == UINT64_MAX);
+  ck_assert_int_eq(ss_timers_expire(&ts, UINT64_MAX), 1);
+  ss_timers_fini(&ts);
+}
+END_TEST
+
+START_TEST(core_timer_expire_due_only)
+{
+  ss_timers ts;
+  tlog log = { { 0 }, 0 };
+  ttimer tt[4];
+
+  ss_timers_init(&ts, NULL);
+  ttimers_init(tt, 4, &ts, &log);
+  tstart(&ts, &tt[0], 10);
+  tstart(&ts, &tt[1], 20);
+  tstart(&ts, &tt[2], 20);
+  tstart(&ts, &tt[3], 30);
+  ck_assert_int_eq(ss_timers_expire(&ts, 0), 0);
+  ck_assert_int_eq(ss_timers_expire(&ts, 9), 0);
+  ck_assert_uint_eq(log.n, 0);
+  ck_assert_int_eq(ss_timers_expire(&ts, 20), 3);   /* deadline == now is due */
+  ck_assert_uint_eq(log.n, 3);
+  ck_assert(!ss_timer_armed(&tt[0].t));
+  ck_assert(!ss_timer_armed(&tt[2].t));
+  ck_assert(ss_timer_armed(&tt[3].t));
+  ck_assert_int_eq(ss_timers_expire(&ts, 29), 0);
+  ck_assert_int_eq(ss_timers_expire(&ts, 31), 1);
+  ck_assert_int_eq(ss_timers_expire(&ts, 1000), 0);
+  ck_assert_uint_eq(log.n, 4);
+  for (size_t i = 0; i < 4; i++)
+    ck_assert_uint_eq(tt[i].fired, 1);
+  ss_timers_fini(&ts);
+}
+END_TEST
+
+START_TEST(core_timer_callback_starts_due)
+{
+  ss_timers ts;
+  tlog log = { { 0 }, 0 };
+  ttimer tt[4];
+
+  ss_timers_init(&ts, NULL);
+  ttimers_init(tt, 4, &ts, &log);
+  /* 0 (due at 10) starts 1 for 20, which is now: 1 fires in this call,
+   * after 3, already due at 20 and started first. 1 then starts 2 for 15,
+   * a time already past: it fires in this call too. */
+  tt[0].start_other = &tt[1];
+  tt[0].start_when = 20;
+  tt[1].start_other = &tt[2];
+  tt[1].start_when = 15;
+  tstart(&ts, &tt[0], 10);
+  tstart(&ts, &tt[3], 20);
+  ck_assert_int_eq(ss_timers_expire(&ts, 20), 4);
+  ck_assert_uint_eq(log.n, 4);
+  ck_assert_int_eq(log.order[0], 0);
+  ck_assert_int_eq(log.order[1], 3);
+  ck_assert_int_eq(log.order[2], 1);
+  ck_assert_int_eq(log.order[3], 2);
+  ck_assert_int_eq(ss_timers_next(&ts, &tt[0].now), SIPSRV_E_NOTFOUND);
+
+  /* One started for later than now waits. */
+  log.n = 0;
+  tt[0].start_when = 21;
+  tt[1].start_other = NULL;
+  tstart(&ts, &tt[0], 20);
+  ck_assert_int_eq(ss_timers_expire(&ts, 20), 1);
+  ck_assert(ss_timer_armed(&tt[1].t));
+  ck_assert_int_eq(ss_timers_expire(&ts, 21), 1);
+  ck_assert_uint_eq(tt[1].fired, 2);
+  ss_timers_fini(&ts);
+}
+END_TEST
+
+START_TEST(core_timer_callback_stops_later)
+{
+  ss_timers ts;
+  tlog log = { { 0 }, 0 };
+  ttimer tt[4];
+
+  ss_timers_init(&ts, NULL);
+  ttimers_init(tt, 4, &ts, &log);
+  /* 0 stops 1 (same deadline, started later) and 1 would stop 2; 3 stays. */
+  tt[0].stop_other = &tt[1];
+  tt[1].stop_other = &tt[2];
+  tstart(&ts, &tt[0], 10);
+  tstart(&ts, &tt[1], 10);
+  tstart(&ts, &tt[2], 15);
+  tstart(&ts, &tt[3], 15);
+  ck_assert_int_eq(ss_timers_expire(&ts, 20), 3);
+  ck_assert_uint_eq(tt[0].fired, 1);
+  ck_assert_uint_eq(tt[1].fired, 0);
+  ck_assert_uint_eq(tt[2].fired, 1);
+  ck_assert_uint_eq(tt[3].fired, 1);
+  ck_assert(!ss_timer_armed(&tt[1].t));
+
+  /* A callback stopping itself (already disarmed) is harmless. */
+  tt[0].stop_other = &tt[0];
+  tstart(&ts, &tt[0], 30);
+  tstart(&ts, &tt[3], 30);
+  ck_assert_int_eq(ss_timers_expire(&ts, 30), 2);
+  ck_assert_uint_eq(tt[3].fired, 2);
+  ss_timers_fini(&ts);
+}
+END_TEST
+
+START_TEST(core_timer_armed_state)
+{
+  ss_timers ts;
+  ttimer tt[1];
+
+  ss_timers_init(&ts, NULL);
+  ttimers_init(tt, 1, &ts, NULL);
+  ck_assert(!ss_timer_armed(&tt[0].t));
+  tstart(&ts, &tt[0], 10);
+  ck_assert(ss_timer_armed(&tt[0].t));
+  ss_timer_stop(&ts, &tt[0].t);
+  ck_assert(!ss_timer_armed(&tt[0].t));
+  tstart(&ts, &tt[0], 10);
+  tt[0].armed_in_cb = true;
+  ck_assert_int_eq(ss_timers_expire(&ts, 10), 1);
+  /* Disarmed before its callback runs, so the callback may re-arm it. */
+  ck_assert(!tt[0].armed_in_cb);
+  ck_assert(!ss_timer_armed(&tt[0].t));
+  ss_timers_fini(&ts);
+}
+END_TEST
+
+/* A pseudo-random generator of the tests' own (xorshift64*), fixed seed. */
+static uint64_t rnd_next(uint64_t *s)
+{
+  *s ^= *s >> 12;
+  *s ^= *s << 25;
+  *s ^= *s >> 27;
+  return *s * 0x2545F4914F6CDD1DULL;
+}
+
+typedef struct ptimer {
+  ss_timer t;
+  uint64_t when;
+  bool live;          /* armed and expected to fire */
+  unsigned fired;
+  struct prop *p;
+} ptimer;
+
+typedef struct prop {
+  uint64_t now;
+  uint64_t last_when, last_seq;
+  bool any;
+  size_t fired;
+  bool ok;
+  char why[128];
+} prop;
+
+static void ptimer_fn(ss_timer *t, void *arg)
+{
+  ptimer *pt = arg;
+  prop *p = pt->p;
+
+  pt->fired++;
+  p->fired++;
+  if (!p->ok)
+    return;
+  if (!pt->live)
+    snprintf(p->why, sizeof p->why, "a stopped timer fired (when %llu)",
+             (unsigned long long)pt->when);
+  else if (t->when != pt->when || t->when > p->now)
+    snprintf(p->why, sizeof p->why, "deadline %llu fired at %llu",
+             (unsigned long long)t->when, (unsigned long long)p->now);
+  else if (p->any && (t->when < p->last_when ||
+                      (t->when == p->last_when && t->seq <= p->last_seq)))
+    snprintf(p->why, sizeof p->why, "out of order: %llu after %llu",
+             (unsigned long long)t->when, (unsigned long long)p->last_when);
+  else {
+    p->any = true;
+    p->last_when = t->when;
+    p->last_seq = t->seq;
+    pt->live = false;
+    return;
+  }
+  p->ok = false;
+}
+
+START_TEST(core_timer_random_property)
+{
+  enum { N = 10000 };
+  ss_timers ts;
+  ptimer *pt = calloc(N, sizeof *pt);
+  prop p;
+  uint64_t seed = 0x5eed5eed12345678ULL, next;
+  size_t live = 0;
+
+  ck_assert_ptr_nonnull(pt);
+  memset(&p, 0, sizeof p);
+  p.ok = true;
+  ss_timers_init(&ts, NULL);
+  for (size_t i = 0; i < N; i++) {
+    ss_timer_init(&pt[i].t);
+    pt[i].p = &p;
+    /* Deadlines in a small range, so many are equal. */
+    pt[i].when = rnd_next(&seed) % 5000;
+    ck_assert_int_eq(ss_timer_start(&ts, &pt[i].t, pt[i].when, ptimer_fn, &pt[i]), 0);
+    pt[i].live = true;
+    live++;
+  }
+  ck_assert_uint_eq(ts.n, N);
+  /* Stop about a quarter, re-arm about a tenth at a new deadline. */
+  for (size_t i = 0; i < N; i++) {
+    uint64_t r = rnd_next(&seed) % 40;
+    if (r < 10) {
+      ss_timer_stop(&ts, &pt[i].t);
+      ck_assert(!ss_timer_armed(&pt[i].t));
+      pt[i].live = false;
+      live--;
+    } else if (r < 14) {
+      pt[i].when = rnd_next(&seed) % 5000;
+      ck_assert_int_eq(ss_timer_start(&ts, &pt[i].t, pt[i].when, ptimer_fn, &pt[i]), 0);
+    }
+  }
+  ck_assert_uint_eq(ts.n, live);
+  /* Expire in random steps; the next deadline is always the least live one. */
+  while (ss_timers_next(&ts, &next) == 0) {
+    uint64_t least = UINT64_MAX;
+    size_t due = 0;
+    for (size_t i = 0; i < N; i++)
+      if (pt[i].live && pt[i].when < least)
+        least = pt[i].when;
+    ck_assert_uint_eq(next, least);
+    p.now = next + rnd_next(&seed) % 50;
+    for (size_t i = 0; i < N; i++)
+      due += pt[i].live && pt[i].when <= p.now;
+    ck_assert_int_eq(ss_timers_expire(&ts, p.now), (int)due);
+    ck_assert_msg(p.ok, "%s", p.why);
+    /* Now and then, stop a live timer that is not yet due. */
+    for (size_t i = (size_t)(rnd_next(&seed) % N), k = 0; k < 3; k++, i = (i + 977) % N)
+      if (pt[i].live) {
+        ss_timer_stop(&ts, &pt[i].t);
+        pt[i].live = false;
+        live--;
+      }
+  }
+  ck_assert_uint_eq(ts.n, 0);
+  for (size_t i = 0; i < N; i++) {
+    ck_assert(!pt[i].live);
+    ck_assert_uint_le(pt[i].fired, 1);
+    ck_assert(!ss_timer_armed(&pt[i].t));
+  }
+  ck_assert_uint_gt(p.fired, N / 2);
+  ss_timers_fini(&ts);
+  free(pt);
+}
+END_TEST
+
+START_TEST(core_timer_fini_armed)
+{
+  ss_timers ts;
+  ttimer tt[100];
+  uint64_t when;
+
+  ss_timers_init(&ts, NULL);
+  ttimers_init(tt, 100, &ts, NULL);
+  /* More than the first allocation holds, so the heap has grown. */
+  for (size_t i = 0; i < 100; i++)
+    tstart(&ts, &tt[i], 1000 - i);
+  ss_timers_fini(&ts);
+  ck_assert_ptr_null(ts.heap);
+  ck_assert_uint_eq(ts.n, 0);
+  ck_assert_int_eq(ss_timers_next(&ts, &when), SIPSRV_E_NOTFOUND);
+  for (size_t i = 0; i < 100; i++) {
+    ck_assert(!ss_timer_armed(&tt[i].t));
+    ck_assert_uint_eq(tt[i].fired, 0);
+  }
+  /* The timers can be started again in a new heap, and stopping them in
+   * the old one (now empty) is a no-op. */
+  ss_timer_stop(&ts, &tt[0].t);
+  ss_timers_init(&ts, NULL);
+  tstart(&ts, &tt[0], 5);
+  ck_assert_int_eq(ss_timers_expire(&ts, 5), 1);
+  ck_assert_uint_eq(tt[0].fired, 1);
+  ss_timers_fini(&ts);
+}
+END_TEST
+
+START_TEST(core_timer_fini_frees_core_allocator)
+{
+  counting cnt = { 0 };
+  sipsrv_core *core = new_counting_core(&cnt);
+  unsigned m0 = cnt.mallocs, f0 = cnt.frees;
+  ss_timers ts;
+  ttimer tt[200];
+
+  /* A heap bound to a core allocates through the core's allocator. */
+  ss_timers_init(&ts, core);
+  ttimers_init(tt, 200, &ts, NULL);
+  for (size_t i = 0; i < 200; i++)
+    tstart(&ts, &tt[i], i % 7);
+  ck_assert_uint_gt(cnt.mallocs, m0);
+  ss_timers_fini(&ts);
+  ck_assert_uint_eq(cnt.mallocs - m0, cnt.frees - f0);
+  for (size_t i = 0; i < 200; i++)
+    ck_assert(!ss_timer_armed(&tt[i].t));
+  sipsrv_core_free(core);
+  ck_assert_uint_eq(cnt.frees, cnt.mallocs);
+}
+END_TEST
+
+START_TEST(core_timer_start_nomem)
+{
+  counting cnt = { 0 };
+  sipsrv_core *core = new_counting_core(&cnt);
+  ss_timers ts;
+  ttimer tt[65];
+
+  ss_timers_init(&ts, core);
+  ttimers_init(tt, 65, &ts, NULL);
+  cnt.fail = 1;
+  ck_assert_int_eq(ss_timer_start(&ts, &tt[0].t, 10, ttimer_fn, &tt[0]), SIPSRV_E_NOMEM);
+  ck_assert(!ss_timer_armed(&tt[0].t));
+  cnt.fail = 0;
+  for (size_t i = 0; i < 64; i++)
+    tstart(&ts, &tt[i], 10 + i);
+  /* The heap is full: growing fails, and the heap is unchanged. */
+  cnt.fail = 1;
+  ck_assert_int_eq(ss_timer_start(&ts, &tt[64].t, 1, ttimer_fn, &tt[64]), SIPSRV_E_NOMEM);
+  ck_assert(!ss_timer_armed(&tt[64].t));
+  ck_assert_uint_eq(ts.n, 64);
+  /* Re-arming an armed timer needs no memory. */
+  tstart(&ts, &tt[3], 5);
+  cnt.fail = 0;
+  ck_assert_int_eq(ss_timers_expire(&ts, 1000), 64);
+  ck_assert_uint_eq(tt[3].fired, 1);
+  ck_assert_uint_eq(tt[64].fired, 0);
+  ss_timers_fini(&ts);
+  sipsrv_core_free(core);
+  ck_assert_uint_eq(cnt.frees, cnt.mallocs);
+}
+END_TEST
+
 /* ---- suite ------------------------------------------------------------- */
 
 static Suite *suite(void)
@@ -728,6 +1349,26 @@ static Suite *suite(void)
   tcase_add_test(tc, core_alloc_fails);
   tcase_add_test(tc, core_alloc_free_null);
   tcase_add_test(tc, core_alloc_null_core);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("timer");
+  tcase_add_test(tc, core_timer_init_null_core);
+  tcase_add_test(tc, core_timer_order_deadline);
+  tcase_add_test(tc, core_timer_order_equal_start);
+  tcase_add_test(tc, core_timer_stop_first);
+  tcase_add_test(tc, core_timer_stop_middle);
+  tcase_add_test(tc, core_timer_stop_last);
+  tcase_add_test(tc, core_timer_stop_not_armed);
+  tcase_add_test(tc, core_timer_restart_rearms);
+  tcase_add_test(tc, core_timer_next_earliest);
+  tcase_add_test(tc, core_timer_expire_due_only);
+  tcase_add_test(tc, core_timer_callback_starts_due);
+  tcase_add_test(tc, core_timer_callback_stops_later);
+  tcase_add_test(tc, core_timer_armed_state);
+  tcase_add_test(tc, core_timer_random_property);
+  tcase_add_test(tc, core_timer_fini_armed);
+  tcase_add_test(tc, core_timer_fini_frees_core_allocator);
+  tcase_add_test(tc, core_timer_start_nomem);
   suite_add_tcase(s, tc);
 
   return s;

@@ -160,7 +160,7 @@ static void conn_drop(sipsrv_core *core, ss_conn **pp)
 int sipsrv_core_conn_closed(sipsrv_core *core, sipsrv_transport *tp, uint64_t conn)
 {
   ss_conn **pp;
-  if (!core || !tp)
+  if (!core || !tp || tp->core != core)
     return SIPSRV_E_INVAL;
   pp = conn_slot(core, tp, conn);
   if (pp && (*pp)->busy)
@@ -221,6 +221,30 @@ static void set_port(struct sockaddr_storage *a, unsigned port)
     ((struct sockaddr_in6 *)a)->sin6_port = htons((uint16_t)port);
 }
 
+/* An IP literal maddr as a sockaddr. */
+static bool maddr_addr(const char *s, struct sockaddr_storage *a, socklen_t *len)
+{
+  char buf[INET6_ADDRSTRLEN];
+  size_t n = strlen(s);
+  memset(a, 0, sizeof *a);
+  if (n >= 2 && s[0] == '[' && s[n - 1] == ']' && n - 2 < sizeof buf) {
+    memcpy(buf, s + 1, n - 2);
+    buf[n - 2] = '\0';
+    s = buf;
+  }
+  if (inet_pton(AF_INET, s, &((struct sockaddr_in *)a)->sin_addr) == 1) {
+    a->ss_family = AF_INET;
+    *len = sizeof(struct sockaddr_in);
+    return true;
+  }
+  if (inet_pton(AF_INET6, s, &((struct sockaddr_in6 *)a)->sin6_addr) == 1) {
+    a->ss_family = AF_INET6;
+    *len = sizeof(struct sockaddr_in6);
+    return true;
+  }
+  return false;
+}
+
 int ss_core_send(sipsrv_core *core, const ss_peer *peer, sipsrv_msg *m)
 {
   struct sockaddr_storage dst = peer->addr;
@@ -230,11 +254,24 @@ int ss_core_send(sipsrv_core *core, const ss_peer *peer, sipsrv_msg *m)
     return SIPSRV_E_IO;                  /* removed */
   if (sipsrv_msg_is_request(m) || tp_stream(peer->transport))
     return send_iov(core, peer->transport, peer->conn, (struct sockaddr *)&dst, peer->addrlen, m);
-  /* A response over a datagram transport (RFC 3261 18.2.2): to the source
-   * address and port when the client asked for rport (RFC 3581 4), else to
-   * the source address (the "received" one) and the sent-by port, or 5060. */
-  if (sipsrv_msg_via(m, 0, &via) == 0 && !(via.rport && *via.rport))
-    set_port(&dst, via.port ? (unsigned)strtoul(via.port, NULL, 10) : 5060);
+  /* A response over a datagram transport (RFC 3261 18.2.2): to maddr when
+   * the Via has one (an IP literal: the core resolves no names), at the
+   * sent-by port; else to the source address and port when the client asked
+   * for rport (RFC 3581 4); else to the source address (the "received" one)
+   * and the sent-by port, or 5060. maddr sends a response where the Via
+   * says, as the RFC requires; an element that fears reflection strips it. */
+  if (sipsrv_msg_via(m, 0, &via) == 0) {
+    unsigned sent_port = via.port ? (unsigned)strtoul(via.port, NULL, 10) : 5060;
+    struct sockaddr_storage maddr;
+    socklen_t mlen = 0;
+    if (via.maddr && maddr_addr(via.maddr, &maddr, &mlen)) {
+      dst = maddr;
+      set_port(&dst, sent_port);
+      return send_iov(core, peer->transport, 0, (struct sockaddr *)&dst, mlen, m);
+    }
+    if (!(via.rport && *via.rport))
+      set_port(&dst, sent_port);
+  }
   return send_iov(core, peer->transport, 0, (struct sockaddr *)&dst, peer->addrlen, m);
 }
 
@@ -295,14 +332,25 @@ static bool via_is_ours(const sipsrv_core *core, const sipsrv_msg *m)
   return false;
 }
 
+/* Handle one message; err is the framer's error frame when framing was
+ * lost (its status decides, the message is only answered, never processed). */
 static void handle(sipsrv_core *core, const void *data, size_t len, unsigned flags,
-                   const ss_peer *src)
+                   const ss_peer *src, const sipsrv_frame *err)
 {
   sipsrv_msg *m = NULL, *rsp = NULL;
   sipsrv_verdict v;
 
   core->counters.received++;
   (void)sipsrv_msg_parse(&m, data, len, flags, &v);
+  if (err && m && v.action != SIPSRV_DROP) {
+    v.action = sipsrv_msg_is_request(m) ? SIPSRV_REJECT : SIPSRV_DROP;
+    v.status = err->status;
+    v.phrase = err->phrase;
+    v.header[0] = '\0';
+  }
+  /* An ACK is never answered (RFC 3261 17.2.1): a bad one is dropped. */
+  if (v.action == SIPSRV_REJECT && m && sipsrv_msg_method(m) == SIPSRV_METHOD_ACK)
+    v.action = SIPSRV_DROP;
   if (v.action == SIPSRV_REJECT && m && sipsrv_msg_reply_verdict(&rsp, m, &v) == 0) {
     /* Answered statelessly: a malformed request makes no transaction. */
     core->counters.rejected++;
@@ -363,7 +411,7 @@ int sipsrv_core_recv(sipsrv_core *core, sipsrv_transport *tp, uint64_t conn,
   peer.reliable = (tp->ops->flags & SIPSRV_TP_RELIABLE) != 0;
 
   if (!tp_stream(tp)) {
-    handle(core, data, len, 0, &peer);
+    handle(core, data, len, 0, &peer, NULL);
     return 0;
   }
   c = conn_get(core, tp, conn);
@@ -375,7 +423,7 @@ int sipsrv_core_recv(sipsrv_core *core, sipsrv_transport *tp, uint64_t conn,
   rc = 0;
   while (!c->closed && sipsrv_framer_next(c->framer, &fr) == 0) {
     if (fr.kind == SIPSRV_FRAME_MESSAGE) {
-      handle(core, fr.data, fr.len, SIPSRV_PARSE_STREAM, &peer);
+      handle(core, fr.data, fr.len, SIPSRV_PARSE_STREAM, &peer, NULL);
     } else if (fr.kind == SIPSRV_FRAME_PING) {
       /* RFC 5626 4.4.1: a CRLFCRLF ping gets a CRLF pong. */
       struct iovec pong = { (void *)"\r\n", 2 };
@@ -385,7 +433,7 @@ int sipsrv_core_recv(sipsrv_core *core, sipsrv_transport *tp, uint64_t conn,
       /* Framing lost (RFC 4475 3.1.2.3, 3.3.9): answer what can be answered,
        * then close the connection. */
       ss_log(core, SIPSRV_LOG_WARN, "%s connection framing lost: %s", tp->ops->name, fr.phrase);
-      handle(core, fr.data, fr.len, SIPSRV_PARSE_STREAM, &peer);
+      handle(core, fr.data, fr.len, SIPSRV_PARSE_STREAM, &peer, &fr);
       if (tp->ops->close)
         tp->ops->close(tp->user, conn);
       c->closed = true;

@@ -45,9 +45,9 @@ void ss_timer_stop(ss_timers *ts, ss_timer *t);
 
 /* The earliest deadline: 0 with *when set, or SIPSRV_E_NOTFOUND. */
 int ss_timers_next(const ss_timers *ts, uint64_t *when);
-/* Fire every timer due at `now`, earliest first; a callback may start or stop
- * timers (one started for a time <= now fires in this call too, after those
- * already due). Returns the number fired. */
+/* Fire every timer due at `now`, in deadline order (equal deadlines in start
+ * order); a callback may start or stop timers, and one it starts for a time
+ * <= now fires in this call too. Returns the number fired. */
 int ss_timers_expire(ss_timers *ts, uint64_t now);
 
 #endif

@@ -429,6 +429,10 @@ int sipsrv_msg_parse(sipsrv_msg **out, const void *data, size_t len, unsigned fl
     *out = NULL;
   if (!out || !v || (!data && len))
     return SIPSRV_E_INVAL;
+  if (len == 0) {
+    ss_verdict(v, SIPSRV_DROP, 0, "Empty message (keep-alive)", "RFC 5626 3.5.1");
+    return SIPSRV_E_PARSE;
+  }
   if (len > SIPSRV_MSG_MAX_DEFAULT) {
     ss_verdict(v, SIPSRV_DROP, 0, "Message too large", "RFC 3261 18.1.1");
     return SIPSRV_E_TOOBIG;

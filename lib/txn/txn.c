@@ -55,34 +55,57 @@ static void lower(char *s)
  * CANCEL's target use method "INVITE". With the magic cookie: branch,
  * sent-by and method (RFC 3261 17.2.3). Without (RFC 2543 peers): the
  * Request-URI, Call-ID, From tag, CSeq number, top Via sent-by and method
- * (17.2.3's fallback; the To tag is left out so that the ACK, whose To
- * carries the response's tag, finds its INVITE). */
+ * (17.2.3's fallback; the To tag is left out of the key, and an ACK's is
+ * compared with the tag of the response sent, in recv_request). */
+static void lower(char *s);
+
+/* A copy of host folded to lower case (hosts compare case-insensitively,
+ * RFC 3261 19.1.4); "" when it does not fit. */
+static const char *lower_host(const char *host, char *buf, size_t size)
+{
+  int n = snprintf(buf, size, "%s", host ? host : "");
+  if (n < 0 || (size_t)n >= size)
+    return "";
+  lower(buf);
+  return buf;
+}
+
 static int server_key(const sipsrv_msg *m, const char *method, char *buf, size_t size)
 {
   sip_t const *sip = m->sip;
   sip_via_t const *v = sip->sip_via;
   const char *branch = v ? v->v_branch : NULL;
+  char host[256];
   int n;
 
   if (!v || !sip->sip_cseq || !sip->sip_request)
     return -1;
   if (branch && strncmp(branch, MAGIC_COOKIE, sizeof MAGIC_COOKIE - 1) == 0) {
+    /* The branch is a token (case-insensitive, 7.3.1), the sent-by a host:
+     * the whole key folds. */
     n = snprintf(buf, size, "s|%s|%s:%s|%s", branch, v->v_host, v->v_port ? v->v_port : "",
                  method);
+    if (n < 0 || (size_t)n >= size)
+      return -1;
+    lower(buf);
+    return 0;
   } else {
-    char uri[512];
-    if (url_e(uri, sizeof uri, sip->sip_request->rq_url) < 0)
+    /* RFC 2543 fallback: fold only what compares case-insensitively (the
+     * hosts); the Call-ID compares byte by byte (20.8) and the URI's
+     * userinfo is case-sensitive (19.1.4). */
+    char uri[512], uhost[256];
+    url_t u = *sip->sip_request->rq_url;
+    u.url_host = lower_host(u.url_host, uhost, sizeof uhost);
+    if (url_e(uri, sizeof uri, &u) < 0)
       return -1;
     n = snprintf(buf, size, "2|%s|%s|%s|%u|%s:%s|%s", uri,
                  sip->sip_call_id ? sip->sip_call_id->i_id : "",
                  sip->sip_from && sip->sip_from->a_tag ? sip->sip_from->a_tag : "",
-                 (unsigned)sip->sip_cseq->cs_seq, v->v_host, v->v_port ? v->v_port : "", method);
+                 (unsigned)sip->sip_cseq->cs_seq, lower_host(v->v_host, host, sizeof host),
+                 v->v_port ? v->v_port : "", method);
   }
   if (n < 0 || (size_t)n >= size)
     return -1;
-  /* Hosts compare case-insensitively, and so do the tokens here, in
-   * practice: the whole key is folded. */
-  lower(buf);
   return 0;
 }
 
@@ -211,6 +234,7 @@ void ss_txn_layer_free(ss_txn_layer *l)
 {
   if (!l)
     return;
+  l->dead = NULL;
   while (l->all)
     txn_free(l->all);
   ss_free(l->core, l->buckets);
@@ -219,10 +243,12 @@ void ss_txn_layer_free(ss_txn_layer *l)
 
 void ss_txn_layer_reap(ss_txn_layer *l)
 {
-  for (ss_txn *t = l->all, *next; t; t = next) {
-    next = t->next;
-    if (t->dead)
-      txn_free(t);
+  /* Only the terminated ones: walking every transaction here made each
+   * message cost O(live transactions). */
+  while (l->dead) {
+    ss_txn *t = l->dead;
+    l->dead = t->dead_next;
+    txn_free(t);
   }
 }
 
@@ -243,6 +269,8 @@ void ss_txn_terminate(ss_txn *t)
   ss_timer_stop(l->timers, &t->t_wait);
   ss_timer_stop(l->timers, &t->t_trying);
   t->dead = true;
+  t->dead_next = l->dead;
+  l->dead = t;
   if (l->tu.terminated)
     l->tu.terminated(l->tu.user, t);
   if (l->depth == 0)
@@ -302,6 +330,15 @@ static ss_txn *txn_new(ss_txn_layer *l, ss_txn_kind kind, const char *key, sipsr
 
 /* ---- from the transport ------------------------------------------------ */
 
+static bool ack_to_tag_matches(const ss_txn *t, const sipsrv_msg *ack)
+{
+  sip_to_t const *sent = t->final ? t->final->sip->sip_to : NULL;
+  sip_to_t const *got = ack->sip->sip_to;
+  if (!sent || !sent->a_tag || !got || !got->a_tag)
+    return false;
+  return strcasecmp(sent->a_tag, got->a_tag) == 0;
+}
+
 static void recv_request(ss_txn_layer *l, sipsrv_msg *m, const ss_peer *src)
 {
   char key[1024];
@@ -315,6 +352,10 @@ static void recv_request(ss_txn_layer *l, sipsrv_msg *m, const ss_peer *src)
     return;
   }
   t = table_find(l, key);
+  /* RFC 3261 17.2.3: without the cookie, an ACK matches only if its To tag
+   * is the one of the response the IST sent. */
+  if (t && ack && key[0] == '2' && !ack_to_tag_matches(t, m))
+    t = NULL;
   if (t && (t->kind == SS_TXN_IST || t->kind == SS_TXN_NIST)) {
     ss_server_again(t, m, src);
     return;

@@ -12,6 +12,7 @@ struct ss_txn {
   ss_txn *hnext;            /* table chain */
   ss_txn *prev, *next;      /* every live or dead transaction, for freeing */
   bool dead;
+  ss_txn *dead_next;        /* the layer's list of terminated ones */
   sipsrv_msg *req;          /* the request that made it */
   sipsrv_msg *provisional;  /* server: last provisional sent */
   sipsrv_msg *final;        /* server: final sent; ICT: the ACK sent */
@@ -34,6 +35,7 @@ struct ss_txn_layer {
   ss_txn **buckets;
   size_t nbuckets, count;
   ss_txn *all;              /* list of every transaction */
+  ss_txn *dead;             /* terminated, to free at the next reap */
   unsigned depth;           /* nesting of calls into the layer */
 };
 

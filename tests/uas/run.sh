@@ -1,0 +1,116 @@
+#!/bin/sh
+# Drives the real sipsrv-uas example with sipp (RFC 3261 UAS behaviour):
+#  - OPTIONS -> 200 with Allow/Accept, an unknown method -> 501 with Allow,
+#    INVITE with Require: foo -> 420 with Unsupported: foo; over UDP and TCP;
+#  - sipp's built-in uac: 2000 calls at 200 calls/s over UDP, then over TCP,
+#    with no failed call and no unexpected message; the server's CPU per call;
+#  - the same scenarios and 300 calls under valgrind: no error, no leak.
+# Only 127.0.0.1, free ports, every process bounded in time and stopped.
+#
+#   run.sh SIPSRV-UAS SCRATCH-DIR
+set -u
+uas=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+dir=$2
+here=$(cd "$(dirname "$0")" && pwd)
+mkdir -p "$dir"
+cd "$dir" || exit 1
+
+if ! command -v sipp >/dev/null 2>&1; then
+  echo "uas suite skipped: sipp (Debian package sip-tester) is not installed"
+  exit 77
+fi
+
+pid=
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; }
+trap cleanup EXIT INT TERM HUP
+fail=0
+passed=0
+ok() { echo "ok: $*"; passed=$((passed + 1)); }
+bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+
+start() {  # start [valgrind]: runs sipsrv-uas on free ports, sets pid, udp, tcp
+  rm -f uas.out uas.err
+  if [ "${1:-}" = valgrind ]; then
+    valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+      --error-exitcode=99 "$uas" --listen udp:127.0.0.1:0 --listen tcp:127.0.0.1:0 \
+      >uas.out 2>uas.err &
+  else
+    "$uas" --listen udp:127.0.0.1:0 --listen tcp:127.0.0.1:0 >uas.out 2>uas.err &
+  fi
+  pid=$!
+  for _ in $(seq 1 100); do
+    udp=$(sed -n 's/^listening on udp port \([0-9]*\).*/\1/p' uas.out)
+    tcp=$(sed -n 's/^listening on tcp port \([0-9]*\).*/\1/p' uas.out)
+    [ -n "$udp" ] && [ -n "$tcp" ] && return 0
+    sleep 0.1
+  done
+  bad "sipsrv-uas did not start: $(cat uas.err)"
+  return 1
+}
+
+stop() {  # stop NAME: SIGTERM, the exit status must be 0 (valgrind: 99 on errors)
+  kill -TERM "$pid" 2>/dev/null
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -KILL "$pid"; bad "$1: sipsrv-uas did not stop on SIGTERM"
+  elif wait "$pid"; then
+    ok "$1: sipsrv-uas stopped cleanly"
+  else
+    bad "$1: sipsrv-uas exited $? ($(tail -5 uas.err))"
+  fi
+  pid=
+}
+
+sipp_run() {  # sipp_run NAME SIPP-ARGS...: must exit 0, no failed call, no unexpected message
+  name=$1; shift
+  rm -f screen.txt stat.csv
+  timeout 120 sipp "$@" -nostdin -p 0 -timeout 60s -timeout_error -max_recv_loops 10000 \
+    -trace_screen -screen_file screen.txt -trace_stat -stf stat.csv >sipp.log 2>&1
+  rc=$?
+  failed=$(sed -n 's/^ *Failed call *| *[0-9]* *| *\([0-9]*\).*/\1/p' screen.txt | tail -n 1)
+  # sipp's cumulative count of calls that failed on an unexpected message.
+  unexp=$(awk -F';' 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "FailedUnexpectedMessage(C)") c = i }
+                     END { print (c ? $c : "?") }' stat.csv 2>/dev/null)
+  if [ "$rc" -eq 0 ] && [ "${failed:-1}" = 0 ] && [ "$unexp" = 0 ]; then
+    ok "$name"
+  else
+    bad "$name: sipp exit $rc, failed ${failed:-?}, unexpected $unexp"
+    tail -20 sipp.log
+  fi
+}
+
+# CPU time the server ran, in ns (schedstat is exact; tick counts are not).
+cpu_ns() { awk '{print $1}' "/proc/$pid/schedstat"; }
+
+scenarios() {  # scenarios TAG
+  for t in u1 t1; do
+    port=$udp; [ $t = t1 ] && port=$tcp
+    sipp_run "$1 OPTIONS -> 200 ($t)" 127.0.0.1:$port -t $t -sf "$here/options.xml" -m 1
+    sipp_run "$1 unknown method -> 501 ($t)" 127.0.0.1:$port -t $t -sf "$here/unknown.xml" -m 1
+    sipp_run "$1 Require: foo -> 420 ($t)" 127.0.0.1:$port -t $t -sf "$here/require.xml" -m 1
+  done
+}
+
+start || exit 1
+scenarios native
+for t in u1 t1; do
+  port=$udp; [ $t = t1 ] && port=$tcp
+  before=$(cpu_ns)
+  sipp_run "2000 calls at 200/s ($t)" 127.0.0.1:$port -sn uac -t $t -m 2000 -r 200 -l 400
+  after=$(cpu_ns)
+  echo "cpu: $t: $(( (after - before) / 2000 / 1000 )) us of server CPU per call (2000 calls)"
+done
+stop native
+
+if command -v valgrind >/dev/null 2>&1; then
+  start valgrind || exit 1
+  scenarios valgrind
+  sipp_run "valgrind: 300 calls at 50/s (u1)" 127.0.0.1:$udp -sn uac -t u1 -m 300 -r 50
+  sipp_run "valgrind: 300 calls at 50/s (t1)" 127.0.0.1:$tcp -sn uac -t t1 -m 300 -r 50
+  stop valgrind
+else
+  echo "valgrind part skipped: valgrind is not installed"
+fi
+
+echo "uas: $passed passed, $fail failed"
+[ "$fail" -eq 0 ]
