@@ -19,17 +19,9 @@ static const char sdp[] = "v=0\r\no=sipsrv 1 1 IN IP4 127.0.0.1\r\ns=sipsrv\r\n"
                           "c=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0\r\n"
                           "a=rtpmap:0 PCMU/8000\r\n";
 
-typedef struct app {
-  unsigned ring_ms;
-  int answer;
-  sipsrv_core *core;
-} app;
+typedef struct app { unsigned ring_ms; int answer; sipsrv_core *core; } app;
 
-typedef struct call {
-  app *app;
-  sipsrv_request *req;
-  sipsrv_timer *ring;
-} call;
+typedef struct call { app *app; sipsrv_request *req; sipsrv_timer *ring; } call;
 
 static void log_stderr(sipsrv_log_level level, const char *msg, void *user)
 {
@@ -74,8 +66,7 @@ static int on_request(sipsrv_uas *uas, sipsrv_request *req, void *user)
 static void on_cancel(sipsrv_uas *uas, sipsrv_request *req, void *user)
 {
   call *c = sipsrv_request_user(req);
-  (void)uas;
-  (void)user;
+  (void)uas, (void)user;
   if (c) {
     sipsrv_timer_cancel(c->ring);
     free(c);

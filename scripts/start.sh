@@ -1,14 +1,14 @@
 #!/bin/sh
-# Builds sipsrv and runs its first example: sipsrv-check reads SIP messages
-# and prints what a server does with each (accept, answer with an error
-# status, or drop). The all-in-one server takes its place once it exists.
+# Builds sipsrv and starts the example server: sipsrv-uas answers calls on
+# UDP and TCP 127.0.0.1:5060 (it rings, then answers 200 with SDP). Try it
+# from another terminal with: sipp -sn uac 127.0.0.1:5060 -m 10
+# Ctrl-C stops it. Arguments replace the defaults (see sipsrv-uas --help).
+# The all-in-one sipsrv-server takes its place once it exists.
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/deps.sh
 build=${SIPSRV_BUILD:-build}
 [ -f "$build/build.ninja" ] || meson setup "$build" >/dev/null
 meson compile -C "$build" >/dev/null
-if [ "$#" -eq 0 ]; then
-  set -- --reply ../shared/conformance/rfc4475/badvers.dat ../shared/conformance/rfc4475/wsinv.dat
-fi
-exec "$build/examples/sipsrv-check" "$@"
+[ "$#" -gt 0 ] || set -- --listen udp:127.0.0.1:5060 --listen tcp:127.0.0.1:5060 --ring-ms 1000 --log-level info
+exec "$build/examples/sipsrv-uas" "$@"
