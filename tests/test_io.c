@@ -1856,6 +1856,51 @@ END_TEST
 
 /* ---- suite --------------------------------------------------------------------- */
 
+/* RFC 5923 5: a request over a connection whose top Via has "alias" lets a
+ * request to its sent-by go over that connection; without alias a new one is
+ * opened (conn 0 to the transport). */
+START_TEST(io_tcp_alias_reuse)
+{
+  world w;
+  char req[1024];
+  sipsrv_msg *out;
+  sipsrv_verdict v;
+  ss_peer peer;
+  struct sockaddr_in dst = addr4("127.0.0.1", 5071);
+  uint64_t conn_alias = 0, conn_plain = 1;
+  static const char bye[] = "BYE sip:alice@127.0.0.1:5071 SIP/2.0\r\n"
+                            "Via: SIP/2.0/TCP 127.0.0.1:5060;branch=z9hG4bKalias1\r\n"
+                            "From: <sip:service@127.0.0.1>;tag=s1\r\nTo: <sip:alice@example.com>;tag=fa1\r\n"
+                            "Call-ID: alias1\r\nCSeq: 2 BYE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n";
+
+  memset(&peer, 0, sizeof peer);
+  memcpy(&peer.addr, &dst, sizeof dst);
+  peer.addrlen = sizeof dst;
+  peer.reliable = true;
+  for (int with_alias = 1; with_alias >= 0; with_alias--) {
+    world_init(&w);
+    peer.transport = w.tcp.tp;
+    build_req(req, sizeof req, "OPTIONS",
+              with_alias ? "SIP/2.0/TCP 127.0.0.1:5071;branch=z9hG4bKa1;alias"
+                         : "SIP/2.0/TCP 127.0.0.1:5071;branch=z9hG4bKa1",
+              "alias-cid", NULL);
+    ck_assert_int_eq(recv_tcp(&w, 7, req), 0);   /* answered 501 on conn 7 */
+    ck_assert_int_eq(sipsrv_msg_parse(&out, bye, sizeof bye - 1, 0, &v), 0);
+    fake_reset(&w.tcp);
+    ck_assert_int_eq(ss_core_send(w.core, &peer, out), 0);
+    ck_assert_uint_eq(w.tcp.nsent, 1);
+    if (with_alias)
+      conn_alias = w.tcp.sent[0].conn;
+    else
+      conn_plain = w.tcp.sent[0].conn;
+    sipsrv_msg_free(out);
+    world_fini(&w);
+  }
+  ck_assert_uint_eq(conn_alias, 7);
+  ck_assert_uint_eq(conn_plain, 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
   Suite *s = suite_create("io");
@@ -1900,6 +1945,7 @@ static Suite *suite(void)
 
   tc = tcase_create("tcp");
   tcase_add_test(tc, io_tcp_two_in_one);
+  tcase_add_test(tc, io_tcp_alias_reuse);
   tcase_add_test(tc, io_tcp_split_three);
   tcase_add_test(tc, io_tcp_body_split);
   tcase_add_test(tc, io_tcp_keepalive);

@@ -23,6 +23,8 @@ typedef struct ss_conn {
   sipsrv_framer *framer;
   bool busy;                  /* its frames are being handled */
   bool closed;                /* closed while busy: freed when done */
+  struct sockaddr_storage alias;  /* RFC 5923: the sent-by it may carry requests to */
+  socklen_t aliaslen;             /* 0: none */
   struct ss_conn *hnext;
 } ss_conn;
 

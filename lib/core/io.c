@@ -13,6 +13,8 @@
 #include <strings.h>
 
 static void conn_drop(sipsrv_core *core, ss_conn **pp);
+static uint64_t alias_conn(sipsrv_core *core, const sipsrv_transport *tp,
+                           const struct sockaddr_storage *dst);
 
 /* ---- transports ------------------------------------------------------- */
 
@@ -221,6 +223,21 @@ static void set_port(struct sockaddr_storage *a, unsigned port)
     ((struct sockaddr_in6 *)a)->sin6_port = htons((uint16_t)port);
 }
 
+static bool same_sockaddr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+  if (a->ss_family != b->ss_family)
+    return false;
+  if (a->ss_family == AF_INET) {
+    const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+    return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+  }
+  if (a->ss_family == AF_INET6) {
+    const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+    return x->sin6_port == y->sin6_port && memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
+  }
+  return false;
+}
+
 /* An IP literal maddr as a sockaddr. */
 static bool maddr_addr(const char *s, struct sockaddr_storage *a, socklen_t *len)
 {
@@ -252,6 +269,11 @@ int ss_core_send(sipsrv_core *core, const ss_peer *peer, sipsrv_msg *m)
 
   if (!peer->transport || !peer->transport->ops)
     return SIPSRV_E_IO;                  /* removed */
+  if (sipsrv_msg_is_request(m) && tp_stream(peer->transport) && !peer->conn) {
+    /* RFC 5923: reuse a connection the peer offered as an alias. */
+    return send_iov(core, peer->transport, alias_conn(core, peer->transport, &dst),
+                    (struct sockaddr *)&dst, peer->addrlen, m);
+  }
   if (sipsrv_msg_is_request(m) || tp_stream(peer->transport))
     return send_iov(core, peer->transport, peer->conn, (struct sockaddr *)&dst, peer->addrlen, m);
   /* A response over a datagram transport (RFC 3261 18.2.2): to maddr when
@@ -316,6 +338,39 @@ static void stamp_via(sipsrv_msg *m, const ss_peer *src)
     sipsrv_msg_via_set_received(m, host, via.rport ? port : 0);
 }
 
+/* RFC 5923 5: a request over a connection whose top Via has "alias" lets
+ * requests to its sent-by use that connection. The sent-by must be an IP
+ * literal (the core resolves no names). */
+static void note_alias(sipsrv_core *core, const sipsrv_msg *m, const ss_peer *src)
+{
+  sipsrv_via via;
+  ss_conn **pp;
+  char spec[INET6_ADDRSTRLEN + 16];
+  if (!src->conn || sipsrv_msg_via(m, 0, &via) != 0 ||
+      sipsrv_param_find(via.params, "alias", NULL) != 0)
+    return;
+  pp = conn_slot(core, src->transport, src->conn);
+  if (!pp)
+    return;
+  snprintf(spec, sizeof spec, "%s", via.host);
+  if (!maddr_addr(spec, &(*pp)->alias, &(*pp)->aliaslen)) {
+    (*pp)->aliaslen = 0;
+    return;
+  }
+  set_port(&(*pp)->alias, via.port ? (unsigned)strtoul(via.port, NULL, 10) : 5060);
+}
+
+/* The connection whose alias is dst, or 0. */
+static uint64_t alias_conn(sipsrv_core *core, const sipsrv_transport *tp,
+                           const struct sockaddr_storage *dst)
+{
+  for (size_t i = 0; i < core->nconn_buckets; i++)
+    for (const ss_conn *c = core->conns[i]; c; c = c->hnext)
+      if (c->tp == tp && c->aliaslen && !c->closed && same_sockaddr(&c->alias, dst))
+        return c->id;
+  return 0;
+}
+
 /* RFC 3261 18.1.2: a response whose top Via is not ours is discarded. */
 static bool via_is_ours(const sipsrv_core *core, const sipsrv_msg *m)
 {
@@ -369,6 +424,7 @@ static void handle(sipsrv_core *core, const void *data, size_t len, unsigned fla
   }
   if (sipsrv_msg_is_request(m)) {
     stamp_via(m, src);
+    note_alias(core, m, src);
   } else if (!via_is_ours(core, m)) {
     core->counters.dropped++;
     ss_log(core, SIPSRV_LOG_WARN, "dropped response: top Via is not this element's");
