@@ -161,11 +161,32 @@ static void dialog_giveup(ss_timer *tm, void *arg)
   }
 }
 
+/* Start the 2xx retransmissions (13.3.1.4) and their 64*T1 limit. */
+static void dialog_arm(uas_dialog *d)
+{
+  sipsrv_uas *u = d->uas;
+  uint32_t t1, t2, t4;
+  ss_core_timer_values(u->core, &t1, &t2, &t4);
+  d->interval = t1;
+  d->acked = false;
+  ss_timer_start(ss_core_timers(u->core), &d->t_retx, ss_core_now(u->core) + t1, dialog_retx, d);
+  ss_timer_start(ss_core_timers(u->core), &d->t_giveup, ss_core_now(u->core) + 64u * t1,
+                 dialog_giveup, d);
+}
+
+static void dialog_rearm(uas_dialog *d, sipsrv_msg *ok, const ss_peer *peer)
+{
+  sipsrv_msg_free(d->ok);
+  d->ok = ok;
+  d->peer = *peer;
+  dialog_arm(d);
+}
+
 static uas_dialog *dialog_new(sipsrv_uas *u, const sipsrv_request *r, sipsrv_msg *ok)
 {
   uas_dialog *d = ss_zalloc(u->core, sizeof *d);
   sipsrv_addr from;
-  uint32_t t1, t2, t4, seq = 0;
+  uint32_t seq = 0;
 
   if (!d)
     return NULL;
@@ -190,11 +211,7 @@ static uas_dialog *dialog_new(sipsrv_uas *u, const sipsrv_request *r, sipsrv_msg
     dialog_free(d);
     return NULL;
   }
-  ss_core_timer_values(u->core, &t1, &t2, &t4);
-  d->interval = t1;
-  ss_timer_start(ss_core_timers(u->core), &d->t_retx, ss_core_now(u->core) + t1, dialog_retx, d);
-  ss_timer_start(ss_core_timers(u->core), &d->t_giveup, ss_core_now(u->core) + 64u * t1,
-                 dialog_giveup, d);
+  dialog_arm(d);
   return d;
 }
 
@@ -260,7 +277,9 @@ static int build(sipsrv_request *r, int status, const char *phrase, const sipsrv
   rc = sipsrv_msg_reply(out, r->msg, status, phrase, &o);
   if (rc < 0)
     return rc;
-  if (status >= 200 && status < 300 && sipsrv_msg_method(r->msg) == SIPSRV_METHOD_INVITE) {
+  /* RFC 3261 12.1.1: a response that makes a dialog, early (101-199 with a
+   * tag) or confirmed (2xx), carries the Record-Route and a Contact. */
+  if (status > 100 && status < 300 && sipsrv_msg_method(r->msg) == SIPSRV_METHOD_INVITE) {
     const char *name, *host;
     unsigned port, flags;
     char contact[320];
@@ -320,8 +339,17 @@ int sipsrv_request_respond(sipsrv_request *r, int status, const char *phrase,
       r->done = status < 200 ? r->done : false;
     return rc;                           /* on SIPSRV_E_IO ev_terminated freed r */
   }
-  if (invite_ok && !dialog_new(u, r, keep))
-    sipsrv_msg_free(keep);
+  if (invite_ok) {
+    /* A 2xx to a re-INVITE refreshes its dialog (13.3.1.4 applies again). */
+    sipsrv_addr from;
+    uas_dialog *d = NULL;
+    if (sipsrv_msg_from(r->msg, &from) == 0)
+      d = dialog_find(u, sipsrv_msg_call_id(r->msg), r->tag, from.tag);
+    if (d)
+      dialog_rearm(d, keep, ss_txn_peer(st));
+    else if (!dialog_new(u, r, keep))
+      sipsrv_msg_free(keep);
+  }
   if (status >= 200)
     request_free(r);
   return 0;
@@ -431,7 +459,11 @@ static bool uas_request(void *self, ss_txn *st, sipsrv_msg *msg)
   r->uas = u;
   r->st = st;
   r->msg = msg;
-  make_tag(u, msg, r->tag);
+  /* In a dialog the To tag is ours already (12.2.2); else a new one. */
+  if (sipsrv_msg_to(msg, &to) == 0 && to.tag && strlen(to.tag) < sizeof r->tag)
+    memcpy(r->tag, to.tag, strlen(to.tag) + 1);
+  else
+    make_tag(u, msg, r->tag);
   r->next = u->pending;
   if (u->pending)
     u->pending->prev = r;
