@@ -1300,8 +1300,9 @@ START_TEST(io_txn_tcp_no_retransmit)
   ck_assert_int_eq(recv_tcp(&w, 11, inv), 0);
   ck_assert_uint_eq(w.tcp.nsent, 1);
   ck_assert_uint_eq(w.tcp.sent[0].conn, 11);
-  /* Over a stream the response goes on the connection, to the source. */
-  ck_assert_uint_eq(sent_port(&w.tcp.sent[0]), SRC_PORT);
+  /* Over a stream the response goes on the connection; the address, for
+   * when it is gone, is the received one with the sent-by port (18.2.2). */
+  ck_assert_uint_eq(sent_port(&w.tcp.sent[0]), 5070);
   rsp = sent_parse(&w.tcp, 0);
   ck_assert_int_eq(sipsrv_msg_status(rsp), 486);
   ck_assert_int_eq(sipsrv_msg_to(rsp, &to), 0);
@@ -1444,7 +1445,8 @@ START_TEST(io_tcp_two_in_one)
   ck_assert_uint_eq(w.udp.send_calls, 0);
   for (size_t i = 0; i < 2; i++) {
     ck_assert_uint_eq(w.tcp.sent[i].conn, 7);
-    ck_assert_uint_eq(sent_port(&w.tcp.sent[i]), SRC_PORT);
+    /* RFC 3261 18.2.2: on connection 7; were it gone, to the sent-by port. */
+    ck_assert_uint_eq(sent_port(&w.tcp.sent[i]), 5070);
     rsp = sent_parse(&w.tcp, i);
     check_reply_fields(rsp, 501, i == 0 ? "tcp-a@h" : "tcp-b@h", 1, "OPTIONS");
     sipsrv_msg_free(rsp);

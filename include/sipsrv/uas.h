@@ -46,7 +46,9 @@ typedef struct sipsrv_request sipsrv_request;
 typedef int (*sipsrv_uas_request_cb)(sipsrv_uas *uas, sipsrv_request *req, void *user);
 
 /** The caller cancelled a request the application has not answered finally
- *  (RFC 3261 9.2): the UAS answers it 487 when this returns; req is then gone. */
+ *  (RFC 3261 9.2), or its transaction ended (a transport error, possibly
+ *  while the application was answering it inside on_request): the UAS
+ *  answers it 487 when it still can; req is gone when this returns. */
 typedef void (*sipsrv_uas_cancel_cb)(sipsrv_uas *uas, sipsrv_request *req, void *user);
 
 /** A dialog ended: by BYE (status 200), or because its 2xx was never ACKed

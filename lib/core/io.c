@@ -274,8 +274,17 @@ int ss_core_send(sipsrv_core *core, const ss_peer *peer, sipsrv_msg *m)
     return send_iov(core, peer->transport, alias_conn(core, peer->transport, &dst),
                     (struct sockaddr *)&dst, peer->addrlen, m);
   }
-  if (sipsrv_msg_is_request(m) || tp_stream(peer->transport))
+  if (sipsrv_msg_is_request(m))
     return send_iov(core, peer->transport, peer->conn, (struct sockaddr *)&dst, peer->addrlen, m);
+  if (tp_stream(peer->transport)) {
+    /* RFC 3261 18.2.2: on the connection the request came on; if it is gone,
+     * to the "received" address and the sent-by port (5060, 5061 for TLS),
+     * not to the old connection's ephemeral source port. */
+    if (sipsrv_msg_via(m, 0, &via) == 0)
+      set_port(&dst, via.port ? (unsigned)strtoul(via.port, NULL, 10)
+                              : (peer->transport->ops->flags & SIPSRV_TP_SECURE) ? 5061 : 5060);
+    return send_iov(core, peer->transport, peer->conn, (struct sockaddr *)&dst, peer->addrlen, m);
+  }
   /* A response over a datagram transport (RFC 3261 18.2.2): to maddr when
    * the Via has one (an IP literal: the core resolves no names), at the
    * sent-by port; else to the source address and port when the client asked

@@ -6,6 +6,7 @@
 #include <sipsrv/loop.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <strings.h>
@@ -33,6 +34,7 @@ struct sipsrv_loop {
   sipsrv_core *core;
   int epfd;
   int sigfd;
+  sigset_t oldmask;         /* the thread's mask before handle_signals */
   bool stop;
   watch *watches;           /* by fd */
   size_t nwatches;
@@ -150,6 +152,19 @@ int sipsrv_loop_listen(sipsrv_loop *l, const char *spec, unsigned *port)
   return 0;
 }
 
+/* Unblock only the signals handle_signals blocked: an application that had
+ * them blocked itself (for sigwait or a signalfd of its own) keeps them so. */
+static void restore_mask(sipsrv_loop *l)
+{
+  sigset_t set;
+  sigemptyset(&set);
+  if (!sigismember(&l->oldmask, SIGINT))
+    sigaddset(&set, SIGINT);
+  if (!sigismember(&l->oldmask, SIGTERM))
+    sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
 static void on_signal(void *arg, unsigned events)
 {
   sipsrv_loop *l = arg;
@@ -169,12 +184,17 @@ int sipsrv_loop_handle_signals(sipsrv_loop *l)
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
-  if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+  if (pthread_sigmask(SIG_BLOCK, &set, &l->oldmask) != 0)
     return SIPSRV_E_IO;
   l->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-  if (l->sigfd < 0)
+  if (l->sigfd < 0 || loop_watch(l, l->sigfd, SS_POLL_IN, on_signal, l) < 0) {
+    if (l->sigfd >= 0)
+      close(l->sigfd);
+    l->sigfd = -1;
+    restore_mask(l);
     return SIPSRV_E_IO;
-  return loop_watch(l, l->sigfd, SS_POLL_IN, on_signal, l);
+  }
+  return 0;
 }
 
 int sipsrv_loop_run_once(sipsrv_loop *l, int timeout_ms)
@@ -246,13 +266,13 @@ void sipsrv_loop_free(sipsrv_loop *l)
     ss_free(l->core, ln);
   }
   if (l->sigfd >= 0) {
-    sigset_t set;
+    struct signalfd_siginfo si;
     loop_unwatch(l, l->sigfd);
+    /* A signal that came after the last read would act on unblocking. */
+    while (read(l->sigfd, &si, sizeof si) == (ssize_t)sizeof si)
+      ;
     close(l->sigfd);
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigprocmask(SIG_UNBLOCK, &set, NULL);
+    restore_mask(l);
   }
   close(l->epfd);
   ss_free(l->core, l->watches);

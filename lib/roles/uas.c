@@ -5,6 +5,8 @@
 #include <sipsrv/error.h>
 #include <sipsrv/uas.h>
 
+#include <sofia-sip/su_alloc.h>
+
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -21,7 +23,8 @@ typedef struct uas_dialog {
   ss_timer t_retx, t_giveup;
   uint32_t interval;
   sipsrv_uas *uas;
-  struct uas_dialog *next, *prev;
+  uint64_t hkey;              /* hash of the Call-ID, for the index */
+  struct uas_dialog *next, *prev, *hnext;
 } uas_dialog;
 
 struct sipsrv_request {
@@ -31,7 +34,11 @@ struct sipsrv_request {
   sipsrv_msg *msg;            /* borrowed from st */
   char tag[17];               /* our To tag for every response to it */
   bool app;                   /* the application answers it */
+  bool in_cb;                 /* inside on_request: not freed, only marked */
+  bool gone;                  /* ended inside on_request: freed after it */
   void *user;
+  uint64_t mkey;              /* hash of Call-ID, From tag, CSeq (8.2.2.2) */
+  struct sipsrv_request *mnext;  /* chain in the uas's merge index */
   bool done;                  /* answered finally */
   struct sipsrv_request *next, *prev;
 };
@@ -42,8 +49,11 @@ struct sipsrv_uas {
   ss_txn_role role;
   sipsrv_uas_cfg cfg;
   sipsrv_request *pending;
+  sipsrv_request **mbuckets;  /* merge index of pending requests by mkey */
+  size_t nmbuckets, nrequests;
   uas_dialog *dialogs;
-  size_t ndialogs;
+  uas_dialog **dbuckets;      /* dialogs by Call-ID hash */
+  size_t ndialogs, ndbuckets;
 };
 
 /* ---- helpers -------------------------------------------------------- */
@@ -94,14 +104,61 @@ static void make_tag(const sipsrv_uas *u, const sipsrv_msg *m, char out[17])
 
 /* ---- dialogs (RFC 3261 12) --------------------------------------------- */
 
+static uint64_t str_hash(const char *p)
+{
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (; p && *p; p++) {
+    h ^= (unsigned char)*p;
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
 static uas_dialog *dialog_find(const sipsrv_uas *u, const char *call_id, const char *local,
                                const char *remote)
 {
-  for (uas_dialog *d = u->dialogs; d; d = d->next)
-    if (streq(d->call_id, call_id) && streq(d->local_tag, local) &&
+  uint64_t h = str_hash(call_id);
+  if (!u->ndbuckets)
+    return NULL;
+  for (uas_dialog *d = u->dbuckets[h & (u->ndbuckets - 1)]; d; d = d->hnext)
+    if (d->hkey == h && streq(d->call_id, call_id) && streq(d->local_tag, local) &&
         streq(d->remote_tag, remote ? remote : ""))
       return d;
   return NULL;
+}
+
+static bool dialog_index(sipsrv_uas *u, uas_dialog *d)
+{
+  if (u->ndialogs >= u->ndbuckets) {
+    size_t n = u->ndbuckets ? u->ndbuckets * 2 : 256;
+    uas_dialog **b = ss_zalloc(u->core, n * sizeof *b);
+    if (!b)
+      return false;
+    for (size_t k = 0; k < u->ndbuckets; k++)
+      for (uas_dialog *p = u->dbuckets[k], *next; p; p = next) {
+        next = p->hnext;
+        p->hnext = b[p->hkey & (n - 1)];
+        b[p->hkey & (n - 1)] = p;
+      }
+    ss_free(u->core, u->dbuckets);
+    u->dbuckets = b;
+    u->ndbuckets = n;
+  }
+  d->hkey = str_hash(d->call_id);
+  d->hnext = u->dbuckets[d->hkey & (u->ndbuckets - 1)];
+  u->dbuckets[d->hkey & (u->ndbuckets - 1)] = d;
+  return true;
+}
+
+static void dialog_unindex(sipsrv_uas *u, uas_dialog *d)
+{
+  if (!u->ndbuckets)
+    return;
+  for (uas_dialog **pp = &u->dbuckets[d->hkey & (u->ndbuckets - 1)]; *pp; pp = &(*pp)->hnext)
+    if (*pp == d) {
+      *pp = d->hnext;
+      return;
+    }
 }
 
 static void dialog_free(uas_dialog *d)
@@ -109,6 +166,7 @@ static void dialog_free(uas_dialog *d)
   sipsrv_uas *u = d->uas;
   ss_timer_stop(ss_core_timers(u->core), &d->t_retx);
   ss_timer_stop(ss_core_timers(u->core), &d->t_giveup);
+  dialog_unindex(u, d);
   if (d->prev)
     d->prev->next = d->next;
   else
@@ -206,7 +264,7 @@ static uas_dialog *dialog_new(sipsrv_uas *u, const sipsrv_request *r, sipsrv_msg
     u->dialogs->prev = d;
   u->dialogs = d;
   u->ndialogs++;
-  if (!d->call_id || !d->local_tag || !d->remote_tag) {
+  if (!d->call_id || !d->local_tag || !d->remote_tag || !dialog_index(u, d)) {
     d->ok = NULL;
     dialog_free(d);
     return NULL;
@@ -217,9 +275,74 @@ static uas_dialog *dialog_new(sipsrv_uas *u, const sipsrv_request *r, sipsrv_msg
 
 /* ---- requests -------------------------------------------------------- */
 
+static void index_remove(sipsrv_uas *u, sipsrv_request *r)
+{
+  sipsrv_request **pp;
+  if (!u->nmbuckets)
+    return;
+  for (pp = &u->mbuckets[r->mkey & (u->nmbuckets - 1)]; *pp; pp = &(*pp)->mnext)
+    if (*pp == r) {
+      *pp = r->mnext;
+      u->nrequests--;
+      return;
+    }
+}
+
+static void index_add(sipsrv_uas *u, sipsrv_request *r)
+{
+  size_t i;
+  if (u->nrequests >= u->nmbuckets) {
+    size_t n = u->nmbuckets ? u->nmbuckets * 2 : 256;
+    sipsrv_request **b = ss_zalloc(u->core, n * sizeof *b);
+    if (b) {
+      for (size_t k = 0; k < u->nmbuckets; k++)
+        for (sipsrv_request *p = u->mbuckets[k], *next; p; p = next) {
+          next = p->mnext;
+          p->mnext = b[p->mkey & (n - 1)];
+          b[p->mkey & (n - 1)] = p;
+        }
+      ss_free(u->core, u->mbuckets);
+      u->mbuckets = b;
+      u->nmbuckets = n;
+    }
+  }
+  if (!u->nmbuckets)
+    return;                              /* no memory: merge detection misses it */
+  i = r->mkey & (u->nmbuckets - 1);
+  r->mnext = u->mbuckets[i];
+  u->mbuckets[i] = r;
+  u->nrequests++;
+}
+
+/* What 8.2.2.2 compares: Call-ID, From tag and CSeq (number and method). */
+static uint64_t merge_key(const sipsrv_msg *m)
+{
+  uint64_t h = 0xcbf29ce484222325ULL;
+  sipsrv_addr from;
+  uint32_t seq = 0;
+  const char *meth = NULL;
+  char num[16];
+  const char *parts[4] = { sipsrv_msg_call_id(m), NULL, num, NULL };
+  if (sipsrv_msg_from(m, &from) == 0)
+    parts[1] = from.tag;
+  sipsrv_msg_cseq(m, &seq, &meth);
+  snprintf(num, sizeof num, "%u", (unsigned)seq);
+  parts[3] = meth;
+  for (int i = 0; i < 4; i++) {
+    for (const char *p = parts[i]; p && *p; p++) {
+      h ^= (unsigned char)*p;
+      h *= 0x100000001b3ULL;
+    }
+    h ^= 0xff;
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
 static void request_free(sipsrv_request *r)
 {
   sipsrv_uas *u = r->uas;
+  index_remove(u, r);
   if (r->prev)
     r->prev->next = r->next;
   else
@@ -228,6 +351,12 @@ static void request_free(sipsrv_request *r)
     r->next->prev = r->prev;
   if (r->st)
     ss_txn_set_owner(r->st, NULL);
+  r->st = NULL;
+  r->prev = r->next = NULL;
+  if (r->in_cb) {
+    r->gone = true;                      /* uas_request frees it when on_request returns */
+    return;
+  }
   ss_free(u->core, r);
 }
 
@@ -262,6 +391,32 @@ const sipsrv_msg *sipsrv_request_msg(const sipsrv_request *r)
   return r ? r->msg : NULL;
 }
 
+/* RFC 3261 12.1.1: the request's Record-Route values, in their order. Sofia
+ * puts each inserted value first, so they go in last to first. */
+static int copy_record_route(sipsrv_msg *rsp, const sip_t *req)
+{
+  size_t n = 0, i = 0;
+  sip_record_route_t const *p, **items;
+  int rc = 0;
+
+  for (p = req->sip_record_route; p; p = p->r_next)
+    n++;
+  if (!n)
+    return 0;
+  items = su_alloc(msg_home(rsp->msg), n * sizeof *items);
+  if (!items)
+    return SIPSRV_E_NOMEM;
+  for (p = req->sip_record_route; p; p = p->r_next)
+    items[i++] = p;
+  while (n-- > 0 && rc == 0) {
+    msg_header_t *h = msg_header_dup_one(msg_home(rsp->msg), (msg_header_t const *)items[n]);
+    if (!h || msg_header_insert(rsp->msg, (msg_pub_t *)rsp->sip, h) < 0)
+      rc = SIPSRV_E_NOMEM;
+  }
+  su_free(msg_home(rsp->msg), items);
+  return rc;
+}
+
 /* Build a response to r with its tag, plus what RFC 3261 12.1.1 asks of a
  * 2xx to INVITE: the Record-Route copied and a Contact. */
 static int build(sipsrv_request *r, int status, const char *phrase, const sipsrv_reply_opts *opts,
@@ -291,8 +446,7 @@ static int build(sipsrv_request *r, int status, const char *phrase, const sipsrv
     for (char *p = strstr(contact, "transport="); p && *p; p++)
       if (*p >= 'A' && *p <= 'Z')
         *p = (char)(*p - 'A' + 'a');
-    if ((req->sip_record_route &&
-         msg_header_add_dup((*out)->msg, (msg_pub_t *)rsp, (msg_header_t *)req->sip_record_route) < 0) ||
+    if (copy_record_route(*out, req) < 0 ||
         (!rsp->sip_contact && sipsrv_msg_header_add(*out, contact) < 0)) {
       sipsrv_msg_free(*out);
       return SIPSRV_E_NOMEM;
@@ -350,8 +504,9 @@ int sipsrv_request_respond(sipsrv_request *r, int status, const char *phrase,
     else if (!dialog_new(u, r, keep))
       sipsrv_msg_free(keep);
   }
-  if (status >= 200)
-    request_free(r);
+  /* After its final answer the request stays (hidden from the application)
+   * until its transaction ends: merged-request detection (8.2.2.2) and CANCEL
+   * (9.2) still see it. */
   return 0;
 }
 
@@ -413,8 +568,11 @@ static bool merged(const sipsrv_uas *u, const sipsrv_request *r)
   if (sipsrv_msg_to(r->msg, &to) < 0 || to.tag || sipsrv_msg_from(r->msg, &from) < 0 ||
       sipsrv_msg_cseq(r->msg, &seq, &meth) < 0)
     return false;
-  for (const sipsrv_request *p = u->pending; p; p = p->next)
-    if (p != r && p->st != r->st && streq(sipsrv_msg_call_id(p->msg), sipsrv_msg_call_id(r->msg)) &&
+  if (!u->nmbuckets)
+    return false;
+  for (const sipsrv_request *p = u->mbuckets[r->mkey & (u->nmbuckets - 1)]; p; p = p->mnext)
+    if (p != r && p->mkey == r->mkey && p->st != r->st &&
+        streq(sipsrv_msg_call_id(p->msg), sipsrv_msg_call_id(r->msg)) &&
         sipsrv_msg_from(p->msg, &f2) == 0 && streq(f2.tag, from.tag) &&
         sipsrv_msg_cseq(p->msg, &s2, &m2) == 0 && s2 == seq && streq(m2, meth))
       return true;
@@ -468,6 +626,8 @@ static bool uas_request(void *self, ss_txn *st, sipsrv_msg *msg)
   if (u->pending)
     u->pending->prev = r;
   u->pending = r;
+  r->mkey = merge_key(msg);
+  index_add(u, r);
   ss_txn_set_owner(st, r);
 
   /* RFC 3261 8.2.1-8.2.3, in that order. */
@@ -516,12 +676,18 @@ static bool uas_request(void *self, ss_txn *st, sipsrv_msg *msg)
     return true;
   }
   if (u->cfg.on_request) {
+    int took;
     r->app = true;
-    if (u->cfg.on_request(u, r, u->cfg.user))
+    r->in_cb = true;
+    took = u->cfg.on_request(u, r, u->cfg.user);
+    r->in_cb = false;
+    if (r->gone) {
+      ss_free(u->core, r);               /* its transaction ended meanwhile */
+      return true;
+    }
+    if (took || r->done)
       return true;
     r->app = false;
-    if (r->done)
-      return true;
   }
   if (method == SIPSRV_METHOD_OPTIONS)
     options_200(r);
@@ -605,6 +771,8 @@ void sipsrv_uas_free(sipsrv_uas *u)
   }
   while (u->dialogs)
     dialog_free(u->dialogs);
+  ss_free(u->core, u->mbuckets);
+  ss_free(u->core, u->dbuckets);
   ss_free(u->core, u);
 }
 

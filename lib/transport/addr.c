@@ -36,21 +36,29 @@ int ss_sockaddr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len
     return SIPSRV_E_INVAL;
   memcpy(host, hstart, hlen);
   host[hlen] = '\0';
+  /* The port: 1 to 5 digits, nothing else (strtoul would take " +0"). */
+  {
+    size_t nd = strspn(colon + 1, "0123456789");
+    if (nd == 0 || nd > 5 || colon[1 + nd])
+      return SIPSRV_E_INVAL;
+  }
   port = strtoul(colon + 1, &end, 10);
-  if (!colon[1] || *end || port > 65535)
+  if (port > 65535)
     return SIPSRV_E_INVAL;
   memset(ss, 0, sizeof *ss);
+  /* IPv6 only inside brackets (a bare one is ambiguous), IPv4 never. */
+  if (hstart != s) {
+    if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)ss)->sin6_addr) != 1)
+      return SIPSRV_E_INVAL;
+    ((struct sockaddr_in6 *)ss)->sin6_family = AF_INET6;
+    ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+    *len = sizeof(struct sockaddr_in6);
+    return 0;
+  }
   if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
     struct sockaddr_in *a = (struct sockaddr_in *)ss;
     a->sin_family = AF_INET;
     a->sin_port = htons((uint16_t)port);
-    *len = sizeof *a;
-    return 0;
-  }
-  if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
-    struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
-    a->sin6_family = AF_INET6;
-    a->sin6_port = htons((uint16_t)port);
     *len = sizeof *a;
     return 0;
   }

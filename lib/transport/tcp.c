@@ -28,6 +28,7 @@ typedef struct tcp_conn {
   size_t wlen, wcap;
   bool connecting;
   bool closing;               /* close asked while reading: closed after */
+  bool eof;                   /* the peer stopped sending: close once written */
   unsigned reading;
   uint64_t last;              /* last activity, ms */
   struct tcp_conn *next, *prev, *hnext;
@@ -157,7 +158,8 @@ static int queue(tcp_conn *c, const char *p, size_t n)
     nb = ss_alloc(t->core, cap);
     if (!nb)
       return SIPSRV_E_NOMEM;
-    memcpy(nb, c->wbuf, c->wlen);
+    if (c->wlen)
+      memcpy(nb, c->wbuf, c->wlen);
     ss_free(t->core, c->wbuf);
     c->wbuf = nb;
     c->wcap = cap;
@@ -180,7 +182,8 @@ static int flush(tcp_conn *c)
     memmove(c->wbuf, c->wbuf + n, c->wlen - (size_t)n);
     c->wlen -= (size_t)n;
   }
-  return t->poller.watch(t->poller.self, c->fd, SS_POLL_IN | (c->wlen ? SS_POLL_OUT : 0), conn_io, c);
+  return t->poller.watch(t->poller.self, c->fd,
+                         (c->eof ? 0 : SS_POLL_IN) | (c->wlen ? SS_POLL_OUT : 0), conn_io, c);
 }
 
 static int tcp_send(void *user, uint64_t conn, const struct sockaddr *dst, socklen_t dstlen,
@@ -242,7 +245,8 @@ static int tcp_send(void *user, uint64_t conn, const struct sockaddr *dst, sockl
     }
     done = 0;
   }
-  return t->poller.watch(t->poller.self, c->fd, SS_POLL_IN | SS_POLL_OUT, conn_io, c) < 0 ? SIPSRV_E_IO : 0;
+  return t->poller.watch(t->poller.self, c->fd, (c->eof ? 0 : SS_POLL_IN) | SS_POLL_OUT, conn_io, c) < 0
+             ? SIPSRV_E_IO : 0;
 }
 
 static void tcp_close_op(void *user, uint64_t conn)
@@ -267,12 +271,12 @@ static void conn_io(void *arg, unsigned events)
       }
       c->connecting = false;
     }
-    if (flush(c) < 0) {
+    if (flush(c) < 0 || (c->eof && !c->wlen)) {
       conn_close(c);
       return;
     }
   }
-  if (!(events & SS_POLL_IN))
+  if (!(events & SS_POLL_IN) || c->eof)
     return;
   c->reading++;
   for (;;) {
@@ -287,6 +291,12 @@ static void conn_io(void *arg, unsigned events)
     }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
       break;
+    if (n == 0 && c->wlen) {
+      /* A half-close: what is queued for the peer still goes out first. */
+      c->eof = true;
+      t->poller.watch(t->poller.self, c->fd, SS_POLL_OUT, conn_io, c);
+      break;
+    }
     c->closing = true;                   /* end of stream, or an error */
     break;
   }
