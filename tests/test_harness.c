@@ -4,6 +4,12 @@
 #include <check.h>
 
 #include "harness.h"
+#include "txn/txn.h"
+
+#include <sipsrv/sipsrv.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <stdint.h>
 #include <stdio.h>
@@ -567,6 +573,166 @@ END_TEST
 
 /* ---- suite ------------------------------------------------------------- */
 
+/* ---- the pair as a transport: two cores, end to end ------------------------ */
+
+/* The owner of B's client transaction: what it heard. */
+typedef struct pair_owner {
+  ss_txn_owner_hdr hdr;
+  int status;
+  int terminated;
+} pair_owner;
+
+static void po_response(void *owner, ss_txn *t, sipsrv_msg *rsp)
+{
+  (void)t;
+  ((pair_owner *)owner)->status = sipsrv_msg_status(rsp);
+}
+
+static void po_terminated(void *owner, ss_txn *t)
+{
+  (void)t;
+  ((pair_owner *)owner)->terminated++;
+}
+
+static const ss_txn_events po_events = { po_response, NULL, NULL, po_terminated };
+
+typedef struct pair_world {
+  tclock clock;
+  pair_owner owner;
+  tpipe *pipe;
+  sipsrv_core *a, *b;          /* a: a UAS; b: sends requests */
+  sipsrv_uas *uas;
+  sipsrv_transport *tb;
+} pair_world;
+
+static void pair_init(pair_world *w, tpipe_kind kind)
+{
+  sipsrv_core_cfg cfg = SIPSRV_CORE_CFG_INIT;
+  memset(w, 0, sizeof *w);
+  w->clock.now_ms = 1000;
+  cfg.clock = tclock_now;
+  cfg.clock_user = &w->clock;
+  w->pipe = tpipe_new(kind, "192.0.2.1:5060", "192.0.2.2:5060");
+  ck_assert_ptr_nonnull(w->pipe);
+  ck_assert_int_eq(sipsrv_core_new(&w->a, &cfg), 0);
+  ck_assert_int_eq(sipsrv_core_new(&w->b, &cfg), 0);
+  ck_assert_int_eq(tpipe_attach(w->pipe->a, w->a, "192.0.2.1", 5060, NULL), 0);
+  ck_assert_int_eq(tpipe_attach(w->pipe->b, w->b, "192.0.2.2", 5060, &w->tb), 0);
+  ck_assert_int_eq(sipsrv_uas_new(&w->uas, w->a, NULL), 0);
+}
+
+static void pair_fini(pair_world *w)
+{
+  sipsrv_uas_free(w->uas);
+  sipsrv_core_free(w->a);
+  sipsrv_core_free(w->b);
+  tpipe_free(w->pipe);
+}
+
+/* Move time to t, running both cores' timers and delivering what is in flight. */
+static void pair_run_until(pair_world *w, uint64_t t)
+{
+  for (int guard = 0; guard < 10000; guard++) {
+    uint64_t da = UINT64_MAX, db = UINT64_MAX, next;
+    tpipe_pump(w->pipe->a);
+    tpipe_pump(w->pipe->b);
+    sipsrv_core_next_timeout(w->a, &da);
+    sipsrv_core_next_timeout(w->b, &db);
+    next = da < db ? da : db;
+    if (next > t)
+      break;
+    if (next > w->clock.now_ms)
+      w->clock.now_ms = next;
+    sipsrv_core_expire(w->a);
+    sipsrv_core_expire(w->b);
+  }
+  w->clock.now_ms = t;
+  tpipe_pump(w->pipe->a);
+  tpipe_pump(w->pipe->b);
+}
+
+static void pair_options(pair_world *w, const char *branch)
+{
+  char text[512];
+  sipsrv_msg *m;
+  sipsrv_verdict v;
+  ss_peer dst;
+  ss_txn *t = NULL;
+  struct sockaddr_in *sin = (struct sockaddr_in *)&dst.addr;
+  int n = snprintf(text, sizeof text,
+                   "OPTIONS sip:uas@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/%s 192.0.2.2:5060;branch=%s\r\n"
+                   "From: <sip:b@192.0.2.2>;tag=b1\r\nTo: <sip:uas@192.0.2.1>\r\nCall-ID: %s@b\r\n"
+                   "CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+                   w->pipe->kind == TPIPE_STREAM ? "TCP" : "UDP", branch, branch);
+  ck_assert_int_eq(sipsrv_msg_parse(&m, text, (size_t)n, 0, &v), 0);
+  memset(&dst, 0, sizeof dst);
+  sin->sin_family = AF_INET;
+  sin->sin_port = htons(5060);
+  inet_pton(AF_INET, "192.0.2.1", &sin->sin_addr);
+  dst.addrlen = sizeof *sin;
+  dst.transport = w->tb;
+  dst.reliable = w->pipe->kind == TPIPE_STREAM;
+  w->owner.hdr.ev = &po_events;
+  ck_assert_int_eq(ss_txn_request(ss_core_txn_layer(ss_core_txn_of(w->b)), &t, m, &dst, &w->owner), 0);
+  ck_assert_ptr_nonnull(t);
+}
+
+/* Two cores on the manual clock through the pair: B's OPTIONS reaches A's
+ * UAS, A's 200 completes B's transaction (RFC 3261 17.1.2.2). */
+START_TEST(harness_pair_end_to_end)
+{
+  pair_world w;
+  pair_init(&w, TPIPE_DGRAM);
+  pair_options(&w, "z9hG4bKpair1");
+  pair_run_until(&w, 1000);
+  ck_assert_int_eq(w.owner.status, 200);
+  ck_assert_int_eq(w.owner.terminated, 0);
+  ck_assert_uint_eq(tpipe_sent(w.pipe->b), 1);
+  ck_assert_uint_eq(tpipe_sent(w.pipe->a), 1);
+  /* Timer K (T4 = 5 s over UDP) ends it. */
+  pair_run_until(&w, 1000 + 4999);
+  ck_assert_int_eq(w.owner.terminated, 0);
+  pair_run_until(&w, 1000 + 5000);
+  ck_assert_int_eq(w.owner.terminated, 1);
+  pair_fini(&w);
+}
+END_TEST
+
+/* A lost datagram: B's first OPTIONS is dropped; Timer E retransmits it at
+ * T1 (500 ms, RFC 3261 17.1.2.2) and the second one is answered. */
+START_TEST(harness_pair_loss_retransmit)
+{
+  pair_world w;
+  pair_init(&w, TPIPE_DGRAM);
+  tpipe_drop_next(w.pipe->b, 1);
+  pair_options(&w, "z9hG4bKpair2");
+  pair_run_until(&w, 1499);
+  ck_assert_int_eq(w.owner.status, 0);
+  ck_assert_uint_eq(tpipe_sent(w.pipe->a), 0);
+  pair_run_until(&w, 1500);
+  ck_assert_int_eq(w.owner.status, 200);
+  ck_assert_uint_eq(tpipe_sent(w.pipe->b), 2);
+  pair_fini(&w);
+}
+END_TEST
+
+/* The same over a stream pair, read 7 bytes at a time: framing in the core,
+ * no retransmission, Timer K zero (reliable). */
+START_TEST(harness_pair_stream)
+{
+  pair_world w;
+  pair_init(&w, TPIPE_STREAM);
+  tpipe_set_chunk(w.pipe->a, 7);
+  pair_options(&w, "z9hG4bKpair3");
+  pair_run_until(&w, 1000);
+  ck_assert_int_eq(w.owner.status, 200);
+  ck_assert_int_eq(w.owner.terminated, 1);
+  pair_run_until(&w, 1000 + 64 * 500);
+  ck_assert_uint_eq(tpipe_sent(w.pipe->b), 1);
+  pair_fini(&w);
+}
+END_TEST
+
 static Suite *suite(void)
 {
   Suite *s = suite_create("harness");
@@ -608,6 +774,12 @@ static Suite *suite(void)
   tcase_add_test(tc, harness_stream_sendv);
   tcase_add_test(tc, harness_stream_peer_close_drains);
   tcase_add_test(tc, harness_stream_free_partial);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("pair");
+  tcase_add_test(tc, harness_pair_end_to_end);
+  tcase_add_test(tc, harness_pair_loss_retransmit);
+  tcase_add_test(tc, harness_pair_stream);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("corpus");

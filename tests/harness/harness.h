@@ -57,7 +57,8 @@ long tpipe_recv(tpipe_end *e, void *buf, size_t size);
 /* Queued datagrams (or stream bytes) waiting at this end. */
 size_t tpipe_pending(const tpipe_end *e);
 
-/* Lose the next n sends from this end (datagram loss). */
+/* Lose the next n sends from this end (datagram loss). Through
+ * tpipe_attach the core sees such a send succeed, as with real loss. */
 void tpipe_drop_next(tpipe_end *e, int n);
 /* Deliver stream bytes at most chunk at a time (0: no limit). */
 void tpipe_set_chunk(tpipe_end *e, size_t chunk);
@@ -65,6 +66,22 @@ void tpipe_set_chunk(tpipe_end *e, size_t chunk);
 void tpipe_close(tpipe_end *e);
 /* Sends made from this end (counting dropped ones). */
 unsigned tpipe_sent(const tpipe_end *e);
+
+/* ---- the pair as a sipsrv transport ------------------------------------ */
+
+struct sipsrv_core;
+struct sipsrv_transport;
+
+/* Register end e of a pair on core as a transport (UDP for a datagram pair,
+ * TCP with connection 1 for a stream pair), with sent-by host:port. What the
+ * core sends goes into the pipe; tpipe_pump() hands what arrived at e to
+ * the core. Returns 0 or a SIPSRV_E_* code. */
+int tpipe_attach(tpipe_end *e, struct sipsrv_core *core, const char *host, unsigned port,
+                 struct sipsrv_transport **out);
+/* Deliver everything queued at e to the core it is attached to; the source
+ * address is the peer end's "host:port" name. Returns the number of
+ * deliveries. */
+int tpipe_pump(tpipe_end *e);
 
 /* ---- running a suite ------------------------------------------------------ */
 

@@ -1,6 +1,11 @@
 /* The in-memory transport pair. */
 #include "harness.h"
 
+#include <sipsrv/sipsrv.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +17,9 @@ typedef struct chunk {
 
 struct tpipe_end {
   char addr[64];
+  struct sipsrv_core *core;             /* tpipe_attach */
+  struct sipsrv_transport *tp;
+  struct sipsrv_transport_ops ops;
   tpipe *pipe;
   tpipe_end *peer;
   chunk *head, *tail;     /* what the peer sent us */
@@ -157,5 +165,74 @@ size_t tpipe_pending(const tpipe_end *e)
   size_t n = 0;
   for (const chunk *c = e->head; c; c = c->next)
     n += e->pipe->kind == TPIPE_DGRAM ? 1 : c->len - c->off;
+  return n;
+}
+
+/* ---- the pair as a sipsrv transport ------------------------------------ */
+
+static int pipe_send(void *user, uint64_t conn, const struct sockaddr *dst, socklen_t dstlen,
+                     const struct iovec *iov, int iovcnt)
+{
+  tpipe_end *e = user;
+  (void)conn, (void)dst, (void)dstlen;
+  /* A dropped datagram is lost in the network: the send itself worked. */
+  if (e->drops > 0) {
+    e->sent++;
+    e->drops--;
+    return 0;
+  }
+  return tpipe_sendv(e, iov, iovcnt) < 0 ? SIPSRV_E_IO : 0;
+}
+
+int tpipe_attach(tpipe_end *e, struct sipsrv_core *core, const char *host, unsigned port,
+                 struct sipsrv_transport **out)
+{
+  bool stream = e->pipe->kind == TPIPE_STREAM;
+  memset(&e->ops, 0, sizeof e->ops);
+  e->ops.version = SIPSRV_TRANSPORT_OPS_VERSION;
+  e->ops.size = sizeof e->ops;
+  e->ops.name = stream ? "TCP" : "UDP";
+  e->ops.flags = stream ? SIPSRV_TP_RELIABLE | SIPSRV_TP_STREAM : 0;
+  e->ops.send = pipe_send;
+  e->core = core;
+  {
+    int rc = sipsrv_core_add_transport(core, &e->ops, e, host, port, &e->tp);
+    if (rc == 0 && out)
+      *out = e->tp;
+    return rc;
+  }
+}
+
+/* The peer's name "IP:PORT" as a sockaddr (IPv4 only; enough for tests). */
+static void peer_addr(const tpipe_end *e, struct sockaddr_in *a)
+{
+  char ip[64];
+  const char *colon = strrchr(e->peer->addr, ':');
+  size_t n = colon ? (size_t)(colon - e->peer->addr) : 0;
+  memset(a, 0, sizeof *a);
+  a->sin_family = AF_INET;
+  if (n && n < sizeof ip) {
+    memcpy(ip, e->peer->addr, n);
+    ip[n] = '\0';
+    inet_pton(AF_INET, ip, &a->sin_addr);
+    a->sin_port = htons((uint16_t)atoi(colon + 1));
+  }
+}
+
+int tpipe_pump(tpipe_end *e)
+{
+  char buf[65536];
+  struct sockaddr_in src;
+  int n = 0;
+  long got;
+
+  if (!e->core)
+    return 0;
+  peer_addr(e, &src);
+  while ((got = tpipe_recv(e, buf, sizeof buf)) > 0) {
+    sipsrv_core_recv(e->core, e->tp, e->pipe->kind == TPIPE_STREAM ? 1 : 0,
+                     (const struct sockaddr *)&src, sizeof src, buf, (size_t)got);
+    n++;
+  }
   return n;
 }
