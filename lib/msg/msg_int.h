@@ -66,6 +66,15 @@ sipsrv_msg *ss_msg_wrap(msg_t *m);
 /* Build the ACK for a non-2xx final response to an INVITE (RFC 3261 17.1.1.3). */
 int ss_msg_make_ack(sipsrv_msg **out, const sipsrv_msg *invite, const sipsrv_msg *rsp);
 
+/* FNV-1a of s folded into h, then a field separator ("ab"+"c" differs from
+ * "a"+"bc"); start from SS_HASH_INIT. NULL hashes as "". */
+#define SS_HASH_INIT 0xcbf29ce484222325ULL
+uint64_t ss_hash(uint64_t h, const char *s);
+
+/* A hash of what identifies a request and its retransmissions: Call-ID,
+ * From tag, CSeq number, top Via branch (or host). */
+uint64_t ss_msg_id_hash(const sipsrv_msg *m, uint64_t seed);
+
 /* Map a Sofia method to ours. */
 sipsrv_method ss_method_from_sofia(int sofia_method);
 

@@ -15,28 +15,35 @@ const char *sipsrv_status_phrase(int status)
   return p ? p : "Unknown";
 }
 
-static uint64_t fnv1a(uint64_t h, const char *s)
+uint64_t ss_hash(uint64_t h, const char *s)
 {
   for (; s && *s; s++) {
     h ^= (unsigned char)*s;
     h *= 0x100000001b3ULL;
   }
-  return h ^ 0xff;                       /* separates fields: "ab"+"c" != "a"+"bc" */
+  return (h ^ 0xff) * 0x100000001b3ULL;
+}
+
+uint64_t ss_msg_id_hash(const sipsrv_msg *m, uint64_t seed)
+{
+  sip_t const *rq = m->sip;
+  char seq[16];
+  uint64_t h = seed;
+
+  h = ss_hash(h, rq->sip_call_id ? rq->sip_call_id->i_id : NULL);
+  h = ss_hash(h, rq->sip_from ? rq->sip_from->a_tag : NULL);
+  snprintf(seq, sizeof seq, "%u", rq->sip_cseq ? (unsigned)rq->sip_cseq->cs_seq : 0u);
+  h = ss_hash(h, seq);
+  if (rq->sip_via)
+    h = ss_hash(h, rq->sip_via->v_branch ? rq->sip_via->v_branch : rq->sip_via->v_host);
+  return h;
 }
 
 /* A To tag that is the same for every retransmission of a request (RFC 3261
  * 8.2.7 asks it of a stateless UAS): a hash of what identifies the request. */
-static void derive_tag(sip_t const *rq, char out[17])
+static void derive_tag(const sipsrv_msg *req, char out[17])
 {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  char seq[16];
-
-  h = fnv1a(h, rq->sip_call_id ? rq->sip_call_id->i_id : NULL);
-  h = fnv1a(h, rq->sip_from ? rq->sip_from->a_tag : NULL);
-  snprintf(seq, sizeof seq, "%u", (unsigned)rq->sip_cseq->cs_seq);
-  h = fnv1a(h, seq);
-  h = fnv1a(h, rq->sip_via->v_branch ? rq->sip_via->v_branch : rq->sip_via->v_host);
-  snprintf(out, 17, "%016llx", (unsigned long long)h);
+  snprintf(out, 17, "%016llx", (unsigned long long)ss_msg_id_hash(req, SS_HASH_INIT));
 }
 
 int sipsrv_msg_reply(sipsrv_msg **out, const sipsrv_msg *req, int status, const char *phrase,
@@ -85,7 +92,7 @@ int sipsrv_msg_reply(sipsrv_msg **out, const sipsrv_msg *req, int status, const 
     goto nomem;
   if (status > 100 && sip->sip_to && !sip->sip_to->a_tag) {
     if (!opts->to_tag)
-      derive_tag(rq, tag);
+      derive_tag(req, tag);
     if (sip_to_tag(home, sip->sip_to, opts->to_tag ? opts->to_tag : tag) < 0)
       goto nomem;
   }

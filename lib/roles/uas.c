@@ -77,28 +77,7 @@ static bool streq(const char *a, const char *b)
  * identifies the request). */
 static void make_tag(const sipsrv_uas *u, const sipsrv_msg *m, char out[17])
 {
-  uint64_t h = 0xcbf29ce484222325ULL ^ ss_core_secret(u->core);
-  sipsrv_via via;
-  sipsrv_addr from;
-  uint32_t seq = 0;
-  const char *parts[4] = { sipsrv_msg_call_id(m), NULL, NULL, NULL };
-  char num[16];
-
-  if (sipsrv_msg_from(m, &from) == 0)
-    parts[1] = from.tag;
-  if (sipsrv_msg_via(m, 0, &via) == 0)
-    parts[2] = via.branch ? via.branch : via.host;
-  sipsrv_msg_cseq(m, &seq, NULL);
-  snprintf(num, sizeof num, "%u", (unsigned)seq);
-  parts[3] = num;
-  for (int i = 0; i < 4; i++) {
-    for (const char *p = parts[i]; p && *p; p++) {
-      h ^= (unsigned char)*p;
-      h *= 0x100000001b3ULL;
-    }
-    h ^= 0xff;
-    h *= 0x100000001b3ULL;
-  }
+  uint64_t h = ss_msg_id_hash(m, SS_HASH_INIT ^ ss_core_secret(u->core));
   snprintf(out, 17, "%016llx", (unsigned long long)h);
 }
 
@@ -106,12 +85,7 @@ static void make_tag(const sipsrv_uas *u, const sipsrv_msg *m, char out[17])
 
 static uint64_t str_hash(const char *p)
 {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (; p && *p; p++) {
-    h ^= (unsigned char)*p;
-    h *= 0x100000001b3ULL;
-  }
-  return h;
+  return ss_hash(SS_HASH_INIT, p);
 }
 
 static uas_dialog *dialog_find(const sipsrv_uas *u, const char *call_id, const char *local,
@@ -317,26 +291,16 @@ static void index_add(sipsrv_uas *u, sipsrv_request *r)
 /* What 8.2.2.2 compares: Call-ID, From tag and CSeq (number and method). */
 static uint64_t merge_key(const sipsrv_msg *m)
 {
-  uint64_t h = 0xcbf29ce484222325ULL;
   sipsrv_addr from;
   uint32_t seq = 0;
   const char *meth = NULL;
   char num[16];
-  const char *parts[4] = { sipsrv_msg_call_id(m), NULL, num, NULL };
-  if (sipsrv_msg_from(m, &from) == 0)
-    parts[1] = from.tag;
+  uint64_t h = ss_hash(SS_HASH_INIT, sipsrv_msg_call_id(m));
+  h = ss_hash(h, sipsrv_msg_from(m, &from) == 0 ? from.tag : NULL);
   sipsrv_msg_cseq(m, &seq, &meth);
   snprintf(num, sizeof num, "%u", (unsigned)seq);
-  parts[3] = meth;
-  for (int i = 0; i < 4; i++) {
-    for (const char *p = parts[i]; p && *p; p++) {
-      h ^= (unsigned char)*p;
-      h *= 0x100000001b3ULL;
-    }
-    h ^= 0xff;
-    h *= 0x100000001b3ULL;
-  }
-  return h;
+  h = ss_hash(h, num);
+  return ss_hash(h, meth);
 }
 
 static void request_free(sipsrv_request *r)

@@ -122,12 +122,7 @@ static int client_key(const char *branch, const char *method, char *buf, size_t 
 
 static size_t hash(const char *s)
 {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (; *s; s++) {
-    h ^= (unsigned char)*s;
-    h *= 0x100000001b3ULL;
-  }
-  return (size_t)h;
+  return (size_t)ss_hash(SS_HASH_INIT, s);
 }
 
 static ss_txn *table_find(const ss_txn_layer *l, const char *key)
