@@ -18,5 +18,6 @@
 #include <sipsrv/transport.h>
 #include <sipsrv/loop.h>
 #include <sipsrv/uas.h>
+#include <sipsrv/store.h>
 
 #endif /* SIPSRV_SIPSRV_H */

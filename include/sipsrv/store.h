@@ -1,0 +1,175 @@
+/**
+ * @file store.h
+ * @brief The storage vtable: the location service and credentials.
+ *
+ * A store keeps, per address-of-record (AOR), the set of its contact
+ * bindings (RFC 3261 10), and the credentials digest authentication checks.
+ * Roles use it only through this table, so the registrar's rules (10.3:
+ * Call-ID and CSeq ordering, expiry, q) are the same whatever the backend.
+ *
+ * Operations complete through a callback: a synchronous backend (memory,
+ * SQLite) calls it before the operation returns; an asynchronous one (Redis)
+ * calls it later from the core's thread, so the core never blocks. Every
+ * pointer passed to a callback is valid only until it returns.
+ *
+ * Versioning (STYLE.md): the table starts with its version and size; slots
+ * are appended only; NULL means "not supported".
+ *
+ * Threads: a store is used from its core's thread.
+ */
+#ifndef SIPSRV_STORE_H
+#define SIPSRV_STORE_H
+
+#include <sipsrv/common.h>
+#include <sipsrv/core.h>
+
+SIPSRV_BEGIN_DECLS
+
+/** One contact binding of an AOR. Strings are NUL-terminated; optional ones may be NULL. */
+typedef struct sipsrv_binding {
+  /** The contact URI exactly as registered: its parameters, escapes and
+   *  headers kept (RFC 4475 3.3.12-3.3.14). */
+  const char *contact;
+  /** Contact header parameters other than expires and q ("+sip.instance=...;reg-id=1"),
+   *  without the leading ';'; NULL if none. */
+  const char *params;
+  /** When it expires: Unix time in milliseconds (the core's wall clock). */
+  int64_t expires;
+  /** The q-value in thousandths (0-1000), or -1 when none was given. */
+  int q;
+  /** The Call-ID and CSeq of the REGISTER that last set it (RFC 3261 10.3 step 7). */
+  const char *call_id;
+  uint32_t cseq;              /**< See call_id. */
+  /** The Path header values, in order, comma-separated (RFC 3327); NULL if none. */
+  const char *path;
+  /** The +sip.instance value (RFC 5626), or NULL. */
+  const char *instance;
+  /** The reg-id (RFC 5626), 0 if none. */
+  uint32_t reg_id;
+  /** Where the REGISTER came from, as "udp:192.0.2.1:5060" (the flow); NULL if unknown. */
+  const char *received;
+  /** The User-Agent of the REGISTER, or NULL. */
+  const char *user_agent;
+  /** When it was last set: Unix time in milliseconds. */
+  int64_t updated;
+} sipsrv_binding;
+
+/** Digest credentials of one user in one realm: H(A1) = H(user:realm:password)
+ *  per algorithm (RFC 7616 3.4.2), lower-case hex; an algorithm the store
+ *  cannot serve is NULL. */
+typedef struct sipsrv_credential {
+  const char *username;       /**< The user name. */
+  const char *realm;          /**< The realm. */
+  const char *ha1_md5;        /**< MD5 (32 hex digits), or NULL. */
+  const char *ha1_sha256;     /**< SHA-256 (64 hex digits), or NULL. */
+  const char *ha1_sha512_256; /**< SHA-512-256 (64 hex digits), or NULL. */
+} sipsrv_credential;
+
+/**
+ * The completion of a get: the AOR's bindings (n may be 0).
+ * @param ctx The context given with the operation.
+ * @param err 0, or a negative SIPSRV_E_* (SIPSRV_E_STORE for a backend failure).
+ * @param b The bindings, valid until the callback returns.
+ * @param n Their number.
+ */
+typedef void (*sipsrv_store_get_cb)(void *ctx, int err, const sipsrv_binding *b, size_t n);
+
+/** The completion of a put or remove: err is 0 or a negative SIPSRV_E_*. */
+typedef void (*sipsrv_store_done_cb)(void *ctx, int err);
+
+/** The completion of a credential lookup: c is NULL (err SIPSRV_E_NOTFOUND) for an unknown user. */
+typedef void (*sipsrv_store_cred_cb)(void *ctx, int err, const sipsrv_credential *c);
+
+/** The version of struct sipsrv_store_ops this header describes. */
+#define SIPSRV_STORE_OPS_VERSION 1
+
+/** Operations of a storage backend. Each returns 0 when the operation was
+ *  started (its callback will run exactly once), or a negative SIPSRV_E_*
+ *  when it was not (its callback will not run). */
+struct sipsrv_store_ops {
+  unsigned version;   /**< #SIPSRV_STORE_OPS_VERSION */
+  size_t size;        /**< sizeof(struct sipsrv_store_ops) */
+
+  /** The bindings of aor that have not expired at now_ms (Unix ms). Required. */
+  int (*get)(void *user, const char *aor, int64_t now_ms, sipsrv_store_get_cb done, void *ctx);
+
+  /** Replace all bindings of aor with b[0..n) in one step: when done reports
+   *  0 the new set is stored (durably, for a persistent backend); on failure
+   *  the old set is kept whole. n == 0 removes the AOR. Required. */
+  int (*put)(void *user, const char *aor, const sipsrv_binding *b, size_t n,
+             sipsrv_store_done_cb done, void *ctx);
+
+  /** Drop the bindings expired at now_ms (Unix ms); may be NULL when get
+   *  hides expired bindings and the backend cleans up by itself. Returns the
+   *  number dropped or a negative SIPSRV_E_*; synchronous. */
+  int (*expire)(void *user, int64_t now_ms);
+
+  /** The credentials of username in realm; NULL: no authentication data. */
+  int (*credential)(void *user, const char *username, const char *realm, sipsrv_store_cred_cb done,
+                    void *ctx);
+
+  /** Free the backend (the store is being freed). May be NULL. */
+  void (*destroy)(void *user);
+};
+
+/** Opaque store handle: a backend's ops with their user data. */
+typedef struct sipsrv_store sipsrv_store;
+
+/**
+ * @brief Wrap a backend's table in a store.
+ * @param[out] out Receives the store, written only on success.
+ * @param ops The table (borrowed: must outlive the store).
+ * @param user Passed to every operation; ops->destroy(user) runs at sipsrv_store_free().
+ * @return 0; SIPSRV_E_INVAL for NULL or missing required slots; SIPSRV_E_VERSION
+ *         for an unknown version or a too small size; SIPSRV_E_NOMEM.
+ * @since 0.1.0
+ */
+SIPSRV_API int sipsrv_store_new(sipsrv_store **out, const struct sipsrv_store_ops *ops, void *user);
+
+/**
+ * @brief The built-in memory store: O(1) lookup by AOR, expiry in order of
+ *        expiry time without scanning every binding.
+ * @param[out] out Receives the store, written only on success.
+ * @param core Its allocator's source (borrowed), or NULL for the C library's.
+ * @return 0; SIPSRV_E_INVAL; SIPSRV_E_NOMEM.
+ * @since 0.1.0
+ */
+SIPSRV_API int sipsrv_store_memory_new(sipsrv_store **out, sipsrv_core *core);
+
+/**
+ * @brief Add or replace a user's credentials in a memory store: the H(A1)
+ *        of each algorithm are computed from the password and not kept.
+ * @return 0; SIPSRV_E_INVAL for NULL arguments, a user name with ':' or a
+ *         store that is not a memory store; SIPSRV_E_NOMEM.
+ * @since 0.1.0
+ */
+SIPSRV_API int sipsrv_store_memory_add_user(sipsrv_store *store, const char *username,
+                                            const char *realm, const char *password);
+
+/**
+ * @brief Free a store (and its backend, through ops->destroy).
+ * @param store A store, or NULL (no-op).
+ * @since 0.1.0
+ */
+SIPSRV_API void sipsrv_store_free(sipsrv_store *store);
+
+/** @name Calling a store (what the roles do; also for an application's own use) */
+/**@{*/
+/** @brief Start a get (see sipsrv_store_ops::get). @return as the slot. @since 0.1.0 */
+SIPSRV_API int sipsrv_store_get(sipsrv_store *store, const char *aor, int64_t now_ms,
+                                sipsrv_store_get_cb done, void *ctx);
+/** @brief Start a put (see sipsrv_store_ops::put). @return as the slot. @since 0.1.0 */
+SIPSRV_API int sipsrv_store_put(sipsrv_store *store, const char *aor, const sipsrv_binding *b,
+                                size_t n, sipsrv_store_done_cb done, void *ctx);
+/** @brief Run expire (see sipsrv_store_ops::expire). @return the number dropped, 0 when the
+ *  slot is NULL, or a negative SIPSRV_E_*. @since 0.1.0 */
+SIPSRV_API int sipsrv_store_expire(sipsrv_store *store, int64_t now_ms);
+/** @brief Start a credential lookup. @return as the slot; SIPSRV_E_NOTSUP when the
+ *  backend has none. @since 0.1.0 */
+SIPSRV_API int sipsrv_store_credential(sipsrv_store *store, const char *username,
+                                       const char *realm, sipsrv_store_cred_cb done, void *ctx);
+/**@}*/
+
+SIPSRV_END_DECLS
+
+#endif /* SIPSRV_STORE_H */
