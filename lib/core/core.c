@@ -116,6 +116,7 @@ int sipsrv_core_new(sipsrv_core **out, const sipsrv_core_cfg *cfg)
   core->t2 = cfg->t2_ms;
   core->t4 = cfg->t4_ms;
   ss_timers_init(&core->timers, core);
+  ss_htab_init(&core->conns, core);
   /* Unpredictable tags (RFC 3261 19.3): a secret mixed into each. */
   if (getrandom(&core->secret, sizeof core->secret, GRND_NONBLOCK) != (ssize_t)sizeof core->secret)
     core->secret = (uint64_t)(uintptr_t)core ^ 0x5bd1e9955bd1e995ULL;

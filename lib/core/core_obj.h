@@ -3,6 +3,7 @@
 #define SS_CORE_OBJ_H
 
 #include "core_int.h"
+#include "htab.h"
 #include "timer.h"
 
 #include <sipsrv/framer.h>
@@ -25,7 +26,7 @@ typedef struct ss_conn {
   bool closed;                /* closed while busy: freed when done */
   struct sockaddr_storage alias;  /* RFC 5923: the sent-by it may carry requests to */
   socklen_t aliaslen;             /* 0: none */
-  struct ss_conn *hnext;
+  ss_hnode hn;                    /* in the core's table of connections */
 } ss_conn;
 
 struct sipsrv_core {
@@ -38,8 +39,7 @@ struct sipsrv_core {
   uint32_t t1, t2, t4;
   ss_timers timers;
   sipsrv_transport *transports;
-  ss_conn **conns;            /* hash of connections by (transport, id) */
-  size_t nconn_buckets, nconns;
+  ss_htab conns;              /* connections by (transport, id) */
   ss_sink sink;
   bool has_sink;
   ss_counters counters;

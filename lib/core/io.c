@@ -12,7 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
-static void conn_drop(sipsrv_core *core, ss_conn **pp);
+static void conn_drop(sipsrv_core *core, ss_conn *c);
 static uint64_t alias_conn(sipsrv_core *core, const sipsrv_transport *tp,
                            const struct sockaddr_storage *dst);
 
@@ -60,12 +60,12 @@ int sipsrv_core_remove_transport(sipsrv_core *core, sipsrv_transport *tp)
     return SIPSRV_E_INVAL;
   /* Transactions may still name it as their peer: the struct stays until
    * the core is freed, and sends through it fail (RFC 3261 17.1.4). */
-  for (size_t i = 0; i < core->nconn_buckets; i++)
-    for (ss_conn **pp = &core->conns[i]; *pp;) {
-      if ((*pp)->tp == tp && !(*pp)->busy)
-        conn_drop(core, pp);
-      else
-        pp = &(*pp)->hnext;
+  for (size_t i = 0; i < core->conns.nb; i++)
+    for (ss_hnode *n = core->conns.b[i], *next; n; n = next) {
+      ss_conn *c = SS_CONTAINER(n, ss_conn, hn);
+      next = n->next;
+      if (c->tp == tp && !c->busy)
+        conn_drop(core, c);
     }
   tp->ops = NULL;
   tp->user = NULL;
@@ -88,98 +88,67 @@ static bool tp_stream(const sipsrv_transport *tp)
 
 /* ---- connections ------------------------------------------------------ */
 
-static size_t conn_hash(const sipsrv_transport *tp, uint64_t id)
+static uint64_t conn_hash(const sipsrv_transport *tp, uint64_t id)
 {
   uint64_t h = (uint64_t)(uintptr_t)tp ^ (id * 0x9e3779b97f4a7c15ULL);
-  return (size_t)(h ^ (h >> 29));
+  return h ^ (h >> 29);
 }
 
-static ss_conn **conn_slot(sipsrv_core *core, const sipsrv_transport *tp, uint64_t id)
+static ss_conn *conn_find(const sipsrv_core *core, const sipsrv_transport *tp, uint64_t id)
 {
-  ss_conn **pp;
-  if (!core->nconn_buckets)
-    return NULL;
-  for (pp = &core->conns[conn_hash(tp, id) & (core->nconn_buckets - 1)]; *pp; pp = &(*pp)->hnext)
-    if ((*pp)->tp == tp && (*pp)->id == id)
-      return pp;
+  uint64_t h = conn_hash(tp, id);
+  for (ss_hnode *n = ss_htab_first(&core->conns, h); n; n = ss_htab_next(n, h)) {
+    ss_conn *c = SS_CONTAINER(n, ss_conn, hn);
+    if (c->tp == tp && c->id == id)
+      return c;
+  }
   return NULL;
-}
-
-static int conns_grow(sipsrv_core *core)
-{
-  size_t n = core->nconn_buckets ? core->nconn_buckets * 2 : 64;
-  ss_conn **b = ss_zalloc(core, n * sizeof *b);
-  if (!b)
-    return SIPSRV_E_NOMEM;
-  for (size_t i = 0; i < core->nconn_buckets; i++)
-    for (ss_conn *c = core->conns[i], *next; c; c = next) {
-      size_t j = conn_hash(c->tp, c->id) & (n - 1);
-      next = c->hnext;
-      c->hnext = b[j];
-      b[j] = c;
-    }
-  ss_free(core, core->conns);
-  core->conns = b;
-  core->nconn_buckets = n;
-  return 0;
 }
 
 static ss_conn *conn_get(sipsrv_core *core, sipsrv_transport *tp, uint64_t id)
 {
-  ss_conn **pp = conn_slot(core, tp, id);
-  ss_conn *c;
-  size_t i;
+  ss_conn *c = conn_find(core, tp, id);
 
-  if (pp)
-    return *pp;
-  if (core->nconns >= core->nconn_buckets && conns_grow(core) < 0)
-    return NULL;
+  if (c)
+    return c;
   c = ss_zalloc(core, sizeof *c);
   if (!c)
     return NULL;
-  if (sipsrv_framer_new(&c->framer, 0) < 0) {
+  if (sipsrv_framer_new(&c->framer, 0) < 0 || ss_htab_add(&core->conns, &c->hn, conn_hash(tp, id)) < 0) {
+    sipsrv_framer_free(c->framer);
     ss_free(core, c);
     return NULL;
   }
   c->tp = tp;
   c->id = id;
-  i = conn_hash(tp, id) & (core->nconn_buckets - 1);
-  c->hnext = core->conns[i];
-  core->conns[i] = c;
-  core->nconns++;
   return c;
 }
 
-static void conn_drop(sipsrv_core *core, ss_conn **pp)
+static void conn_drop(sipsrv_core *core, ss_conn *c)
 {
-  ss_conn *c = *pp;
-  *pp = c->hnext;
-  core->nconns--;
+  ss_htab_remove(&core->conns, &c->hn);
   sipsrv_framer_free(c->framer);
   ss_free(core, c);
 }
 
 int sipsrv_core_conn_closed(sipsrv_core *core, sipsrv_transport *tp, uint64_t conn)
 {
-  ss_conn **pp;
+  ss_conn *c;
   if (!core || !tp || tp->core != core)
     return SIPSRV_E_INVAL;
-  pp = conn_slot(core, tp, conn);
-  if (pp && (*pp)->busy)
-    (*pp)->closed = true;               /* sipsrv_core_recv frees it when done */
-  else if (pp)
-    conn_drop(core, pp);
+  c = conn_find(core, tp, conn);
+  if (c && c->busy)
+    c->closed = true;                   /* sipsrv_core_recv frees it when done */
+  else if (c)
+    conn_drop(core, c);
   return 0;
 }
 
 void ss_core_io_fini(sipsrv_core *core)
 {
-  for (size_t i = 0; i < core->nconn_buckets; i++)
-    while (core->conns[i])
-      conn_drop(core, &core->conns[i]);
-  ss_free(core, core->conns);
-  core->conns = NULL;
-  core->nconn_buckets = 0;
+  for (ss_hnode *n; (n = ss_htab_any(&core->conns)) != NULL;)
+    conn_drop(core, SS_CONTAINER(n, ss_conn, hn));
+  ss_htab_fini(&core->conns);
   while (core->transports) {
     sipsrv_transport *tp = core->transports;
     core->transports = tp->next;
@@ -353,30 +322,32 @@ static void stamp_via(sipsrv_msg *m, const ss_peer *src)
 static void note_alias(sipsrv_core *core, const sipsrv_msg *m, const ss_peer *src)
 {
   sipsrv_via via;
-  ss_conn **pp;
+  ss_conn *c;
   char spec[INET6_ADDRSTRLEN + 16];
   if (!src->conn || sipsrv_msg_via(m, 0, &via) != 0 ||
       sipsrv_param_find(via.params, "alias", NULL) != 0)
     return;
-  pp = conn_slot(core, src->transport, src->conn);
-  if (!pp)
+  c = conn_find(core, src->transport, src->conn);
+  if (!c)
     return;
   snprintf(spec, sizeof spec, "%s", via.host);
-  if (!maddr_addr(spec, &(*pp)->alias, &(*pp)->aliaslen)) {
-    (*pp)->aliaslen = 0;
+  if (!maddr_addr(spec, &c->alias, &c->aliaslen)) {
+    c->aliaslen = 0;
     return;
   }
-  set_port(&(*pp)->alias, via.port ? (unsigned)strtoul(via.port, NULL, 10) : 5060);
+  set_port(&c->alias, via.port ? (unsigned)strtoul(via.port, NULL, 10) : 5060);
 }
 
 /* The connection whose alias is dst, or 0. */
 static uint64_t alias_conn(sipsrv_core *core, const sipsrv_transport *tp,
                            const struct sockaddr_storage *dst)
 {
-  for (size_t i = 0; i < core->nconn_buckets; i++)
-    for (const ss_conn *c = core->conns[i]; c; c = c->hnext)
+  for (size_t i = 0; i < core->conns.nb; i++)
+    for (const ss_hnode *n = core->conns.b[i]; n; n = n->next) {
+      const ss_conn *c = SS_CONTAINER(n, ss_conn, hn);
       if (c->tp == tp && c->aliaslen && !c->closed && same_sockaddr(&c->alias, dst))
         return c->id;
+    }
   return 0;
 }
 
@@ -507,6 +478,6 @@ int sipsrv_core_recv(sipsrv_core *core, sipsrv_transport *tp, uint64_t conn,
   }
   c->busy = false;
   if (c->closed)
-    conn_drop(core, conn_slot(core, tp, conn));
+    conn_drop(core, c);
   return rc;
 }

@@ -120,64 +120,25 @@ static int client_key(const char *branch, const char *method, char *buf, size_t 
 
 /* ---- the table ---------------------------------------------------------- */
 
-static size_t hash(const char *s)
-{
-  return (size_t)ss_hash(SS_HASH_INIT, s);
-}
-
 static ss_txn *table_find(const ss_txn_layer *l, const char *key)
 {
-  if (!l->nbuckets)
-    return NULL;
-  for (ss_txn *t = l->buckets[hash(key) & (l->nbuckets - 1)]; t; t = t->hnext)
+  uint64_t h = ss_hash(SS_HASH_INIT, key);
+  for (ss_hnode *n = ss_htab_first(&l->table, h); n; n = ss_htab_next(n, h)) {
+    ss_txn *t = SS_CONTAINER(n, ss_txn, hn);
     if (strcmp(t->key, key) == 0)
       return t;
+  }
   return NULL;
-}
-
-static int table_grow(ss_txn_layer *l)
-{
-  size_t n = l->nbuckets ? l->nbuckets * 2 : 64;
-  ss_txn **b = ss_zalloc(l->core, n * sizeof *b);
-  if (!b)
-    return SIPSRV_E_NOMEM;
-  for (size_t i = 0; i < l->nbuckets; i++)
-    for (ss_txn *t = l->buckets[i], *next; t; t = next) {
-      size_t j = hash(t->key) & (n - 1);
-      next = t->hnext;
-      t->hnext = b[j];
-      b[j] = t;
-    }
-  ss_free(l->core, l->buckets);
-  l->buckets = b;
-  l->nbuckets = n;
-  return 0;
 }
 
 static int table_add(ss_txn_layer *l, ss_txn *t)
 {
-  size_t i;
-  if (l->count >= l->nbuckets && table_grow(l) < 0)
-    return SIPSRV_E_NOMEM;
-  i = hash(t->key) & (l->nbuckets - 1);
-  t->hnext = l->buckets[i];
-  l->buckets[i] = t;
-  l->count++;
-  return 0;
+  return ss_htab_add(&l->table, &t->hn, ss_hash(SS_HASH_INIT, t->key));
 }
 
 static void table_remove(ss_txn_layer *l, ss_txn *t)
 {
-  ss_txn **pp;
-  if (!l->nbuckets)
-    return;
-  for (pp = &l->buckets[hash(t->key) & (l->nbuckets - 1)]; *pp; pp = &(*pp)->hnext)
-    if (*pp == t) {
-      *pp = t->hnext;
-      t->hnext = NULL;
-      l->count--;
-      return;
-    }
+  ss_htab_remove(&l->table, &t->hn);
 }
 
 /* ---- life cycle ------------------------------------------------------- */
@@ -198,6 +159,7 @@ int ss_txn_layer_new(ss_txn_layer **out, const sipsrv_core *core, ss_timers *tim
   if (!l)
     return SIPSRV_E_NOMEM;
   l->core = core;
+  ss_htab_init(&l->table, core);
   l->timers = timers;
   l->cfg = *cfg;
   l->tu = *tu;
@@ -232,7 +194,7 @@ void ss_txn_layer_free(ss_txn_layer *l)
   l->dead = NULL;
   while (l->all)
     txn_free(l->all);
-  ss_free(l->core, l->buckets);
+  ss_htab_fini(&l->table);
   ss_free(l->core, l);
 }
 
@@ -249,7 +211,7 @@ void ss_txn_layer_reap(ss_txn_layer *l)
 
 size_t ss_txn_layer_count(const ss_txn_layer *l)
 {
-  return l ? l->count : 0;
+  return l ? l->table.n : 0;
 }
 
 void ss_txn_terminate(ss_txn *t)

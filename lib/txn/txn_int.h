@@ -4,12 +4,14 @@
 
 #include "txn.h"
 
+#include "core/htab.h"
+
 struct ss_txn {
   ss_txn_layer *layer;
   ss_txn_kind kind;
   ss_txn_state state;
   char *key;                /* in the layer's table while not terminated */
-  ss_txn *hnext;            /* table chain */
+  ss_hnode hn;              /* the table's link */
   ss_txn *prev, *next;      /* every live or dead transaction, for freeing */
   bool dead;
   ss_txn *dead_next;        /* the layer's list of terminated ones */
@@ -32,8 +34,7 @@ struct ss_txn_layer {
   ss_timers *timers;
   ss_txn_cfg cfg;
   ss_txn_tu tu;
-  ss_txn **buckets;
-  size_t nbuckets, count;
+  ss_htab table;            /* live transactions by key */
   ss_txn *all;              /* list of every transaction */
   ss_txn *dead;             /* terminated, to free at the next reap */
   unsigned depth;           /* nesting of calls into the layer */
