@@ -1,5 +1,6 @@
 /* The user agent server role (uas.h): RFC 3261 8.2, 9.2, 11.2, 12, 13.3,
  * 15.1.2. */
+#include "core/htab.h"
 #include "txn/txn.h"
 
 #include <sipsrv/error.h>
@@ -23,8 +24,9 @@ typedef struct uas_dialog {
   ss_timer t_retx, t_giveup;
   uint32_t interval;
   sipsrv_uas *uas;
-  uint64_t hkey;              /* hash of the Call-ID, for the index */
-  struct uas_dialog *next, *prev, *hnext;
+  ss_hnode hn;                /* in the index by Call-ID */
+  bool indexed;
+  struct uas_dialog *next, *prev;
 } uas_dialog;
 
 struct sipsrv_request {
@@ -37,8 +39,8 @@ struct sipsrv_request {
   bool in_cb;                 /* inside on_request: not freed, only marked */
   bool gone;                  /* ended inside on_request: freed after it */
   void *user;
-  uint64_t mkey;              /* hash of Call-ID, From tag, CSeq (8.2.2.2) */
-  struct sipsrv_request *mnext;  /* chain in the uas's merge index */
+  ss_hnode mhn;               /* in the merge index: Call-ID, From tag, CSeq (8.2.2.2) */
+  bool indexed;
   bool done;                  /* answered finally */
   struct sipsrv_request *next, *prev;
 };
@@ -49,11 +51,10 @@ struct sipsrv_uas {
   ss_txn_role role;
   sipsrv_uas_cfg cfg;
   sipsrv_request *pending;
-  sipsrv_request **mbuckets;  /* merge index of pending requests by mkey */
-  size_t nmbuckets, nrequests;
+  ss_htab merge;              /* pending requests by merge key */
   uas_dialog *dialogs;
-  uas_dialog **dbuckets;      /* dialogs by Call-ID hash */
-  size_t ndialogs, ndbuckets;
+  ss_htab dialog_index;       /* dialogs by Call-ID */
+  size_t ndialogs;
 };
 
 /* ---- helpers -------------------------------------------------------- */
@@ -92,47 +93,26 @@ static uas_dialog *dialog_find(const sipsrv_uas *u, const char *call_id, const c
                                const char *remote)
 {
   uint64_t h = str_hash(call_id);
-  if (!u->ndbuckets)
-    return NULL;
-  for (uas_dialog *d = u->dbuckets[h & (u->ndbuckets - 1)]; d; d = d->hnext)
-    if (d->hkey == h && streq(d->call_id, call_id) && streq(d->local_tag, local) &&
+  for (ss_hnode *n = ss_htab_first(&u->dialog_index, h); n; n = ss_htab_next(n, h)) {
+    uas_dialog *d = SS_CONTAINER(n, uas_dialog, hn);
+    if (streq(d->call_id, call_id) && streq(d->local_tag, local) &&
         streq(d->remote_tag, remote ? remote : ""))
       return d;
+  }
   return NULL;
 }
 
 static bool dialog_index(sipsrv_uas *u, uas_dialog *d)
 {
-  if (u->ndialogs >= u->ndbuckets) {
-    size_t n = u->ndbuckets ? u->ndbuckets * 2 : 256;
-    uas_dialog **b = ss_zalloc(u->core, n * sizeof *b);
-    if (!b)
-      return false;
-    for (size_t k = 0; k < u->ndbuckets; k++)
-      for (uas_dialog *p = u->dbuckets[k], *next; p; p = next) {
-        next = p->hnext;
-        p->hnext = b[p->hkey & (n - 1)];
-        b[p->hkey & (n - 1)] = p;
-      }
-    ss_free(u->core, u->dbuckets);
-    u->dbuckets = b;
-    u->ndbuckets = n;
-  }
-  d->hkey = str_hash(d->call_id);
-  d->hnext = u->dbuckets[d->hkey & (u->ndbuckets - 1)];
-  u->dbuckets[d->hkey & (u->ndbuckets - 1)] = d;
-  return true;
+  d->indexed = ss_htab_add(&u->dialog_index, &d->hn, str_hash(d->call_id)) == 0;
+  return d->indexed;
 }
 
 static void dialog_unindex(sipsrv_uas *u, uas_dialog *d)
 {
-  if (!u->ndbuckets)
-    return;
-  for (uas_dialog **pp = &u->dbuckets[d->hkey & (u->ndbuckets - 1)]; *pp; pp = &(*pp)->hnext)
-    if (*pp == d) {
-      *pp = d->hnext;
-      return;
-    }
+  if (d->indexed)
+    ss_htab_remove(&u->dialog_index, &d->hn);
+  d->indexed = false;
 }
 
 static void dialog_free(uas_dialog *d)
@@ -251,41 +231,15 @@ static uas_dialog *dialog_new(sipsrv_uas *u, const sipsrv_request *r, sipsrv_msg
 
 static void index_remove(sipsrv_uas *u, sipsrv_request *r)
 {
-  sipsrv_request **pp;
-  if (!u->nmbuckets)
-    return;
-  for (pp = &u->mbuckets[r->mkey & (u->nmbuckets - 1)]; *pp; pp = &(*pp)->mnext)
-    if (*pp == r) {
-      *pp = r->mnext;
-      u->nrequests--;
-      return;
-    }
+  if (r->indexed)
+    ss_htab_remove(&u->merge, &r->mhn);
+  r->indexed = false;
 }
 
-static void index_add(sipsrv_uas *u, sipsrv_request *r)
+static void index_add(sipsrv_uas *u, sipsrv_request *r, uint64_t key)
 {
-  size_t i;
-  if (u->nrequests >= u->nmbuckets) {
-    size_t n = u->nmbuckets ? u->nmbuckets * 2 : 256;
-    sipsrv_request **b = ss_zalloc(u->core, n * sizeof *b);
-    if (b) {
-      for (size_t k = 0; k < u->nmbuckets; k++)
-        for (sipsrv_request *p = u->mbuckets[k], *next; p; p = next) {
-          next = p->mnext;
-          p->mnext = b[p->mkey & (n - 1)];
-          b[p->mkey & (n - 1)] = p;
-        }
-      ss_free(u->core, u->mbuckets);
-      u->mbuckets = b;
-      u->nmbuckets = n;
-    }
-  }
-  if (!u->nmbuckets)
-    return;                              /* no memory: merge detection misses it */
-  i = r->mkey & (u->nmbuckets - 1);
-  r->mnext = u->mbuckets[i];
-  u->mbuckets[i] = r;
-  u->nrequests++;
+  /* Without memory merge detection misses this one; nothing else breaks. */
+  r->indexed = ss_htab_add(&u->merge, &r->mhn, key) == 0;
 }
 
 /* What 8.2.2.2 compares: Call-ID, From tag and CSeq (number and method). */
@@ -529,17 +483,18 @@ static bool merged(const sipsrv_uas *u, const sipsrv_request *r)
   sipsrv_addr from, to, f2;
   uint32_t seq, s2;
   const char *meth, *m2;
+  uint64_t key;
   if (sipsrv_msg_to(r->msg, &to) < 0 || to.tag || sipsrv_msg_from(r->msg, &from) < 0 ||
       sipsrv_msg_cseq(r->msg, &seq, &meth) < 0)
     return false;
-  if (!u->nmbuckets)
-    return false;
-  for (const sipsrv_request *p = u->mbuckets[r->mkey & (u->nmbuckets - 1)]; p; p = p->mnext)
-    if (p != r && p->mkey == r->mkey && p->st != r->st &&
-        streq(sipsrv_msg_call_id(p->msg), sipsrv_msg_call_id(r->msg)) &&
+  key = merge_key(r->msg);
+  for (ss_hnode *n = ss_htab_first(&u->merge, key); n; n = ss_htab_next(n, key)) {
+    const sipsrv_request *p = SS_CONTAINER(n, sipsrv_request, mhn);
+    if (p != r && p->st != r->st && streq(sipsrv_msg_call_id(p->msg), sipsrv_msg_call_id(r->msg)) &&
         sipsrv_msg_from(p->msg, &f2) == 0 && streq(f2.tag, from.tag) &&
         sipsrv_msg_cseq(p->msg, &s2, &m2) == 0 && s2 == seq && streq(m2, meth))
       return true;
+  }
   return false;
 }
 
@@ -590,8 +545,7 @@ static bool uas_request(void *self, ss_txn *st, sipsrv_msg *msg)
   if (u->pending)
     u->pending->prev = r;
   u->pending = r;
-  r->mkey = merge_key(msg);
-  index_add(u, r);
+  index_add(u, r, merge_key(msg));
   ss_txn_set_owner(st, r);
 
   /* RFC 3261 8.2.1-8.2.3, in that order. */
@@ -702,6 +656,8 @@ int sipsrv_uas_new(sipsrv_uas **out, sipsrv_core *core, const sipsrv_uas_cfg *cf
     return SIPSRV_E_NOMEM;
   u->core = core;
   u->cfg = *cfg;
+  ss_htab_init(&u->merge, core);
+  ss_htab_init(&u->dialog_index, core);
   u->ctxn = ss_core_txn_of(core);
   if (!u->ctxn) {
     ss_free(core, u);
@@ -735,8 +691,8 @@ void sipsrv_uas_free(sipsrv_uas *u)
   }
   while (u->dialogs)
     dialog_free(u->dialogs);
-  ss_free(u->core, u->mbuckets);
-  ss_free(u->core, u->dbuckets);
+  ss_htab_fini(&u->merge);
+  ss_htab_fini(&u->dialog_index);
   ss_free(u->core, u);
 }
 

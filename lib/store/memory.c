@@ -4,6 +4,7 @@
  * before the operation returns. */
 #include "store_int.h"
 
+#include "core/htab.h"
 #include "core/timer.h"
 #include "msg/msg_int.h"
 
@@ -18,65 +19,38 @@ typedef struct aor_entry {
   char **blocks;
   size_t n;
   ss_timer expiry;          /* armed at the earliest expiry of b */
-  struct aor_entry *hnext;
+  ss_hnode hn;
 } aor_entry;
 
 typedef struct cred_entry {
   sipsrv_credential c;
   char *block;
-  struct cred_entry *hnext;
+  ss_hnode hn;
 } cred_entry;
 
 typedef struct mem_store {
   const sipsrv_core *core;
-  aor_entry **aors;
-  size_t naor_buckets, naors;
-  cred_entry **creds;
-  size_t ncred_buckets, ncreds;
+  ss_htab aors;             /* by AOR */
+  ss_htab creds;            /* by user name and realm */
   ss_timers heap;           /* AORs by earliest expiry (never fired by a clock) */
 } mem_store;
 
-/* ---- small hash tables ------------------------------------------------- */
+/* ---- tables ---------------------------------------------------------- */
 
-static size_t slot(const char *a, const char *b, size_t nbuckets)
+static uint64_t key2(const char *a, const char *b)
 {
-  return (size_t)ss_hash(ss_hash(SS_HASH_INIT, a), b) & (nbuckets - 1);
+  return ss_hash(ss_hash(SS_HASH_INIT, a), b);
 }
 
-static void **grow(const sipsrv_core *core, void **old, size_t nold, size_t *nnew)
+static aor_entry *aor_find(const mem_store *m, const char *aor)
 {
-  *nnew = nold ? nold * 2 : 256;
-  return ss_zalloc(core, *nnew * sizeof *old);
-}
-
-static aor_entry **aor_slot(mem_store *m, const char *aor)
-{
-  aor_entry **pp;
-  if (!m->naor_buckets)
-    return NULL;
-  for (pp = &m->aors[slot(aor, "", m->naor_buckets)]; *pp; pp = &(*pp)->hnext)
-    if (strcmp((*pp)->aor, aor) == 0)
-      return pp;
+  uint64_t h = key2(aor, "");
+  for (ss_hnode *n = ss_htab_first(&m->aors, h); n; n = ss_htab_next(n, h)) {
+    aor_entry *e = SS_CONTAINER(n, aor_entry, hn);
+    if (strcmp(e->aor, aor) == 0)
+      return e;
+  }
   return NULL;
-}
-
-static int aor_index_grow(mem_store *m)
-{
-  size_t n;
-  aor_entry **b = (aor_entry **)grow(m->core, (void **)m->aors, m->naor_buckets, &n);
-  if (!b)
-    return SIPSRV_E_NOMEM;
-  for (size_t i = 0; i < m->naor_buckets; i++)
-    for (aor_entry *e = m->aors[i], *next; e; e = next) {
-      size_t j = slot(e->aor, "", n);
-      next = e->hnext;
-      e->hnext = b[j];
-      b[j] = e;
-    }
-  ss_free(m->core, m->aors);
-  m->aors = b;
-  m->naor_buckets = n;
-  return 0;
 }
 
 /* ---- bindings ----------------------------------------------------------- */
@@ -148,10 +122,7 @@ static void entry_arm(mem_store *m, aor_entry *e)
 
 static void entry_remove(mem_store *m, aor_entry *e)
 {
-  aor_entry **pp = aor_slot(m, e->aor);
-  if (pp)
-    *pp = e->hnext;
-  m->naors--;
+  ss_htab_remove(&m->aors, &e->hn);
   entry_free(m, e);
 }
 
@@ -167,14 +138,14 @@ static int mem_put(void *user, const char *aor, const sipsrv_binding *b, size_t 
                    sipsrv_store_done_cb done, void *ctx)
 {
   mem_store *m = user;
-  aor_entry **pp = aor_slot(m, aor), *e;
+  aor_entry *e = aor_find(m, aor);
   sipsrv_binding *nb = NULL;
   char **blocks = NULL;
   size_t i;
 
   if (n == 0) {
-    if (pp)
-      entry_remove(m, *pp);
+    if (e)
+      entry_remove(m, e);
     done(ctx, 0);
     return 0;
   }
@@ -185,27 +156,21 @@ static int mem_put(void *user, const char *aor, const sipsrv_binding *b, size_t 
   for (i = 0; i < n; i++)
     if (binding_copy(m, &b[i], &nb[i], &blocks[i]) < 0)
       goto nomem;
-  if (pp) {
-    e = *pp;
+  if (e) {
     bindings_free(m, e);
   } else {
     size_t len = strlen(aor) + 1;
-    if (m->naors >= m->naor_buckets && aor_index_grow(m) < 0)
-      goto nomem;
     e = ss_zalloc(m->core, sizeof *e);
     if (!e)
       goto nomem;
     e->aor = ss_alloc(m->core, len);
-    if (!e->aor) {
+    if (!e->aor || ss_htab_add(&m->aors, &e->hn, key2(aor, "")) < 0) {
+      ss_free(m->core, e->aor);
       ss_free(m->core, e);
       goto nomem;
     }
     memcpy(e->aor, aor, len);
     ss_timer_init(&e->expiry);
-    i = slot(aor, "", m->naor_buckets);
-    e->hnext = m->aors[i];
-    m->aors[i] = e;
-    m->naors++;
   }
   e->b = nb;
   e->blocks = blocks;
@@ -227,25 +192,25 @@ nomem:
 static int mem_get(void *user, const char *aor, int64_t now_ms, sipsrv_store_get_cb done, void *ctx)
 {
   mem_store *m = user;
-  aor_entry **pp = aor_slot(m, aor);
+  aor_entry *e = aor_find(m, aor);
   sipsrv_binding small[16], *live = small;
   size_t n = 0;
 
-  if (!pp) {
+  if (!e) {
     done(ctx, 0, NULL, 0);
     return 0;
   }
   /* Expired bindings are hidden even before expire() drops them. */
-  if ((*pp)->n > 16) {
-    live = ss_alloc(m->core, (*pp)->n * sizeof *live);
+  if (e->n > 16) {
+    live = ss_alloc(m->core, e->n * sizeof *live);
     if (!live) {
       done(ctx, SIPSRV_E_NOMEM, NULL, 0);
       return 0;
     }
   }
-  for (size_t i = 0; i < (*pp)->n; i++)
-    if ((*pp)->b[i].expires > now_ms)
-      live[n++] = (*pp)->b[i];
+  for (size_t i = 0; i < e->n; i++)
+    if (e->b[i].expires > now_ms)
+      live[n++] = e->b[i];
   done(ctx, 0, live, n);
   if (live != small)
     ss_free(m->core, live);
@@ -284,23 +249,23 @@ static int mem_expire(void *user, int64_t now_ms)
 
 /* ---- credentials ------------------------------------------------------- */
 
-static cred_entry **cred_slot(mem_store *m, const char *user, const char *realm)
+static cred_entry *cred_find(const mem_store *m, const char *user, const char *realm)
 {
-  cred_entry **pp;
-  if (!m->ncred_buckets)
-    return NULL;
-  for (pp = &m->creds[slot(user, realm, m->ncred_buckets)]; *pp; pp = &(*pp)->hnext)
-    if (strcmp((*pp)->c.username, user) == 0 && strcmp((*pp)->c.realm, realm) == 0)
-      return pp;
+  uint64_t h = key2(user, realm);
+  for (ss_hnode *n = ss_htab_first(&m->creds, h); n; n = ss_htab_next(n, h)) {
+    cred_entry *e = SS_CONTAINER(n, cred_entry, hn);
+    if (strcmp(e->c.username, user) == 0 && strcmp(e->c.realm, realm) == 0)
+      return e;
+  }
   return NULL;
 }
 
 static int mem_credential(void *user, const char *username, const char *realm,
                           sipsrv_store_cred_cb done, void *ctx)
 {
-  cred_entry **pp = cred_slot(user, username, realm);
-  if (pp)
-    done(ctx, 0, &(*pp)->c);
+  cred_entry *e = cred_find(user, username, realm);
+  if (e)
+    done(ctx, 0, &e->c);
   else
     done(ctx, SIPSRV_E_NOTFOUND, NULL);
   return 0;
@@ -310,7 +275,7 @@ int sipsrv_store_memory_add_user(sipsrv_store *s, const char *username, const ch
                                  const char *password)
 {
   mem_store *m;
-  cred_entry **pp, *e;
+  cred_entry *e, *old;
   size_t ul, rl, pl, i;
   char *a1, ha1[3][129], *p;
   int rc = 0;
@@ -346,38 +311,17 @@ int sipsrv_store_memory_add_user(sipsrv_store *s, const char *username, const ch
   e->c.ha1_md5 = memcpy(p + ul + rl + 2, ha1[0], 33);
   e->c.ha1_sha256 = memcpy(p + ul + rl + 2 + 33, ha1[1], 65);
   e->c.ha1_sha512_256 = memcpy(p + ul + rl + 2 + 33 + 65, ha1[2], 65);
-  pp = cred_slot(m, username, realm);
-  if (pp) {
-    cred_entry *old = *pp;
-    e->hnext = old->hnext;
-    *pp = e;
+  old = cred_find(m, username, realm);
+  if (old) {
+    ss_htab_remove(&m->creds, &old->hn);
     ss_free(m->core, old->block);
     ss_free(m->core, old);
-    return 0;
   }
-  if (m->ncreds >= m->ncred_buckets) {
-    size_t n;
-    cred_entry **b = (cred_entry **)grow(m->core, (void **)m->creds, m->ncred_buckets, &n);
-    if (!b) {
-      ss_free(m->core, e->block);
-      ss_free(m->core, e);
-      return SIPSRV_E_NOMEM;
-    }
-    for (size_t k = 0; k < m->ncred_buckets; k++)
-      for (cred_entry *c = m->creds[k], *next; c; c = next) {
-        size_t j = slot(c->c.username, c->c.realm, n);
-        next = c->hnext;
-        c->hnext = b[j];
-        b[j] = c;
-      }
-    ss_free(m->core, m->creds);
-    m->creds = b;
-    m->ncred_buckets = n;
+  if (ss_htab_add(&m->creds, &e->hn, key2(username, realm)) < 0) {
+    ss_free(m->core, e->block);
+    ss_free(m->core, e);
+    return SIPSRV_E_NOMEM;
   }
-  i = slot(username, realm, m->ncred_buckets);
-  e->hnext = m->creds[i];
-  m->creds[i] = e;
-  m->ncreds++;
   return 0;
 }
 
@@ -386,21 +330,20 @@ int sipsrv_store_memory_add_user(sipsrv_store *s, const char *username, const ch
 static void mem_destroy(void *user)
 {
   mem_store *m = user;
-  for (size_t i = 0; i < m->naor_buckets; i++)
-    while (m->aors[i]) {
-      aor_entry *e = m->aors[i];
-      m->aors[i] = e->hnext;
-      entry_free(m, e);
-    }
-  for (size_t i = 0; i < m->ncred_buckets; i++)
-    while (m->creds[i]) {
-      cred_entry *e = m->creds[i];
-      m->creds[i] = e->hnext;
-      ss_free(m->core, e->block);
-      ss_free(m->core, e);
-    }
-  ss_free(m->core, m->aors);
-  ss_free(m->core, m->creds);
+  ss_hnode *n;
+  while ((n = ss_htab_any(&m->aors)) != NULL) {
+    aor_entry *e = SS_CONTAINER(n, aor_entry, hn);
+    ss_htab_remove(&m->aors, n);
+    entry_free(m, e);
+  }
+  while ((n = ss_htab_any(&m->creds)) != NULL) {
+    cred_entry *e = SS_CONTAINER(n, cred_entry, hn);
+    ss_htab_remove(&m->creds, n);
+    ss_free(m->core, e->block);
+    ss_free(m->core, e);
+  }
+  ss_htab_fini(&m->aors);
+  ss_htab_fini(&m->creds);
   ss_timers_fini(&m->heap);
   ss_free(m->core, m);
 }
@@ -420,6 +363,8 @@ int sipsrv_store_memory_new(sipsrv_store **out, sipsrv_core *core)
   if (!m)
     return SIPSRV_E_NOMEM;
   m->core = core;
+  ss_htab_init(&m->aors, core);
+  ss_htab_init(&m->creds, core);
   ss_timers_init(&m->heap, core);
   rc = sipsrv_store_new(out, &ss_memory_store_ops, m);
   if (rc < 0)
