@@ -114,6 +114,7 @@ int main(int argc, char **argv)
     listen[nlisten++] = "tcp:127.0.0.1:5060";
   }
   ccfg.clock = sipsrv_clock_monotonic;
+  ccfg.wall_clock = sipsrv_clock_realtime;
   ccfg.log_cb = log_stderr;
   ccfg.log_level = (sipsrv_log_level)level;
   ucfg.on_request = on_request;

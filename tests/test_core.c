@@ -1284,6 +1284,31 @@ END_TEST
 
 /* ---- suite ------------------------------------------------------------- */
 
+static uint64_t fixed_wall(void *user)
+{
+  return *(const uint64_t *)user;
+}
+
+/* The wall clock is the core's second clock, for what outlives the process
+ * (store expiry) and Date headers; without one the core reports 0. */
+START_TEST(core_new_wall_clock)
+{
+  uint64_t t = 1795000000123ULL;
+  sipsrv_core_cfg cfg = SIPSRV_CORE_CFG_INIT;
+  sipsrv_core *core;
+  ck_assert_int_eq(sipsrv_core_new(&core, &cfg), 0);
+  ck_assert(!ss_core_has_wall_clock(core));
+  ck_assert_int_eq(ss_core_wall_now(core), 0);
+  sipsrv_core_free(core);
+  cfg.wall_clock = fixed_wall;
+  cfg.wall_clock_user = &t;
+  ck_assert_int_eq(sipsrv_core_new(&core, &cfg), 0);
+  ck_assert(ss_core_has_wall_clock(core));
+  ck_assert_int_eq(ss_core_wall_now(core), (int64_t)t);
+  sipsrv_core_free(core);
+}
+END_TEST
+
 static Suite *suite(void)
 {
   Suite *s = suite_create("core");
@@ -1321,6 +1346,7 @@ static Suite *suite(void)
   tcase_add_test(tc, core_new_alloc_null_slot);
   tcase_add_test(tc, core_new_alloc_counting);
   tcase_add_test(tc, core_new_alloc_fails);
+  tcase_add_test(tc, core_new_wall_clock);
   tcase_add_test(tc, core_free_null);
   suite_add_tcase(s, tc);
 

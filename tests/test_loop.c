@@ -1770,6 +1770,17 @@ END_TEST
 
 /* ======================================================================================= */
 
+/* sipsrv_clock_realtime is Unix time in ms (it agrees with time()). */
+START_TEST(loop_clock_realtime_unix_ms)
+{
+  time_t before = time(NULL);
+  uint64_t ms = sipsrv_clock_realtime(NULL);
+  time_t after = time(NULL);
+  ck_assert_uint_ge(ms / 1000, (uint64_t)before);
+  ck_assert_uint_le(ms / 1000, (uint64_t)after);
+}
+END_TEST
+
 static Suite *suite(void)
 {
   Suite *s = suite_create("loop");
@@ -1777,6 +1788,7 @@ static Suite *suite(void)
 
   tc = tcase_create("clock");
   tcase_add_test(tc, loop_clock_monotonic_nondecreasing);
+  tcase_add_test(tc, loop_clock_realtime_unix_ms);
   tcase_add_test(tc, loop_clock_monotonic_real_time);
   suite_add_tcase(s, tc);
 

@@ -58,12 +58,17 @@ typedef struct sipsrv_core_cfg {
   uint32_t t1_ms;                   /**< RFC 3261 T1, the round-trip estimate: 500. */
   uint32_t t2_ms;                   /**< RFC 3261 T2, the largest non-INVITE retransmission interval: 4000. */
   uint32_t t4_ms;                   /**< RFC 3261 T4, the time a message may stay in the network: 5000. */
+  /** The wall clock: Unix time in milliseconds, for what outlives the
+   *  process or reaches people (binding expiry in a persistent store, Date
+   *  headers). NULL: none yet; the roles that need it refuse to start. */
+  sipsrv_clock_cb wall_clock;
+  void *wall_clock_user;            /**< Passed to wall_clock. */
 } sipsrv_core_cfg;
 
 /** Default core configuration: no logging, the C library's allocator, no
- *  clock, RFC 3261's timer values. */
+ *  clocks, RFC 3261's timer values. */
 #define SIPSRV_CORE_CFG_INIT \
-  { SIPSRV_CORE_CFG_VERSION, NULL, NULL, SIPSRV_LOG_WARN, NULL, NULL, NULL, 500, 4000, 5000 }
+  { SIPSRV_CORE_CFG_VERSION, NULL, NULL, SIPSRV_LOG_WARN, NULL, NULL, NULL, 500, 4000, 5000, NULL, NULL }
 
 /**
  * @brief Create a core.

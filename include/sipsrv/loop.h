@@ -33,6 +33,15 @@ typedef struct sipsrv_loop sipsrv_loop;
 SIPSRV_API uint64_t sipsrv_clock_monotonic(void *unused);
 
 /**
+ * @brief A sipsrv_clock_cb reading CLOCK_REALTIME: Unix time in milliseconds,
+ *        for sipsrv_core_cfg::wall_clock.
+ * @param unused Ignored.
+ * @return Milliseconds since 1970-01-01 UTC; may jump when the system time is set.
+ * @note Thread-safe. @since 0.1.0
+ */
+SIPSRV_API uint64_t sipsrv_clock_realtime(void *unused);
+
+/**
  * @brief Create a loop for a core.
  * @param[out] out Receives the loop, written only on success.
  * @param core The core it drives (borrowed: free the loop first).

@@ -112,6 +112,8 @@ int sipsrv_core_new(sipsrv_core **out, const sipsrv_core_cfg *cfg)
   core->log_level = cfg->log_level;
   core->clock = cfg->clock;
   core->clock_user = cfg->clock_user;
+  core->wall_clock = cfg->wall_clock;
+  core->wall_clock_user = cfg->wall_clock_user;
   core->t1 = cfg->t1_ms;
   core->t2 = cfg->t2_ms;
   core->t4 = cfg->t4_ms;
@@ -155,6 +157,16 @@ bool ss_core_has_clock(const sipsrv_core *core)
 uint64_t ss_core_now(const sipsrv_core *core)
 {
   return core->clock ? core->clock(core->clock_user) : 0;
+}
+
+bool ss_core_has_wall_clock(const sipsrv_core *core)
+{
+  return core->wall_clock != NULL;
+}
+
+int64_t ss_core_wall_now(const sipsrv_core *core)
+{
+  return core->wall_clock ? (int64_t)core->wall_clock(core->wall_clock_user) : 0;
 }
 
 ss_timers *ss_core_timers(sipsrv_core *core)

@@ -60,6 +60,9 @@ int ss_log_enabled(const sipsrv_core *core, sipsrv_log_level level);
 bool ss_core_has_clock(const sipsrv_core *core);
 uint64_t ss_core_now(const sipsrv_core *core);
 struct ss_timers *ss_core_timers(sipsrv_core *core);
+/* The wall clock (Unix ms), for binding expiry and Date; 0 without one. */
+bool ss_core_has_wall_clock(const sipsrv_core *core);
+int64_t ss_core_wall_now(const sipsrv_core *core);
 void ss_core_timer_values(const sipsrv_core *core, uint32_t *t1, uint32_t *t2, uint32_t *t4);
 
 /* The sink of accepted messages: set once; its self, or NULL. */

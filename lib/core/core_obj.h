@@ -36,6 +36,8 @@ struct sipsrv_core {
   sipsrv_log_level log_level;
   sipsrv_clock_cb clock;
   void *clock_user;
+  sipsrv_clock_cb wall_clock;
+  void *wall_clock_user;
   uint32_t t1, t2, t4;
   ss_timers timers;
   sipsrv_transport *transports;

@@ -51,6 +51,14 @@ uint64_t sipsrv_clock_monotonic(void *unused)
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+uint64_t sipsrv_clock_realtime(void *unused)
+{
+  struct timespec ts;
+  (void)unused;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 static int loop_watch(void *self, int fd, unsigned events, ss_poll_fn fn, void *arg)
 {
   sipsrv_loop *l = self;
