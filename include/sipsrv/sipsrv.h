@@ -19,5 +19,6 @@
 #include <sipsrv/loop.h>
 #include <sipsrv/uas.h>
 #include <sipsrv/store.h>
+#include <sipsrv/registrar.h>
 
 #endif /* SIPSRV_SIPSRV_H */

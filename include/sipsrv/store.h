@@ -130,7 +130,8 @@ SIPSRV_API int sipsrv_store_new(sipsrv_store **out, const struct sipsrv_store_op
  * @brief The built-in memory store: O(1) lookup by AOR, expiry in order of
  *        expiry time without scanning every binding.
  * @param[out] out Receives the store, written only on success.
- * @param core Its allocator's source (borrowed), or NULL for the C library's.
+ * @param core Whose allocator it uses (copied: the store may outlive the
+ *             core), or NULL for the C library's.
  * @return 0; SIPSRV_E_INVAL; SIPSRV_E_NOMEM.
  * @since 0.1.0
  */

@@ -16,6 +16,11 @@ static void libc_free(void *p, void *user) { (void)user; free(p); }
 
 static const sipsrv_allocator libc_alloc = { libc_malloc, libc_realloc, libc_free, NULL };
 
+const sipsrv_allocator *ss_core_allocator(const sipsrv_core *core)
+{
+  return core ? &core->alloc : &libc_alloc;
+}
+
 void *ss_alloc(const sipsrv_core *core, size_t size)
 {
   const sipsrv_allocator *a = core ? &core->alloc : &libc_alloc;

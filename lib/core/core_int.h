@@ -45,6 +45,9 @@ typedef struct ss_sink {
   void *self;
 } ss_sink;
 
+/* A core's allocator (the C library's for NULL). */
+const sipsrv_allocator *ss_core_allocator(const sipsrv_core *core);
+
 /* Allocation through the core's allocator (the C library's for NULL). */
 void *ss_alloc(const sipsrv_core *core, size_t size);
 void *ss_zalloc(const sipsrv_core *core, size_t size);

@@ -345,7 +345,11 @@ static void mem_destroy(void *user)
   ss_htab_fini(&m->aors);
   ss_htab_fini(&m->creds);
   ss_timers_fini(&m->heap);
-  ss_free(m->core, m);
+  {
+    sipsrv_core *own = (sipsrv_core *)m->core;
+    ss_free(own, m);
+    sipsrv_core_free(own);
+  }
 }
 
 const struct sipsrv_store_ops ss_memory_store_ops = {
@@ -356,12 +360,23 @@ const struct sipsrv_store_ops ss_memory_store_ops = {
 int sipsrv_store_memory_new(sipsrv_store **out, sipsrv_core *core)
 {
   mem_store *m;
+  sipsrv_core *own;
+  sipsrv_core_cfg cfg = SIPSRV_CORE_CFG_INIT;
   int rc;
   if (!out)
     return SIPSRV_E_INVAL;
-  m = ss_zalloc(core, sizeof *m);
-  if (!m)
+  /* The store allocates through a core of its own with the given core's
+   * allocator, so it may outlive that core. */
+  cfg.alloc = ss_core_allocator(core);
+  rc = sipsrv_core_new(&own, &cfg);
+  if (rc < 0)
+    return rc;
+  m = ss_zalloc(own, sizeof *m);
+  if (!m) {
+    sipsrv_core_free(own);
     return SIPSRV_E_NOMEM;
+  }
+  core = own;
   m->core = core;
   ss_htab_init(&m->aors, core);
   ss_htab_init(&m->creds, core);

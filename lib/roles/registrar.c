@@ -1,0 +1,555 @@
+/* The registrar role (registrar.h): RFC 3261 10.3, RFC 3327 (Path). */
+#include "store/store_int.h"
+#include "txn/txn.h"
+
+#include <sipsrv/error.h>
+#include <sipsrv/registrar.h>
+
+#include <sofia-sip/su_alloc.h>
+#include <sofia-sip/url.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#define MAX_CONTACTS 64
+
+struct reg_req;
+
+struct sipsrv_registrar {
+  sipsrv_core *core;
+  ss_core_txn *ctxn;
+  ss_txn_role role;
+  sipsrv_registrar_cfg cfg;
+  struct reg_req *live;       /* requests not yet answered */
+};
+
+/* One REGISTER on its way through the store. Its strings live in the
+ * request's su_home, which lives as long as the transaction. */
+typedef struct reg_req {
+  ss_txn_owner_hdr hdr;       /* first: the transaction's owner */
+  sipsrv_registrar *reg;
+  ss_txn *st;                 /* NULL once the transaction ended */
+  sipsrv_msg *msg;
+  su_home_t *home;
+  int64_t now;                /* wall clock at arrival, ms */
+  const char *aor;
+  bool busy;                  /* a store operation is running */
+  /* What the REGISTER asks. */
+  bool star, fetch;
+  size_t nc;
+  struct { const char *uri, *params; int64_t expires; int q; } c[MAX_CONTACTS];
+  const char *path, *received, *user_agent, *call_id;
+  uint32_t cseq;
+  /* The set that was stored, for the 200. */
+  sipsrv_binding *set;
+  size_t nset;
+  struct reg_req *next, *prev;
+} reg_req;
+
+static void req_free(reg_req *r)
+{
+  sipsrv_registrar *g = r->reg;
+  if (r->st)
+    ss_txn_set_owner(r->st, NULL);
+  if (r->prev)
+    r->prev->next = r->next;
+  else
+    g->live = r->next;
+  if (r->next)
+    r->next->prev = r->prev;
+  ss_free(g->core, r);
+}
+
+/* "IP:PORT" ("[IPv6]:PORT") of an address. */
+static int addr_text(const struct sockaddr_storage *a, char *buf, size_t size)
+{
+  char ip[INET6_ADDRSTRLEN];
+  if (a->ss_family == AF_INET) {
+    const struct sockaddr_in *s4 = (const void *)a;
+    if (!inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof ip))
+      return -1;
+    return snprintf(buf, size, "%s:%u", ip, ntohs(s4->sin_port)) < (int)size ? 0 : -1;
+  }
+  if (a->ss_family == AF_INET6) {
+    const struct sockaddr_in6 *s6 = (const void *)a;
+    if (!inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof ip))
+      return -1;
+    return snprintf(buf, size, "[%s]:%u", ip, ntohs(s6->sin6_port)) < (int)size ? 0 : -1;
+  }
+  return -1;
+}
+
+static void ev_terminated(void *owner, ss_txn *t)
+{
+  reg_req *r = owner;
+  (void)t;
+  r->st = NULL;
+  if (!r->busy)
+    req_free(r);                         /* else the store's callback frees it */
+}
+
+static const ss_txn_events req_events = { NULL, NULL, NULL, ev_terminated };
+
+/* Answer and end the request. */
+static void answer(reg_req *r, int status, const char *phrase, const char *headers)
+{
+  sipsrv_msg *rsp;
+  sipsrv_reply_opts o = SIPSRV_REPLY_OPTS_INIT;
+  o.headers = headers;
+  if (r->st && sipsrv_msg_reply(&rsp, r->msg, status, phrase, &o) == 0)
+    ss_txn_respond(r->st, rsp);
+  req_free(r);
+}
+
+static char *rdup(reg_req *r, const char *s)
+{
+  return s ? su_strdup(r->home, s) : NULL;
+}
+
+/* RFC 3261 10.3 step 5: the AOR, canonical: scheme, user, host in lower
+ * case, port; URI parameters and headers dropped. Escapes stay as sent (so
+ * %00 does not cut the user part, RFC 4475 3.1.1.4). */
+static const char *canonical_aor(reg_req *r, url_t const *u)
+{
+  char *aor, *at;
+  aor = su_sprintf(r->home, "%s:%s%s%s%s%s", u->url_type == url_sips ? "sips" : "sip",
+                   u->url_user ? u->url_user : "", u->url_user ? "@" : "", u->url_host,
+                   u->url_port ? ":" : "", u->url_port ? u->url_port : "");
+  if (!aor)
+    return NULL;
+  at = strrchr(aor, '@');
+  for (char *p = at ? at : strchr(aor, ':'); p && *p; p++)
+    if (*p >= 'A' && *p <= 'Z')
+      *p = (char)(*p - 'A' + 'a');
+  return aor;
+}
+
+static bool our_domain(const sipsrv_registrar *g, const char *host)
+{
+  for (const char *const *d = g->cfg.domains; host && *d; d++)
+    if (strcasecmp(*d, host) == 0)
+      return true;
+  return false;
+}
+
+/* A q-value "0.5" as thousandths; -2 when malformed (RFC 3261 20.10). */
+static int parse_q(const char *s)
+{
+  int whole, frac = 0, digits = 0;
+  if (!s || (s[0] != '0' && s[0] != '1'))
+    return -2;
+  whole = s[0] - '0';
+  s++;
+  if (*s == '.')
+    for (s++; *s >= '0' && *s <= '9' && digits < 3; s++, digits++)
+      frac = frac * 10 + (*s - '0');
+  if (*s)
+    return -2;
+  while (digits++ < 3)
+    frac *= 10;
+  return whole == 1 ? (frac ? -2 : 1000) : frac;
+}
+
+/* Digits only, as a delta-seconds (RFC 3261 25.1); -1 when malformed. */
+static int64_t parse_delta(const char *s)
+{
+  int64_t v = 0;
+  if (!s || !*s)
+    return -1;
+  for (; *s; s++) {
+    if (*s < '0' || *s > '9')
+      return -1;
+    if (v < 100000000000LL)
+      v = v * 10 + (*s - '0');
+  }
+  return v;
+}
+
+/* Read what the REGISTER asks; 0, or a status to answer with. */
+static int read_request(reg_req *r, const char **phrase)
+{
+  sipsrv_registrar *g = r->reg;
+  sip_t const *sip = r->msg->sip;
+  uint32_t dflt = g->cfg.default_expires ? g->cfg.default_expires : 3600;
+  int64_t hdr_expires = sip->sip_expires ? (int64_t)sip->sip_expires->ex_delta : -1;
+
+  r->call_id = sip->sip_call_id->i_id;
+  r->cseq = sip->sip_cseq->cs_seq;
+  for (sip_contact_t const *c = sip->sip_contact; c; c = c->m_next) {
+    char uri[2048];
+    const char *v;
+    int64_t exp;
+    int q = -1;
+    char params[1024] = "";
+    size_t pn = 0;
+
+    /* Step 6: "*" only alone, with Expires: 0. */
+    if (c->m_url->url_type == url_any) {
+      if (c != sip->sip_contact || c->m_next || hdr_expires != 0) {
+        *phrase = "Contact * needs Expires: 0 and no other Contact";
+        return 400;
+      }
+      r->star = true;
+      return 0;
+    }
+    if (r->nc == MAX_CONTACTS) {
+      *phrase = "Too Many Contacts";
+      return 403;
+    }
+    if (url_e(uri, sizeof uri, c->m_url) < 0 || strlen(uri) >= sizeof uri - 1) {
+      *phrase = "Contact URI Too Long";
+      return 400;
+    }
+    /* Step 7: expires from the contact, else the header, else the default. */
+    v = msg_params_find(c->m_params, "expires");
+    exp = v ? parse_delta(v) : hdr_expires >= 0 ? hdr_expires : (int64_t)dflt;
+    if (exp < 0) {
+      *phrase = "Malformed expires";
+      return 400;
+    }
+    v = msg_params_find(c->m_params, "q");
+    if (v && (q = parse_q(v)) < -1) {
+      *phrase = "Malformed q";
+      return 400;
+    }
+    for (msg_param_t const *p = c->m_params; p && *p; p++) {
+      if (strncasecmp(*p, "expires", 7) == 0 && ((*p)[7] == '=' || !(*p)[7]))
+        continue;
+      if (strncasecmp(*p, "q", 1) == 0 && ((*p)[1] == '=' || !(*p)[1]))
+        continue;
+      pn += (size_t)snprintf(params + pn, pn < sizeof params ? sizeof params - pn : 0, "%s%s",
+                             pn ? ";" : "", *p);
+    }
+    if (pn >= sizeof params) {
+      *phrase = "Contact Parameters Too Long";
+      return 400;
+    }
+    r->c[r->nc].uri = rdup(r, uri);
+    r->c[r->nc].params = pn ? rdup(r, params) : NULL;
+    r->c[r->nc].expires = exp;
+    r->c[r->nc].q = q;
+    r->nc++;
+  }
+  r->fetch = !r->nc && !r->star;
+  /* RFC 3327 5.3: Path is stored with the bindings. */
+  if (sip->sip_path) {
+    char buf[4096];
+    size_t n = 0;
+    for (sip_path_t const *p = sip->sip_path; p; p = p->r_next) {
+      char one[1024];
+      issize_t k = msg_header_field_e(one, sizeof one, (msg_header_t const *)p, 0);
+      if (k < 0 || (size_t)k >= sizeof one || n + (size_t)k + 2 >= sizeof buf) {
+        *phrase = "Path Too Long";
+        return 400;
+      }
+      n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s", n ? ", " : "", one);
+    }
+    r->path = rdup(r, buf);
+  }
+  if (sip->sip_user_agent)
+    r->user_agent = rdup(r, sip->sip_user_agent->g_string);
+  return 0;
+}
+
+static int64_t ms_left(const sipsrv_binding *b, int64_t now)
+{
+  return b->expires > now ? b->expires - now : 0;
+}
+
+/* The 200 (step 8): every current binding with its remaining expires, a Date. */
+static void answer_ok(reg_req *r)
+{
+  sipsrv_registrar *g = r->reg;
+  size_t cap = 256, n = 0;
+  char *h;
+  char date[64];
+  time_t secs = (time_t)(r->now / 1000);
+  struct tm tm;
+
+  for (size_t i = 0; i < r->nset; i++)
+    cap += strlen(r->set[i].contact) + (r->set[i].params ? strlen(r->set[i].params) : 0) + 64;
+  if (r->path)
+    cap += strlen(r->path) + 32;
+  h = su_alloc(r->home, cap);
+  if (!h) {
+    answer(r, 500, NULL, "Retry-After: 5");
+    return;
+  }
+  for (size_t i = 0; i < r->nset; i++) {
+    const sipsrv_binding *b = &r->set[i];
+    n += (size_t)snprintf(h + n, cap - n, "%sContact: <%s>;expires=%lld", n ? "\r\n" : "",
+                          b->contact, (long long)((ms_left(b, r->now) + 999) / 1000));
+    if (b->q >= 0)
+      n += (size_t)snprintf(h + n, cap - n, ";q=%d.%03d", b->q / 1000, b->q % 1000);
+    if (b->params)
+      n += (size_t)snprintf(h + n, cap - n, ";%s", b->params);
+  }
+  /* RFC 3261 20.17: Date in RFC 1123 form, GMT (strftime: see SOFIA-NOTES). */
+  gmtime_r(&secs, &tm);
+  strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  n += (size_t)snprintf(h + n, cap - n, "%sDate: %s", n ? "\r\n" : "", date);
+  if (r->path)
+    n += (size_t)snprintf(h + n, cap - n, "\r\nPath: %s\r\nSupported: path", r->path);
+  (void)g;
+  answer(r, 200, NULL, h);
+}
+
+static void on_put(void *ctx, int err)
+{
+  reg_req *r = ctx;
+  r->busy = false;
+  if (!r->st) {
+    req_free(r);
+    return;
+  }
+  if (err < 0) {
+    /* ARCHITECTURE.md: a store failure is a 500 with Retry-After; the old
+     * bindings are kept by the store. */
+    answer(r, 500, "Location Service Failure", "Retry-After: 5");
+    return;
+  }
+  answer_ok(r);
+}
+
+static bool same_contact(const char *a, const char *b)
+{
+  return strcmp(a, b) == 0;
+}
+
+/* Step 7 on the current bindings: the new set, or a status. */
+static void on_got(void *ctx, int err, const sipsrv_binding *cur, size_t n)
+{
+  reg_req *r = ctx;
+  sipsrv_registrar *g = r->reg;
+  uint32_t maxb = g->cfg.max_bindings ? g->cfg.max_bindings : 16;
+  sipsrv_binding *set;
+  size_t nset = 0;
+  int rc;
+
+  r->busy = false;
+  if (!r->st) {
+    req_free(r);
+    return;
+  }
+  if (err < 0) {
+    answer(r, 500, "Location Service Failure", "Retry-After: 5");
+    return;
+  }
+  set = su_zalloc(r->home, (n + r->nc + 1) * sizeof *set);
+  if (!set) {
+    answer(r, 500, NULL, "Retry-After: 5");
+    return;
+  }
+  /* The current ones, copied (they are only valid in this callback), except
+   * what this REGISTER changes. */
+  for (size_t i = 0; i < n; i++) {
+    bool changed = r->star;
+    for (size_t k = 0; k < r->nc && !changed; k++)
+      changed = same_contact(cur[i].contact, r->c[k].uri);
+    if (changed && cur[i].call_id && strcmp(cur[i].call_id, r->call_id) == 0 &&
+        r->cseq <= cur[i].cseq) {
+      /* Step 7: same Call-ID, CSeq not higher: the update fails whole. */
+      answer(r, 500, "CSeq Out of Order", NULL);
+      return;
+    }
+    if (changed)
+      continue;
+    set[nset] = cur[i];
+    set[nset].contact = rdup(r, cur[i].contact);
+    set[nset].params = rdup(r, cur[i].params);
+    set[nset].call_id = rdup(r, cur[i].call_id);
+    set[nset].path = rdup(r, cur[i].path);
+    set[nset].instance = rdup(r, cur[i].instance);
+    set[nset].received = rdup(r, cur[i].received);
+    set[nset].user_agent = rdup(r, cur[i].user_agent);
+    nset++;
+  }
+  for (size_t k = 0; k < r->nc; k++) {
+    sipsrv_binding *b;
+    bool later = false;
+    for (size_t j = k + 1; j < r->nc && !later; j++)
+      later = same_contact(r->c[k].uri, r->c[j].uri);   /* the last one counts */
+    if (later || r->c[k].expires == 0)
+      continue;                                          /* 0: removal */
+    b = &set[nset++];
+    b->contact = r->c[k].uri;
+    b->params = r->c[k].params;
+    b->q = r->c[k].q;
+    b->expires = r->now + r->c[k].expires * 1000;
+    b->call_id = r->call_id;
+    b->cseq = r->cseq;
+    b->path = r->path;
+    b->received = r->received;
+    b->user_agent = r->user_agent;
+    b->updated = r->now;
+  }
+  if (r->fetch) {
+    r->set = set;
+    r->nset = nset;
+    answer_ok(r);
+    return;
+  }
+  /* The bindings per AOR are limited: reject, or drop the least recently
+   * updated (documented policy, registrar.h). */
+  if (nset > maxb) {
+    if (!g->cfg.evict_oldest) {
+      answer(r, 403, "Too Many Bindings", NULL);
+      return;
+    }
+    while (nset > maxb) {
+      size_t oldest = 0;
+      for (size_t i = 1; i < nset; i++)
+        if (set[i].updated < set[oldest].updated)
+          oldest = i;
+      set[oldest] = set[--nset];
+    }
+  }
+  r->set = set;
+  r->nset = nset;
+  r->busy = true;
+  rc = sipsrv_store_put(g->cfg.store, r->aor, set, nset, on_put, r);
+  if (rc < 0) {
+    r->busy = false;
+    answer(r, 500, "Location Service Failure", "Retry-After: 5");
+  }
+}
+
+static bool reg_request(void *self, ss_txn *st, sipsrv_msg *msg)
+{
+  static const char *const supported[] = { "path", NULL };
+  sipsrv_registrar *g = self;
+  sip_t const *sip = msg->sip;
+  sipsrv_check_cfg chk = SIPSRV_CHECK_CFG_INIT;
+  sipsrv_verdict v;
+  reg_req *r;
+  const char *phrase = NULL;
+  uint32_t minx = g->cfg.min_expires ? g->cfg.min_expires : 60;
+  uint32_t maxx = g->cfg.max_expires ? g->cfg.max_expires : 86400;
+  int status, rc;
+
+  /* Step 1: REGISTER for one of our domains; anything else is not ours. */
+  if (sip->sip_request->rq_method != sip_method_register ||
+      !our_domain(g, sip->sip_request->rq_url->url_host))
+    return false;
+  r = ss_zalloc(g->core, sizeof *r);
+  if (!r)
+    return false;
+  r->hdr.ev = &req_events;
+  r->reg = g;
+  r->st = st;
+  r->msg = msg;
+  r->home = msg_home(msg->msg);
+  r->now = ss_core_wall_now(g->core);
+  r->next = g->live;
+  if (g->live)
+    g->live->prev = r;
+  g->live = r;
+  ss_txn_set_owner(st, r);
+
+  /* Step 2: Require (we support path). */
+  chk.flags = SIPSRV_CHECK_REQUIRE;
+  chk.supported = supported;
+  sipsrv_msg_check(msg, &chk, &v);
+  if (v.action == SIPSRV_REJECT) {
+    answer(r, v.status, v.phrase, v.header[0] ? v.header : NULL);
+    return true;
+  }
+  /* Step 5: the AOR (RFC 4475 3.3.4: To must be SIP or SIPS). */
+  if (sip->sip_to->a_url->url_type != url_sip && sip->sip_to->a_url->url_type != url_sips) {
+    answer(r, 400, "To Is Not a SIP or SIPS URI", NULL);
+    return true;
+  }
+  if (!our_domain(g, sip->sip_to->a_url->url_host)) {
+    answer(r, 404, "Not Found", NULL);
+    return true;
+  }
+  r->aor = canonical_aor(r, sip->sip_to->a_url);
+  status = r->aor ? read_request(r, &phrase) : 500;
+  if (status) {
+    answer(r, status, phrase, NULL);
+    return true;
+  }
+  /* Step 7: too short -> 423 with Min-Expires; too long -> shortened. */
+  for (size_t k = 0; k < r->nc; k++) {
+    if (r->c[k].expires && r->c[k].expires < minx) {
+      char h[48];
+      snprintf(h, sizeof h, "Min-Expires: %u", (unsigned)minx);
+      answer(r, 423, "Interval Too Brief", h);
+      return true;
+    }
+    if (r->c[k].expires > maxx)
+      r->c[k].expires = maxx;
+  }
+  {
+    const char *name, *host;
+    unsigned port, flags;
+    char buf[128];
+    const ss_peer *p = ss_txn_peer(st);
+    ss_transport_info(p->transport, &name, &host, &port, &flags);
+    (void)host;
+    if (name && addr_text(&p->addr, buf, sizeof buf) == 0) {
+      char *rcv = su_sprintf(r->home, "%s:%s", name, buf);
+      for (char *q = rcv; q && *q && *q != ':'; q++)
+        if (*q >= 'A' && *q <= 'Z')
+          *q = (char)(*q - 'A' + 'a');
+      r->received = rcv;
+    }
+  }
+  r->busy = true;
+  rc = sipsrv_store_get(g->cfg.store, r->aor, r->now, on_got, r);
+  if (rc < 0) {
+    r->busy = false;
+    answer(r, 500, "Location Service Failure", "Retry-After: 5");
+  }
+  return true;
+}
+
+int sipsrv_registrar_new(sipsrv_registrar **out, sipsrv_core *core, const sipsrv_registrar_cfg *cfg)
+{
+  sipsrv_registrar *g;
+  if (!out || !core || !cfg)
+    return SIPSRV_E_INVAL;
+  if (cfg->version != SIPSRV_REGISTRAR_CFG_VERSION)
+    return SIPSRV_E_VERSION;
+  if (!cfg->domains || !cfg->domains[0] || !cfg->store ||
+      (cfg->min_expires && cfg->max_expires && cfg->min_expires > cfg->max_expires))
+    return SIPSRV_E_INVAL;
+  if (!ss_core_has_wall_clock(core))
+    return SIPSRV_E_STATE;
+  g = ss_zalloc(core, sizeof *g);
+  if (!g)
+    return SIPSRV_E_NOMEM;
+  g->core = core;
+  g->cfg = *cfg;
+  g->ctxn = ss_core_txn_of(core);
+  if (!g->ctxn) {
+    ss_free(core, g);
+    return SIPSRV_E_NOMEM;
+  }
+  g->role.request = reg_request;
+  g->role.self = g;
+  ss_core_txn_attach(g->ctxn, &g->role);
+  *out = g;
+  return 0;
+}
+
+void sipsrv_registrar_free(sipsrv_registrar *g)
+{
+  if (!g)
+    return;
+  ss_core_txn_detach(g->ctxn, &g->role);
+  /* Requests still waiting for the store: answered 500, then forgotten (a
+   * store's late callback must not find them: free the store first). */
+  while (g->live) {
+    reg_req *r = g->live;
+    r->busy = false;
+    answer(r, 500, "Server Shutting Down", NULL);
+  }
+  ss_free(g->core, g);
+}
