@@ -20,64 +20,9 @@ if ! command -v sipp >/dev/null 2>&1; then
   exit 77
 fi
 
-pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; }
-trap cleanup EXIT INT TERM HUP
-fail=0
-passed=0
-ok() { echo "ok: $*"; passed=$((passed + 1)); }
-bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
-
-start() {  # start [valgrind]: runs sipsrv-uas on free ports, sets pid, udp, tcp
-  rm -f uas.out uas.err
-  if [ "${1:-}" = valgrind ]; then
-    valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
-      --error-exitcode=99 "$uas" --listen udp:127.0.0.1:0 --listen tcp:127.0.0.1:0 \
-      >uas.out 2>uas.err &
-  else
-    "$uas" --listen udp:127.0.0.1:0 --listen tcp:127.0.0.1:0 >uas.out 2>uas.err &
-  fi
-  pid=$!
-  for _ in $(seq 1 100); do
-    udp=$(sed -n 's/^listening on udp port \([0-9]*\).*/\1/p' uas.out)
-    tcp=$(sed -n 's/^listening on tcp port \([0-9]*\).*/\1/p' uas.out)
-    [ -n "$udp" ] && [ -n "$tcp" ] && return 0
-    sleep 0.1
-  done
-  bad "sipsrv-uas did not start: $(cat uas.err)"
-  return 1
-}
-
-stop() {  # stop NAME: SIGTERM, the exit status must be 0 (valgrind: 99 on errors)
-  kill -TERM "$pid" 2>/dev/null
-  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -KILL "$pid"; bad "$1: sipsrv-uas did not stop on SIGTERM"
-  elif wait "$pid"; then
-    ok "$1: sipsrv-uas stopped cleanly"
-  else
-    bad "$1: sipsrv-uas exited $? ($(tail -5 uas.err))"
-  fi
-  pid=
-}
-
-sipp_run() {  # sipp_run NAME SIPP-ARGS...: must exit 0, no failed call, no unexpected message
-  name=$1; shift
-  rm -f screen.txt stat.csv
-  timeout 120 sipp "$@" -nostdin -p 0 -timeout 60s -timeout_error -max_recv_loops 10000 \
-    -trace_screen -screen_file screen.txt -trace_stat -stf stat.csv >sipp.log 2>&1
-  rc=$?
-  failed=$(sed -n 's/^ *Failed call *| *[0-9]* *| *\([0-9]*\).*/\1/p' screen.txt | tail -n 1)
-  # sipp's cumulative count of calls that failed on an unexpected message.
-  unexp=$(awk -F';' 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "FailedUnexpectedMessage(C)") c = i }
-                     END { print (c ? $c : "?") }' stat.csv 2>/dev/null)
-  if [ "$rc" -eq 0 ] && [ "${failed:-1}" = 0 ] && [ "$unexp" = 0 ]; then
-    ok "$name"
-  else
-    bad "$name: sipp exit $rc, failed ${failed:-?}, unexpected $unexp"
-    tail -20 sipp.log
-  fi
-}
+server=$uas
+server_args=
+. "$here/../sipp-lib.sh"
 
 # CPU time the server ran, in ns (schedstat is exact; tick counts are not).
 cpu_ns() { awk '{print $1}' "/proc/$pid/schedstat"; }

@@ -1,0 +1,66 @@
+# Shared by the sipp-driven suites (tests/uas, tests/registrar): start an
+# example server on free 127.0.0.1 ports, run sipp scenarios against it,
+# stop it and check its exit status. Source it after setting `server` (the
+# binary) and `server_args` (its arguments but --listen).
+# shellcheck shell=sh
+
+pid=
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; }
+trap cleanup EXIT INT TERM HUP
+fail=0
+passed=0
+ok() { echo "ok: $*"; passed=$((passed + 1)); }
+bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+
+start() {  # start [valgrind]: runs the server on free ports, sets pid, udp, tcp
+  rm -f server.out server.err
+  if [ "${1:-}" = valgrind ]; then
+    # shellcheck disable=SC2086
+    valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+      --error-exitcode=99 "$server" $server_args --listen udp:127.0.0.1:0 --listen tcp:127.0.0.1:0 \
+      >server.out 2>server.err &
+  else
+    # shellcheck disable=SC2086
+    "$server" $server_args --listen udp:127.0.0.1:0 --listen tcp:127.0.0.1:0 >server.out 2>server.err &
+  fi
+  pid=$!
+  for _ in $(seq 1 100); do
+    udp=$(sed -n 's/^listening on udp port \([0-9]*\).*/\1/p' server.out)
+    tcp=$(sed -n 's/^listening on tcp port \([0-9]*\).*/\1/p' server.out)
+    [ -n "$udp" ] && [ -n "$tcp" ] && return 0
+    sleep 0.1
+  done
+  bad "$(basename "$server") did not start: $(cat server.err)"
+  return 1
+}
+
+stop() {  # stop NAME: SIGTERM, the exit status must be 0 (valgrind: 99 on errors)
+  kill -TERM "$pid" 2>/dev/null
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -KILL "$pid"; bad "$1: $(basename "$server") did not stop on SIGTERM"
+  elif wait "$pid"; then
+    ok "$1: $(basename "$server") stopped cleanly"
+  else
+    bad "$1: $(basename "$server") exited $? ($(tail -5 server.err))"
+  fi
+  pid=
+}
+
+sipp_run() {  # sipp_run NAME SIPP-ARGS...: must exit 0, no failed call, no unexpected message
+  name=$1; shift
+  rm -f screen.txt stat.csv
+  timeout 120 sipp "$@" -nostdin -p 0 -timeout 60s -timeout_error -max_recv_loops 10000 \
+    -trace_screen -screen_file screen.txt -trace_stat -stf stat.csv >sipp.log 2>&1
+  rc=$?
+  failed=$(sed -n 's/^ *Failed call *| *[0-9]* *| *\([0-9]*\).*/\1/p' screen.txt | tail -n 1)
+  # sipp's cumulative count of calls that failed on an unexpected message.
+  unexp=$(awk -F';' 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "FailedUnexpectedMessage(C)") c = i }
+                     END { print (c ? $c : "?") }' stat.csv 2>/dev/null)
+  if [ "$rc" -eq 0 ] && [ "${failed:-1}" = 0 ] && [ "$unexp" = 0 ]; then
+    ok "$name"
+  else
+    bad "$name: sipp exit $rc, failed ${failed:-?}, unexpected $unexp"
+    tail -20 sipp.log
+  fi
+}

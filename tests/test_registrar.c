@@ -1,0 +1,1286 @@
+/* Tests of the registrar area: the registrar role (lib/roles/registrar.c)
+ * on a core driven through a fake UDP transport, a manual monotonic clock
+ * and a manual wall clock, with the memory store (or a failing one) as the
+ * location service. Every response is recorded, parsed back and checked
+ * against RFC 3261 10.3 (the registrar's steps), 8.2.6 (what a response
+ * copies), 20.17 (Date), RFC 3327 (Path) and the RFC 4475 REGISTER torture
+ * messages (3.1.1.4, 3.3.12-3.3.14). */
+#include <check.h>
+
+#include "harness.h"
+
+#include <sipsrv/core.h>
+#include <sipsrv/error.h>
+#include <sipsrv/msg.h>
+#include <sipsrv/registrar.h>
+#include <sipsrv/store.h>
+#include <sipsrv/transport.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The wall clock starts here: Wed, 18 Nov 2026 11:06:40 GMT. */
+#define WALL0 1795000000000ull
+#define WALL0_DATE "Wed, 18 Nov 2026 11:06:40 GMT"
+
+/* ---- a fake transport ---------------------------------------------------- */
+
+#define FAKE_MAX_SENT 64
+
+typedef struct sent_msg {
+  char *data;
+  size_t len;
+} sent_msg;
+
+typedef struct fake_tp {
+  sipsrv_transport *tp;
+  sent_msg sent[FAKE_MAX_SENT];
+  size_t nsent;
+} fake_tp;
+
+static int fake_send(void *user, uint64_t conn, const struct sockaddr *dst, socklen_t dstlen,
+                     const struct iovec *iov, int iovcnt)
+{
+  fake_tp *f = user;
+  sent_msg *s;
+  size_t len = 0;
+
+  (void)conn;
+  ck_assert_ptr_nonnull(dst);
+  ck_assert_uint_gt(dstlen, 0);
+  ck_assert_int_gt(iovcnt, 0);
+  ck_assert_uint_lt(f->nsent, FAKE_MAX_SENT);
+  s = &f->sent[f->nsent++];
+  for (int i = 0; i < iovcnt; i++)
+    len += iov[i].iov_len;
+  s->data = malloc(len + 1);
+  ck_assert_ptr_nonnull(s->data);
+  s->len = 0;
+  for (int i = 0; i < iovcnt; i++) {
+    memcpy(s->data + s->len, iov[i].iov_base, iov[i].iov_len);
+    s->len += iov[i].iov_len;
+  }
+  s->data[len] = '\0';
+  return 0;
+}
+
+static const struct sipsrv_transport_ops udp_ops = {
+  SIPSRV_TRANSPORT_OPS_VERSION, sizeof(struct sipsrv_transport_ops), "UDP", 0, fake_send, NULL
+};
+
+static void fake_reset(fake_tp *f)
+{
+  for (size_t i = 0; i < f->nsent; i++)
+    free(f->sent[i].data);
+  f->nsent = 0;
+}
+
+/* ---- a world: clocks, a core, UDP, a store, a registrar ------------------- */
+
+typedef struct world {
+  tclock clock;                 /* monotonic */
+  tclock wall;                  /* Unix ms */
+  sipsrv_core *core;
+  fake_tp udp;
+  sipsrv_store *store;
+  sipsrv_registrar *reg;
+  unsigned branches;
+} world;
+
+static const char *const our_domains[] = { "example.com", NULL };
+
+static void world_core(world *w, bool wall)
+{
+  sipsrv_core_cfg cfg = SIPSRV_CORE_CFG_INIT;
+
+  memset(w, 0, sizeof *w);
+  w->clock.now_ms = 100000;
+  w->wall.now_ms = WALL0;
+  cfg.clock = tclock_now;
+  cfg.clock_user = &w->clock;
+  if (wall) {
+    cfg.wall_clock = tclock_now;
+    cfg.wall_clock_user = &w->wall;
+  }
+  ck_assert_int_eq(sipsrv_core_new(&w->core, &cfg), 0);
+  ck_assert_int_eq(sipsrv_core_add_transport(w->core, &udp_ops, &w->udp, "127.0.0.1", 5060,
+                                             &w->udp.tp), 0);
+}
+
+static sipsrv_registrar_cfg base_cfg(world *w)
+{
+  sipsrv_registrar_cfg cfg = SIPSRV_REGISTRAR_CFG_INIT;
+  cfg.domains = our_domains;
+  cfg.store = w->store;
+  return cfg;
+}
+
+/* A core, a memory store and a registrar with cfg (NULL: the defaults). */
+static void world_new(world *w, const sipsrv_registrar_cfg *cfg)
+{
+  sipsrv_registrar_cfg c;
+
+  world_core(w, true);
+  ck_assert_int_eq(sipsrv_store_memory_new(&w->store, w->core), 0);
+  c = cfg ? *cfg : base_cfg(w);
+  c.store = w->store;
+  c.domains = c.domains ? c.domains : our_domains;
+  ck_assert_int_eq(sipsrv_registrar_new(&w->reg, w->core, &c), 0);
+  ck_assert_ptr_nonnull(w->reg);
+}
+
+/* The brief's free order: registrar, core, store. */
+static void world_fini(world *w)
+{
+  sipsrv_registrar_free(w->reg);
+  sipsrv_core_free(w->core);
+  sipsrv_store_free(w->store);
+  fake_reset(&w->udp);
+}
+
+/* ---- requests in ------------------------------------------------------------- */
+
+typedef struct reg_spec {
+  const char *uri;          /* sip:example.com */
+  const char *to;           /* <sip:bob@example.com> */
+  const char *call_id;      /* reg-1@127.0.0.1 */
+  unsigned cseq;            /* 0: 1 */
+  const char *headers;      /* extra lines (Contact, Expires, ...), each ending in CRLF */
+} reg_spec;
+
+#define REG(...) (&(const reg_spec){ __VA_ARGS__ })
+
+static void send_raw(world *w, const char *buf, size_t len)
+{
+  struct sockaddr_in src;
+
+  memset(&src, 0, sizeof src);
+  src.sin_family = AF_INET;
+  src.sin_port = htons(40000);
+  ck_assert_int_eq(inet_pton(AF_INET, "127.0.0.1", &src.sin_addr), 1);
+  ck_assert_int_eq(sipsrv_core_recv(w->core, w->udp.tp, 0, (const struct sockaddr *)&src,
+                                    sizeof src, buf, len),
+                   0);
+}
+
+/* Parse the i-th message sent: a well-formed response. */
+static sipsrv_msg *rsp_at(const fake_tp *f, size_t i)
+{
+  sipsrv_msg *m = NULL;
+  sipsrv_verdict v;
+
+  ck_assert_uint_lt(i, f->nsent);
+  ck_assert_int_eq(sipsrv_msg_parse(&m, f->sent[i].data, f->sent[i].len, 0, &v), 0);
+  ck_assert_ptr_nonnull(m);
+  ck_assert_msg(v.action == SIPSRV_ACCEPT, "sent message %zu: %s: %s", i, v.phrase,
+                f->sent[i].data);
+  ck_assert_msg(!sipsrv_msg_is_request(m), "sent message %zu is a request", i);
+  return m;
+}
+
+/* Send raw bytes: exactly one response comes back; its status. */
+static int send_raw_status(world *w, const char *buf, size_t len)
+{
+  size_t before = w->udp.nsent;
+  sipsrv_msg *m;
+  int st;
+
+  send_raw(w, buf, len);
+  ck_assert_uint_eq(w->udp.nsent, before + 1);
+  m = rsp_at(&w->udp, before);
+  st = sipsrv_msg_status(m);
+  sipsrv_msg_free(m);
+  return st;
+}
+
+/* Send a REGISTER: exactly one response comes back; its status. The sent
+ * bytes are w->udp.sent[w->udp.nsent - 1]. */
+static int reg(world *w, const reg_spec *s)
+{
+  char buf[4096];
+  int n = snprintf(buf, sizeof buf,
+                   "REGISTER %s SIP/2.0\r\n"
+                   "Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKreg%u\r\n"
+                   "Max-Forwards: 70\r\n"
+                   "From: <sip:bob@example.com>;tag=fb%u\r\n"
+                   "To: %s\r\n"
+                   "Call-ID: %s\r\n"
+                   "CSeq: %u REGISTER\r\n"
+                   "%s"
+                   "Content-Length: 0\r\n"
+                   "\r\n",
+                   s->uri ? s->uri : "sip:example.com", ++w->branches, w->branches,
+                   s->to ? s->to : "<sip:bob@example.com>",
+                   s->call_id ? s->call_id : "reg-1@127.0.0.1", s->cseq ? s->cseq : 1,
+                   s->headers ? s->headers : "");
+  ck_assert_int_gt(n, 0);
+  ck_assert_uint_lt((size_t)n, sizeof buf);
+  return send_raw_status(w, buf, (size_t)n);
+}
+
+static const sent_msg *last(const world *w)
+{
+  ck_assert_uint_gt(w->udp.nsent, 0);
+  return &w->udp.sent[w->udp.nsent - 1];
+}
+
+static sipsrv_msg *last_rsp(const world *w)
+{
+  return rsp_at(&w->udp, w->udp.nsent - 1);
+}
+
+/* A fetch (no Contact) for the AOR in To: its status. */
+static int fetch(world *w, const char *to)
+{
+  char cid[64];
+  snprintf(cid, sizeof cid, "fetch-%u@127.0.0.1", w->branches + 1);
+  return reg(w, REG(.to = to, .call_id = cid));
+}
+
+/* ---- responses out ------------------------------------------------------------ */
+
+/* The sent bytes carry this header line exactly ("Name: value", no CRLF). */
+static void wire_has(const sent_msg *s, const char *line)
+{
+  char want[1024];
+  snprintf(want, sizeof want, "\r\n%s\r\n", line);
+  ck_assert_msg(strstr(s->data, want) != NULL, "no \"%s\" line in:\n%s", line, s->data);
+}
+
+static void wire_lacks(const sent_msg *s, const char *name)
+{
+  char want[128];
+  snprintf(want, sizeof want, "\r\n%s:", name);
+  ck_assert_msg(strstr(s->data, want) == NULL, "unexpected %s in:\n%s", name, s->data);
+}
+
+/* The Contact lines of the sent bytes are exactly want (any order). */
+static void contacts_are(const sent_msg *s, const char *const *want)
+{
+  size_t nwant = 0, ngot = 0;
+  const char *p = s->data;
+  char got[16][1024];
+
+  while (want[nwant])
+    nwant++;
+  while ((p = strstr(p, "\r\nContact: ")) != NULL) {
+    const char *e;
+    p += 2;
+    e = strstr(p, "\r\n");
+    ck_assert_ptr_nonnull(e);
+    ck_assert_uint_lt(ngot, 16);
+    ck_assert_uint_lt((size_t)(e - p), sizeof got[0]);
+    memcpy(got[ngot], p, (size_t)(e - p));
+    got[ngot][e - p] = '\0';
+    ngot++;
+    p = e;
+  }
+  ck_assert_msg(ngot == nwant, "%zu Contact lines, want %zu, in:\n%s", ngot, nwant, s->data);
+  for (size_t i = 0; i < nwant; i++) {
+    bool found = false;
+    for (size_t k = 0; k < ngot && !found; k++)
+      found = strcmp(got[k], want[i]) == 0;
+    ck_assert_msg(found, "no \"%s\" line in:\n%s", want[i], s->data);
+  }
+}
+
+#define CONTACTS(s, ...) contacts_are((s), (const char *const[]){ __VA_ARGS__, NULL })
+#define NO_CONTACTS(s) contacts_are((s), (const char *const[]){ NULL })
+
+/* The one field named name has exactly this value. */
+static void hdr_eq(const sipsrv_msg *m, const char *name, const char *want)
+{
+  char buf[512];
+  int n = sipsrv_msg_header(m, name, 0, buf, sizeof buf);
+  ck_assert_msg(n >= 0, "no %s header", name);
+  ck_assert_str_eq(buf, want);
+  ck_assert_int_eq(sipsrv_msg_header(m, name, 1, buf, sizeof buf), SIPSRV_E_NOTFOUND);
+}
+
+/* ---- new / free ---------------------------------------------------------------- */
+
+/* registrar.h: NULL out, core or cfg: SIPSRV_E_INVAL, out untouched. */
+START_TEST(registrar_new_null_args)
+{
+  world w;
+  sipsrv_registrar_cfg cfg;
+  sipsrv_registrar *r = (sipsrv_registrar *)&w;
+
+  world_core(&w, true);
+  ck_assert_int_eq(sipsrv_store_memory_new(&w.store, w.core), 0);
+  cfg = base_cfg(&w);
+  ck_assert_int_eq(sipsrv_registrar_new(NULL, w.core, &cfg), SIPSRV_E_INVAL);
+  ck_assert_int_eq(sipsrv_registrar_new(&r, NULL, &cfg), SIPSRV_E_INVAL);
+  ck_assert_int_eq(sipsrv_registrar_new(&r, w.core, NULL), SIPSRV_E_INVAL);
+  ck_assert_ptr_eq(r, (sipsrv_registrar *)&w);
+  world_fini(&w);
+}
+END_TEST
+
+/* STYLE.md: an unknown cfg version: SIPSRV_E_VERSION. */
+START_TEST(registrar_new_bad_version)
+{
+  world w;
+  sipsrv_registrar_cfg cfg;
+  sipsrv_registrar *r = NULL;
+
+  world_core(&w, true);
+  ck_assert_int_eq(sipsrv_store_memory_new(&w.store, w.core), 0);
+  cfg = base_cfg(&w);
+  cfg.version = 99;
+  ck_assert_int_eq(sipsrv_registrar_new(&r, w.core, &cfg), SIPSRV_E_VERSION);
+  ck_assert_ptr_null(r);
+  world_fini(&w);
+}
+END_TEST
+
+/* registrar.h: no domains (NULL or empty list) or no store: SIPSRV_E_INVAL. */
+START_TEST(registrar_new_missing_domains_store)
+{
+  static const char *const none[] = { NULL };
+  world w;
+  sipsrv_registrar_cfg cfg;
+  sipsrv_registrar *r = NULL;
+
+  world_core(&w, true);
+  ck_assert_int_eq(sipsrv_store_memory_new(&w.store, w.core), 0);
+  cfg = base_cfg(&w);
+  cfg.domains = NULL;
+  ck_assert_int_eq(sipsrv_registrar_new(&r, w.core, &cfg), SIPSRV_E_INVAL);
+  cfg.domains = none;
+  ck_assert_int_eq(sipsrv_registrar_new(&r, w.core, &cfg), SIPSRV_E_INVAL);
+  cfg = base_cfg(&w);
+  cfg.store = NULL;
+  ck_assert_int_eq(sipsrv_registrar_new(&r, w.core, &cfg), SIPSRV_E_INVAL);
+  ck_assert_ptr_null(r);
+  world_fini(&w);
+}
+END_TEST
+
+/* registrar.h: a core without a wall clock: SIPSRV_E_STATE. */
+START_TEST(registrar_new_no_wall_clock)
+{
+  world w;
+  sipsrv_registrar_cfg cfg;
+  sipsrv_registrar *r = NULL;
+
+  world_core(&w, false);
+  ck_assert_int_eq(sipsrv_store_memory_new(&w.store, w.core), 0);
+  cfg = base_cfg(&w);
+  ck_assert_int_eq(sipsrv_registrar_new(&r, w.core, &cfg), SIPSRV_E_STATE);
+  ck_assert_ptr_null(r);
+  world_fini(&w);
+}
+END_TEST
+
+/* registrar.h: min_expires > max_expires: SIPSRV_E_INVAL. */
+START_TEST(registrar_new_min_above_max)
+{
+  world w;
+  sipsrv_registrar_cfg cfg;
+  sipsrv_registrar *r = NULL;
+
+  world_core(&w, true);
+  ck_assert_int_eq(sipsrv_store_memory_new(&w.store, w.core), 0);
+  cfg = base_cfg(&w);
+  cfg.min_expires = 100;
+  cfg.max_expires = 50;
+  ck_assert_int_eq(sipsrv_registrar_new(&r, w.core, &cfg), SIPSRV_E_INVAL);
+  ck_assert_ptr_null(r);
+  /* Equal is fine. */
+  cfg.max_expires = 100;
+  ck_assert_int_eq(sipsrv_registrar_new(&r, w.core, &cfg), 0);
+  ck_assert_ptr_nonnull(r);
+  sipsrv_registrar_free(r);
+  world_fini(&w);
+}
+END_TEST
+
+/* registrar.h: min > max also when one side is the default (0 means 60 for
+ * min, 86400 for max): min 100000 with the default max, or the default
+ * min with max 30, are inconsistent (a client told Min-Expires: 100000 is
+ * then granted 86400). */
+START_TEST(registrar_new_min_above_default_max)
+{
+  world w;
+  sipsrv_registrar_cfg cfg;
+  sipsrv_registrar *r = NULL;
+
+  world_core(&w, true);
+  ck_assert_int_eq(sipsrv_store_memory_new(&w.store, w.core), 0);
+  cfg = base_cfg(&w);
+  cfg.min_expires = 100000;
+  ck_assert_int_eq(sipsrv_registrar_new(&r, w.core, &cfg), SIPSRV_E_INVAL);
+  ck_assert_ptr_null(r);
+  cfg = base_cfg(&w);
+  cfg.max_expires = 30;
+  ck_assert_int_eq(sipsrv_registrar_new(&r, w.core, &cfg), SIPSRV_E_INVAL);
+  ck_assert_ptr_null(r);
+  sipsrv_registrar_free(r);
+  world_fini(&w);
+}
+END_TEST
+
+/* registrar.h: sipsrv_registrar_free(NULL) is a no-op; freeing one detaches
+ * it: a later REGISTER is no longer claimed (501 from the core's layer). */
+START_TEST(registrar_new_free_null)
+{
+  world w;
+
+  sipsrv_registrar_free(NULL);
+  world_new(&w, NULL);
+  sipsrv_registrar_free(w.reg);
+  w.reg = NULL;
+  ck_assert_int_eq(reg(&w, REG(.headers = "Contact: <sip:bob@192.0.2.1>\r\n")), 501);
+  world_fini(&w);
+}
+END_TEST
+
+/* ---- step 1: the domain of the Request-URI ------------------------------------ */
+
+/* RFC 3261 10.3 step 1: a REGISTER for a domain the registrar does not
+ * serve is not its to answer: with no other role, the core's layer answers
+ * 501; nothing is stored. */
+START_TEST(registrar_claim_other_domain_501)
+{
+  world w;
+
+  world_new(&w, NULL);
+  ck_assert_int_eq(reg(&w, REG(.uri = "sip:other.org", .to = "<sip:bob@other.org>",
+                               .headers = "Contact: <sip:bob@192.0.2.1>\r\n")),
+                   501);
+  ck_assert_int_eq(reg(&w, REG(.uri = "sip:other.org", .to = "<sip:bob@example.com>",
+                               .headers = "Contact: <sip:bob@192.0.2.1>\r\n")),
+                   501);
+  ck_assert_int_eq(fetch(&w, "<sip:bob@example.com>"), 200);
+  NO_CONTACTS(last(&w));
+  world_fini(&w);
+}
+END_TEST
+
+/* RFC 3261 10.3 step 1: its own domain is claimed (host compared without
+ * case, RFC 3261 19.1.4). */
+START_TEST(registrar_claim_our_domain_200)
+{
+  world w;
+
+  world_new(&w, NULL);
+  ck_assert_int_eq(reg(&w, REG(.headers = "Contact: <sip:bob@192.0.2.1>\r\n")), 200);
+  ck_assert_int_eq(reg(&w, REG(.uri = "sip:EXAMPLE.COM", .cseq = 2,
+                               .headers = "Contact: <sip:bob@192.0.2.1>\r\n")),
+                   200);
+  world_fini(&w);
+}
+END_TEST
+
+/* ---- step 2: Require ------------------------------------------------------------ */
+
+/* RFC 3261 10.3 step 2 (8.2.2.3): Require: foo: 420 with Unsupported: foo,
+ * and nothing stored. */
+START_TEST(registrar_require_unknown_420)
+{
+  world w;
+  sipsrv_msg *m;
+
+  world_new(&w, NULL);
+  ck_assert_int_eq(reg(&w, REG(.headers = "Require: foo\r\nContact: <sip:bob@192.0.2.1>\r\n")),
+                   420);
+  m = last_rsp(&w);
+  hdr_eq(m, "Unsupported", "foo");
+  wire_has(last(&w), "Unsupported: foo");
+  sipsrv_msg_free(m);
+  ck_assert_int_eq(fetch(&w, NULL), 200);
+  NO_CONTACTS(last(&w));
+  world_fini(&w);
+}
+END_TEST
+
+/* RFC 3261 10.3 step 2 with RFC 3327 5.3: Require: path is supported. */
+START_TEST(registrar_require_path_ok)
+{
+  world w;
+
+  world_new(&w, NULL);
+  ck_assert_int_eq(reg(&w, REG(.headers = "Require: path\r\n"
+                                          "Path: <sip:edge.example.com;lr>\r\n"
+                                          "Contact: <sip:bob@192.0.2.1>\r\n"
+                                          "Expires: 3600\r\n")),
+                   200);
+  wire_lacks(last(&w), "Unsupported");
+  CONTACTS(last(&w), "Contact: <sip:bob@192.0.2.1>;expires=3600");
+  world_fini(&w);
+}
+END_TEST
+
+/* ---- step 5: the address of record ------------------------------------------------ */
+
+/* RFC 3261 10.3 step 5: the To URI must be SIP or SIPS: tel: gets 400. */
+START_TEST(registrar_aor_tel_400)
+{
+  world w;
+
+  world_new(&w, NULL);
+  ck_assert_int_eq(reg(&w, REG(.to = "<tel:+15551234567>",
+                               .headers = "Contact: <sip:bob@192.0.2.1>\r\n")),
+                   400);
+  world_fini(&w);
+}
+END_TEST
+
+/* RFC 3261 10.3 step 5, RFC 4475 3.3.4 (unksm2): To isbn:..., a scheme the
+ * registrar cannot use as an AOR: 400. */
+START_TEST(registrar_aor_unksm2_400)
+{
+  world w;
+  char path[1024];
+  size_t len = 0;
+  char *msg;
+
+  world_new(&w, NULL);
+  snprintf(path, sizeof path, "%s/rfc4475/unksm2.dat", conformance_dir());
+  msg = read_file(path, &len);
+  ck_assert_msg(msg != NULL, "cannot read %s", path);
+  ck_assert_ptr_nonnull(strstr(msg, "REGISTER sip:example.com SIP/2.0"));
+  ck_assert_int_eq(send_raw_status(&w, msg, len), 400);
+  free(msg);
+  world_fini(&w);
+}
+END_TEST
+
+/* RFC 3261 10.3 step 5: an AOR in a domain the registrar does not serve: 404. */
+START_TEST(registrar_aor_other_domain_404)
+{
+  world w;
+
+  world_new(&w, NULL);
+  ck_assert_int_eq(reg(&w, REG(.to = "<sip:bob@other.org>",
+                               .headers = "Contact: <sip:bob@192.0.2.1>\r\n")),
+                   404);
+  world_fini(&w);
+}
+END_TEST
+
+/* RFC 3261 10.3 step 5: the AOR is canonical (URI parameters dropped, host
+ * without case): To <sip:Bob@EXAMPLE.com;user=phone> and a later fetch with
+ * To <sip:Bob@example.com> see the same bindings; the user part keeps its
+ * case (19.1.4), so sip:bob@ is another AOR. */
+START_TEST(registrar_aor_canonical)
+{
+  world w;
+
+  world_new(&w, NULL);
+  ck_assert_int_eq(reg(&w, REG(.to = "<sip:Bob@EXAMPLE.com;user=phone>",
+                               .headers = "Contact: <sip:bob@192.0.2.1>\r\nExpires: 3600\r\n")),
+                   200);
+  ck_assert_int_eq(fetch(&w, "<sip:Bob@example.com>"), 200);
+  CONTACTS(last(&w), "Contact: <sip:bob@192.0.2.1>;expires=3600");
+  ck_assert_int_eq(fetch(&w, "<sip:bob@example.com>"), 200);
+  NO_CONTACTS(last(&w));
+  world_fini(&w);
+}
+END_TEST
+
+/* ---- register, refresh, fetch ------------------------------------------------------ */
+
+/* RFC 3261 10.3 step 8: one Contact with Expires: 3600: 200 listing it with
+ * ;expires=3600 and a Date (20.17, RFC 1123 form in GMT, the wall clock);
+ * 8.2.6.2: From, Call-ID, CSeq and Via copied, To with a tag added. */
+START_TEST(registrar_register_one_200)
+{
+  world w;
+  sipsrv_msg *m;
+  sipsrv_addr to, from;
+  sipsrv_via via;
+  uint32_t seq = 0;
+  const char *meth = NULL;
+
+  world_new(&w, NULL);
+  ck_assert_int_eq(reg(&w, REG(.call_id = "one@127.0.0.1", .cseq = 7,
+                               .headers = "Contact: <sip:bob@192.0.2.1:5060>\r\n"
+                                          "Expires: 3600\r\n")),
+                   200);
+  CONTACTS(last(&w), "Contact: <sip:bob@192.0.2.1:5060>;expires=3600");
+  wire_has(last(&w), "Date: " WALL0_DATE);
+  m = last_rsp(&w);
+  hdr_eq(m, "Date", WALL0_DATE);
+  ck_assert_str_eq(sipsrv_msg_call_id(m), "one@127.0.0.1");
+  ck_assert_int_eq(sipsrv_msg_cseq(m, &seq, &meth), 0);
+  ck_assert_uint_eq(seq, 7);
+  ck_assert_str_eq(meth, "REGISTER");
+  ck_assert_int_eq(sipsrv_msg_from(m, &from), 0);
+  ck_assert_str_eq(from.tag, "fb1");
+  ck_assert_int_eq(sipsrv_msg_to(m, &to), 0);
+  ck_assert_str_eq(to.uri.scheme, "sip");
+  ck_assert_str_eq(to.uri.user, "bob");
+  ck_assert_str_eq(to.uri.host, "example.com");
+  ck_assert_ptr_nonnull(to.tag);
+  ck_assert_uint_gt(strlen(to.tag), 0);
+  ck_assert_int_eq(sipsrv_msg_via_count(m), 1);
+  ck_assert_int_eq(sipsrv_msg_via(m, 0, &via), 0);
+  ck_assert_str_eq(via.branch, "z9hG4bKreg1");
+  sipsrv_msg_free(m);
+
+  /* The Date follows the wall clock. */
+  w.wall.now_ms += 86400000ull + 3723000ull;
+  ck_assert_int_eq(fetch(&w, NULL), 200);
+  wire_has(last(&w), "Date: Thu, 19 Nov 2026 12:08:43 GMT");
+  CONTACTS(last(&w), "Contact: <sip:bob@192.0.2.1:5060>;expires=0");
+  world_fini(&w);
+}
+END_TEST
+
+/* RFC 3261 10.3 step 7: the same Call-ID with a higher CSeq refreshes the
+ * binding: its expires is the new one. */
+START_TEST(registrar_register_refresh)
+{
+  world w;
+
+  world_new(&w, NULL);
+  ck_assert_int_eq(reg(&w, REG(.cseq = 1, .headers = "Contact: <sip:bob@192.0.2.1>\r\n"
+                                                     "Expires: 3600\r\n")),
+                   200);
+  w.wall.now_ms += 100000;
+  ck_assert_int_eq(reg(&w, REG(.cseq = 2, .headers = "Contact: <sip:bob@192.0.2.1>\r\n"
+                                                     "Expires: 1800\r\n")),
+                   200);
+  CONTACTS(last(&w), "Contact: <sip:bob@192.0.2.1>;expires=1800");
+  ck_assert_int_eq(fetch(&w, NULL), 200);
+  CONTACTS(last(&w), "Contact: <sip:bob@192.0.2.1>;expires=1800");
+  world_fini(&w);
+}
+END_TEST
+
+/* RFC 3261 10.3 step 7: the same Call-ID with the same or a lower CSeq:
+ * the update fails (500) and the binding is unchanged. */
+START_TEST(registrar_register_cseq_not_higher_500)
+{
+  world w;
+
+  world_new(&w, NULL);
+  ck_assert_int_eq(reg(&w, REG(.cseq = 5, .headers = "Contact: <sip:bob@192.0.2.1>\r\n"
+                                                     "Expires: 3600\r\n")),
+                   200);
+  ck_assert_int_eq(reg(&w, REG(.cseq = 5, .headers = "Contact: <sip:bob@192.0.2.1>\r\n"
+                                                     "Expires: 1800\r\n")),
+                   500);
+  NO_CONTACTS(last(&w));
+  ck_assert_int_eq(reg(&w, REG(.cseq = 4, .headers = "Contact: <sip:bob@192.0.2.1>\r\n"
+                                                     "Expires: 0\r\n")),
+                   500);
+  ck_assert_int_eq(fetch(&w, NULL), 200);
+  CONTACTS(last(&w), "Contact: <sip:bob@192.0.2.1>;expires=3600");
+  world_fini(&w);
+}
+END_TEST
+
+/* RFC 3261 10.3 step 7: a different Call-ID replaces the binding whatever
+ * its CSeq. */
+START_TEST(registrar_register_other_callid_replaces)
+{
+  world w;
+
+  world_new(&w, NULL);
+  ck_assert_int_eq(reg(&w, REG(.cseq = 5, .headers = "Contact: <sip:bob@192.0.2.1>\r\n"
+                                                     "Expires: 3600\r\n")),
+                   200);
+  ck_assert_int_eq(reg(&w, REG(.cseq = 1, .call_id = "other@127.0.0.1",
+                               .headers = "Contact: <sip:bob@192.0.2.1>\r\n"
+                                          "Expires: 1200\r\n")),
+                   200);
+  CONTACTS(last(&w), "Contact: <sip:bob@192.0.2.1>;expires=1200");
+  /* Now the binding belongs to the new Call-ID: its CSeq 1 is the bar. */
+  ck_assert_int_eq(reg(&w, REG(.cseq = 1, .call_id = "other@127.0.0.1",
+                               .headers = "Contact: <sip:bob@192.0.2.1>\r\n"
+                                          "Expires: 600\r\n")),
+                   500);
+  ck_assert_int_eq(fetch(&w, NULL), 200);
+  CONTACTS(last(&w), "Contact: <sip:bob@192.0.2.1>;expires=1200");
+  world_fini(&w);
+}
+END_TEST
+
+/* RFC 3261 10.3 step 8 (10.2.3): a REGISTER without Contact fetches: 200
+ * listing every current binding with what remains of its expires, and
+ * stores nothing. */
+START_TEST(registrar_register_fetch_remaining)
+{
+  world w;
+
+  world_new(&w, NULL);
+  ck_assert_int_eq(reg(&w, REG(.headers = "Contact: <sip:bob@192.0.2.1>\r\n"
+                                          "Contact: <sip:bob@192.0.2.2>;expires=7200\r\n"
+                                          "Expires: 3600\r\n")),
+                   200);
+  w.wall.now_ms += 1000000;
+  ck_assert_int_eq(fetch(&w, NULL), 200);
+  CONTACTS(last(&w), "Contact: <sip:bob@192.0.2.1>;expires=2600",
+           "Contact: <sip:bob@192.0.2.2>;expires=6200");
+  wire_has(last(&w), "Date: Sun, 29 Nov 2026 12:53:20 GMT");
+  world_fini(&w);
+}
+END_TEST
+
+/* ---- expires --------------------------------------------------------------------------- */
+
+/* RFC 3261 10.3 step 7: the contact's expires parameter overrides the
+ * Expires header. */
+START_TEST(registrar_expires_param_overrides)
+{
+  world w;
+
+  world_new(&w, NULL);
+  ck_assert_int_eq(reg(&w, REG(.headers = "Contact: <sip:bob@192.0.2.1>;expires=120\r\n"
+                                          "Contact: <sip:bob@192.0.2.2>\r\n"
+                                          "Expires: 600\r\n")),
+                   200);
+  CONTACTS(last(&w), "Contact: <sip:bob@192.0.2.1>;expires=120",
+           "Contact: <sip:bob@192.0.2.2>;expires=600");
+  world_fini(&w);
+}
+END_TEST
+
+/* RFC 3261 10.3 step 7: neither parameter nor header: the default (3600). */
+START_TEST(registrar_expires_default)
+{
+  world w;
+
+  world_new(&w, NULL);
+  ck_assert_int_eq(reg(&w, REG(.headers = "Contact: <sip:bob@192.0.2.1>\r\n")), 200);
+  CONTACTS(last(&w), "Contact: <sip:bob@192.0.2.1>;expires=3600");
+  world_fini(&w);
+}
+END_TEST
+
+/* RFC 3261 10.3 step 7 (10.2.8): below the minimum: 423 with Min-Expires:
+ * 60 (the default), and nothing stored. */
+START_TEST(registrar_expires_min_423)
+{
+  world w;
+  sipsrv_msg *m;
+
+  world_new(&w, NULL);
+  ck_assert_int_eq(reg(&w, REG(.headers = "Contact: <sip:bob@192.0.2.1>\r\nExpires: 10\r\n")),
+                   423);
+  m = last_rsp(&w);
+  hdr_eq(m, "Min-Expires", "60");
+  sipsrv_msg_free(m);
+  wire_has(last(&w), "Min-Expires: 60");
+  /* Also through the contact parameter. */
+  ck_assert_int_eq(reg(&w, REG(.cseq = 2, .headers = "Contact: <sip:bob@192.0.2.1>;expires=59\r\n")),
+                   423);
+  wire_has(last(&w), "Min-Expires: 60");
+  ck_assert_int_eq(fetch(&w, NULL), 200);
+  NO_CONTACTS(last(&w));
+  world_fini(&w);
+}
+END_TEST
+
+/* RFC 3261 10.3 step 7: above the maximum: shortened to it (86400). */
+START_TEST(registrar_expires_max_clamped)
+{
+  world w;
+
+  world_new(&w, NULL);
+  ck_assert_int_eq(reg(&w, REG(.headers = "Contact: <sip:bob@192.0.2.1>\r\nExpires: 999999\r\n")),
+                   200);
+  CONTACTS(last(&w), "Contact: <sip:bob@192.0.2.1>;expires=86400");
+  world_fini(&w);
+}
+END_TEST
+
+/* RFC 3261 10.3 step 7: a contact with expires=0 removes that binding only. */
+START_TEST(registrar_expires_zero_removes)
+{
+  world w;
+
+  world_new(&w, NULL);
+  ck_assert_int_eq(reg(&w, REG(.headers = "Contact: <sip:bob@192.0.2.1>\r\n"
+                                          "Contact: <sip:bob@192.0.2.2>\r\n"
+                                          "Expires: 3600\r\n")),
+                   200);
+  ck_assert_int_eq(reg(&w, REG(.cseq = 2, .headers = "Contact: <sip:bob@192.0.2.1>;expires=0\r\n")),
+                   200);
+  CONTACTS(last(&w), "Contact: <sip:bob@192.0.2.2>;expires=3600");
+  ck_assert_int_eq(fetch(&w, NULL), 200);
+  CONTACTS(last(&w), "Contact: <sip:bob@192.0.2.2>;expires=3600");
+  world_fini(&w);
+}
+END_TEST
+
+/* RFC 3261 10.3 step 7 (10.2.1.1): a binding lasts until its expiry on the
+ * wall clock: one ms past it a fetch lists nothing, and
+ * sipsrv_store_expire() drops it (one binding). */
+START_TEST(registrar_expires_by_clock)
+{
+  world w;
+
+  world_new(&w, NULL);
+  ck_assert_int_eq(reg(&w, REG(.headers = "Contact: <sip:bob@192.0.2.1>\r\nExpires: 60\r\n")),
+                   200);
+  w.wall.now_ms += 59999;
+  ck_assert_int_eq(fetch(&w, NULL), 200);
+  CONTACTS(last(&w), "Contact: <sip:bob@192.0.2.1>;expires=1");
+  ck_assert_int_eq(sipsrv_store_expire(w.store, (int64_t)w.wall.now_ms), 0);
+  w.wall.now_ms += 2;
+  ck_assert_int_eq(fetch(&w, NULL), 200);
+  NO_CONTACTS(last(&w));
+  ck_assert_int_eq(sipsrv_store_expire(w.store, (int64_t)w.wall.now_ms), 1);
+  ck_assert_int_eq(sipsrv_store_expire(w.store, (int64_t)w.wall.now_ms), 0);
+  ck_assert_int_eq(fetch(&w, NULL), 200);
+  NO_CONTACTS(last(&w));
+  world_fini(&w);
+}
+END_TEST
+
+/* ---- q ----------------------------------------------------------------------------- */
+
+/* RFC 3261 10.3 step 7 (20.10): the q-value is stored and listed with three
+ * decimals; no q, no q in the listing. */
+START_TEST(registrar_q_listed)
+{
+  world w;
+
+  world_new(&w, NULL);
+  ck_assert_int_eq(reg(&w, REG(.headers = "Contact: <sip:bob@192.0.2.1>;q=0.5\r\n"
+                                          "Contact: <sip:bob@192.0.2.2>;q=1\r\n"
+                                          "Contact: <sip:bob@192.0.2.3>\r\n"
+                                          "Expires: 3600\r\n")),
+                   200);
+  CONTACTS(last(&w), "Contact: <sip:bob@192.0.2.1>;expires=3600;q=0.500",
+           "Contact: <sip:bob@192.0.2.2>;expires=3600;q=1.000",
+           "Contact: <sip:bob@192.0.2.3>;expires=3600");
+  ck_assert_int_eq(fetch(&w, NULL), 200);
+  CONTACTS(last(&w), "Contact: <sip:bob@192.0.2.1>;expires=3600;q=0.500",
+           "Contact: <sip:bob@192.0.2.2>;expires=3600;q=1.000",
+           "Contact: <sip:bob@192.0.2.3>;expires=3600");
+  /* RFC 3261 20.10: q above 1 is malformed. */
+  ck_assert_int_eq(reg(&w, REG(.cseq = 2, .headers = "Contact: <sip:bob@192.0.2.4>;q=1.5\r\n")),
+                   400);
+  world_fini(&w);
+}
+END_TEST
+
+/* ---- Contact: * ------------------------------------------------------------------- */
+
+/* RFC 3261 10.3 step 6: Contact * with Expires: 0 removes every binding:
+ * 200 without Contact. */
+START_TEST(registrar_star_removes_all)
+{
+  world w;
+
+  world_new(&w, NULL);
+  ck_assert_int_eq(reg(&w, REG(.headers = "Contact: <sip:bob@192.0.2.1>\r\n"
+                                          "Contact: <sip:bob@192.0.2.2>\r\n")),
+                   200);
+  ck_assert_int_eq(reg(&w, REG(.cseq = 2, .headers = "Contact: *\r\nExpires: 0\r\n")), 200);
+  NO_CONTACTS(last(&w));
+  wire_has(last(&w), "Date: " WALL0_DATE);
+  ck_assert_int_eq(fetch(&w, NULL), 200);
+  NO_CONTACTS(last(&w));
+  world_fini(&w);
+}
+END_TEST
+
+/* RFC 3261 10.3 step 6: * without Expires: 0 (none, or another value): 400,
+ * the bindings kept. */
+START_TEST(registrar_star_without_expires0_400)
+{
+  world w;
+
+  world_new(&w, NULL);
+  ck_assert_int_eq(reg(&w, REG(.headers = "Contact: <sip:bob@192.0.2.1>\r\n")), 200);
+  ck_assert_int_eq(reg(&w, REG(.cseq = 2, .headers = "Contact: *\r\n")), 400);
+  ck_assert_int_eq(reg(&w, REG(.cseq = 3, .headers = "Contact: *\r\nExpires: 3600\r\n")), 400);
+  ck_assert_int_eq(fetch(&w, NULL), 200);
+  CONTACTS(last(&w), "Contact: <sip:bob@192.0.2.1>;expires=3600");
+  world_fini(&w);
+}
+END_TEST
+
+/* RFC 3261 10.3 step 6: * with another Contact (either order): 400. */
+START_TEST(registrar_star_with_other_400)
+{
+  world w;
+
+  world_new(&w, NULL);
+  ck_assert_int_eq(reg(&w, REG(.headers = "Contact: <sip:bob@192.0.2.1>\r\n")), 200);
+  ck_assert_int_eq(reg(&w, REG(.cseq = 2, .headers = "Contact: *\r\n"
+                                                     "Contact: <sip:bob@192.0.2.2>\r\n"
+                                                     "Expires: 0\r\n")),
+                   400);
+  ck_assert_int_eq(reg(&w, REG(.cseq = 3, .headers = "Contact: <sip:bob@192.0.2.2>\r\n"
+                                                     "Contact: *\r\n"
+                                                     "Expires: 0\r\n")),
+                   400);
+  ck_assert_int_eq(fetch(&w, NULL), 200);
+  CONTACTS(last(&w), "Contact: <sip:bob@192.0.2.1>;expires=3600");
+  world_fini(&w);
+}
+END_TEST
+
+/* ---- Path ------------------------------------------------------------------------------ */
+
+/* RFC 3327 5.3: the Path is stored and echoed in the 200 with
+ * Supported: path. */
+START_TEST(registrar_path_echo)
+{
+  world w;
+  sipsrv_msg *m;
+
+  world_new(&w, NULL);
+  ck_assert_int_eq(reg(&w, REG(.headers = "Path: <sip:edge.example.com;lr>\r\n"
+                                          "Contact: <sip:bob@192.0.2.1>\r\n"
+                                          "Expires: 3600\r\n")),
+                   200);
+  wire_has(last(&w), "Path: <sip:edge.example.com;lr>");
+  wire_has(last(&w), "Supported: path");
+  m = last_rsp(&w);
+  hdr_eq(m, "Path", "<sip:edge.example.com;lr>");
+  hdr_eq(m, "Supported", "path");
+  sipsrv_msg_free(m);
+  CONTACTS(last(&w), "Contact: <sip:bob@192.0.2.1>;expires=3600");
+  world_fini(&w);
+}
+END_TEST
+
+/* ---- max bindings ------------------------------------------------------------------------ */
+
+/* registrar.h: past max_bindings the request is rejected (403), the
+ * bindings kept. */
+START_TEST(registrar_max_bindings_403)
+{
+  world w;
+  sipsrv_registrar_cfg cfg = SIPSRV_REGISTRAR_CFG_INIT;
+
+  cfg.max_bindings = 2;
+  world_new(&w, &cfg);
+  ck_assert_int_eq(reg(&w, REG(.headers = "Contact: <sip:bob@192.0.2.1>\r\n")), 200);
+  ck_assert_int_eq(reg(&w, REG(.cseq = 2, .headers = "Contact: <sip:bob@192.0.2.2>\r\n")), 200);
+  ck_assert_int_eq(reg(&w, REG(.cseq = 3, .headers = "Contact: <sip:bob@192.0.2.3>\r\n")), 403);
+  ck_assert_int_eq(fetch(&w, NULL), 200);
+  CONTACTS(last(&w), "Contact: <sip:bob@192.0.2.1>;expires=3600",
+           "Contact: <sip:bob@192.0.2.2>;expires=3600");
+  /* A refresh of an existing one is no new binding. */
+  ck_assert_int_eq(reg(&w, REG(.cseq = 4, .headers = "Contact: <sip:bob@192.0.2.1>\r\n")), 200);
+  world_fini(&w);
+}
+END_TEST
+
+/* registrar.h: with evict_oldest the least recently updated binding goes:
+ * the 200 lists two, the newest ones. */
+START_TEST(registrar_max_bindings_evict)
+{
+  world w;
+  sipsrv_registrar_cfg cfg = SIPSRV_REGISTRAR_CFG_INIT;
+
+  cfg.max_bindings = 2;
+  cfg.evict_oldest = 1;
+  world_new(&w, &cfg);
+  ck_assert_int_eq(reg(&w, REG(.headers = "Contact: <sip:bob@192.0.2.1>\r\n")), 200);
+  w.wall.now_ms += 10000;
+  ck_assert_int_eq(reg(&w, REG(.cseq = 2, .headers = "Contact: <sip:bob@192.0.2.2>\r\n")), 200);
+  w.wall.now_ms += 10000;
+  /* .1 refreshed: now .2 is the least recently updated. */
+  ck_assert_int_eq(reg(&w, REG(.cseq = 3, .headers = "Contact: <sip:bob@192.0.2.1>\r\n")), 200);
+  w.wall.now_ms += 10000;
+  ck_assert_int_eq(reg(&w, REG(.cseq = 4, .headers = "Contact: <sip:bob@192.0.2.3>\r\n")), 200);
+  CONTACTS(last(&w), "Contact: <sip:bob@192.0.2.1>;expires=3590",
+           "Contact: <sip:bob@192.0.2.3>;expires=3600");
+  ck_assert_int_eq(fetch(&w, NULL), 200);
+  CONTACTS(last(&w), "Contact: <sip:bob@192.0.2.1>;expires=3590",
+           "Contact: <sip:bob@192.0.2.3>;expires=3600");
+  world_fini(&w);
+}
+END_TEST
+
+/* ---- RFC 4475 REGISTER messages ---------------------------------------------------------- */
+
+/* Send an RFC 4475 message (its Request-URI and To are in example.com
+ * already); its status. */
+static int send_torture(world *w, const char *name)
+{
+  char path[1024];
+  size_t len = 0;
+  char *msg;
+  int st;
+
+  snprintf(path, sizeof path, "%s/rfc4475/%s", conformance_dir(), name);
+  msg = read_file(path, &len);
+  ck_assert_msg(msg != NULL, "cannot read %s", path);
+  ck_assert_ptr_nonnull(strstr(msg, "REGISTER sip:example.com SIP/2.0\r\n"));
+  st = send_raw_status(w, msg, len);
+  free(msg);
+  return st;
+}
+
+/* RFC 4475 3.3.12 (cparam01): Contact without <>: unknownparam is a header
+ * parameter, kept as such (after the >) in the listing. */
+START_TEST(registrar_rfc4475_cparam01)
+{
+  world w;
+
+  world_new(&w, NULL);
+  ck_assert_int_eq(send_torture(&w, "cparam01.dat"), 200);
+  CONTACTS(last(&w), "Contact: <sip:+19725552222@gw1.example.net>;expires=3600;unknownparam");
+  ck_assert_int_eq(fetch(&w, "<sip:watson@example.com>"), 200);
+  CONTACTS(last(&w), "Contact: <sip:+19725552222@gw1.example.net>;expires=3600;unknownparam");
+  world_fini(&w);
+}
+END_TEST
+
+/* RFC 4475 3.3.13 (cparam02): Contact with <>: unknownparam is a URI
+ * parameter, kept inside the <>. */
+START_TEST(registrar_rfc4475_cparam02)
+{
+  world w;
+
+  world_new(&w, NULL);
+  ck_assert_int_eq(send_torture(&w, "cparam02.dat"), 200);
+  CONTACTS(last(&w), "Contact: <sip:+19725552222@gw1.example.net;unknownparam>;expires=3600");
+  ck_assert_int_eq(fetch(&w, "<sip:watson@example.com>"), 200);
+  CONTACTS(last(&w), "Contact: <sip:+19725552222@gw1.example.net;unknownparam>;expires=3600");
+  world_fini(&w);
+}
+END_TEST
+
+/* RFC 4475 3.3.14 (regescrt): the escaped Route header of the Contact URI
+ * is part of the contact and kept as sent. */
+START_TEST(registrar_rfc4475_regescrt)
+{
+  world w;
+
+  world_new(&w, NULL);
+  ck_assert_int_eq(send_torture(&w, "regescrt.dat"), 200);
+  CONTACTS(last(&w), "Contact: <sip:user@example.com?Route=%3Csip:sip.example.com%3E>;expires=3600");
+  ck_assert_int_eq(fetch(&w, "<sip:user@example.com>"), 200);
+  CONTACTS(last(&w), "Contact: <sip:user@example.com?Route=%3Csip:sip.example.com%3E>;expires=3600");
+  world_fini(&w);
+}
+END_TEST
+
+/* RFC 4475 3.1.1.4 (escnull): %00 in the AOR and the contacts: two
+ * distinct bindings, escapes kept. */
+START_TEST(registrar_rfc4475_escnull)
+{
+  world w;
+
+  world_new(&w, NULL);
+  ck_assert_int_eq(send_torture(&w, "escnull.dat"), 200);
+  CONTACTS(last(&w), "Contact: <sip:%00@host5.example.com>;expires=3600",
+           "Contact: <sip:%00%00@host5.example.com>;expires=3600");
+  ck_assert_int_eq(fetch(&w, "<sip:null-%00-null@example.com>"), 200);
+  CONTACTS(last(&w), "Contact: <sip:%00@host5.example.com>;expires=3600",
+           "Contact: <sip:%00%00@host5.example.com>;expires=3600");
+  /* The %00 does not cut the AOR: sip:null-@example.com is another one. */
+  ck_assert_int_eq(fetch(&w, "<sip:null-@example.com>"), 200);
+  NO_CONTACTS(last(&w));
+  world_fini(&w);
+}
+END_TEST
+
+/* ---- store failures ------------------------------------------------------------------------ */
+
+/* A store over the memory store whose put (or get) fails on demand. */
+typedef struct flaky {
+  sipsrv_store *mem;
+  int fail_put;           /* 1: done(SIPSRV_E_STORE); 2: return SIPSRV_E_STORE */
+  int fail_get;           /* likewise for get */
+  unsigned puts;
+} flaky;
+
+static int flaky_get(void *user, const char *aor, int64_t now_ms, sipsrv_store_get_cb done,
+                     void *ctx)
+{
+  flaky *f = user;
+  if (f->fail_get == 1) {
+    done(ctx, SIPSRV_E_STORE, NULL, 0);
+    return 0;
+  }
+  if (f->fail_get == 2)
+    return SIPSRV_E_STORE;
+  return sipsrv_store_get(f->mem, aor, now_ms, done, ctx);
+}
+
+static int flaky_put(void *user, const char *aor, const sipsrv_binding *b, size_t n,
+                     sipsrv_store_done_cb done, void *ctx)
+{
+  flaky *f = user;
+  f->puts++;
+  if (f->fail_put == 1) {
+    done(ctx, SIPSRV_E_STORE);
+    return 0;
+  }
+  if (f->fail_put == 2)
+    return SIPSRV_E_STORE;
+  return sipsrv_store_put(f->mem, aor, b, n, done, ctx);
+}
+
+static void flaky_destroy(void *user)
+{
+  flaky *f = user;
+  sipsrv_store_free(f->mem);
+}
+
+static const struct sipsrv_store_ops flaky_ops = {
+  SIPSRV_STORE_OPS_VERSION, sizeof(struct sipsrv_store_ops),
+  flaky_get, flaky_put, NULL, NULL, flaky_destroy
+};
+
+static void world_flaky(world *w, flaky *f)
+{
+  sipsrv_registrar_cfg cfg;
+
+  world_core(w, true);
+  memset(f, 0, sizeof *f);
+  ck_assert_int_eq(sipsrv_store_memory_new(&f->mem, w->core), 0);
+  ck_assert_int_eq(sipsrv_store_new(&w->store, &flaky_ops, f), 0);
+  cfg = base_cfg(w);
+  ck_assert_int_eq(sipsrv_registrar_new(&w->reg, w->core, &cfg), 0);
+}
+
+/* registrar.h (ARCHITECTURE.md): a failed put (reported through its
+ * callback, or refused at once): 500 with Retry-After, the old bindings
+ * kept. */
+START_TEST(registrar_store_put_fails_500)
+{
+  world w;
+  flaky f;
+  sipsrv_msg *m;
+
+  world_flaky(&w, &f);
+  ck_assert_int_eq(reg(&w, REG(.headers = "Contact: <sip:bob@192.0.2.1>\r\n")), 200);
+  for (int mode = 1; mode <= 2; mode++) {
+    unsigned puts = f.puts;
+    f.fail_put = mode;
+    ck_assert_int_eq(reg(&w, REG(.cseq = 1 + (unsigned)mode,
+                                 .headers = "Contact: <sip:bob@192.0.2.2>\r\n")),
+                     500);
+    ck_assert_uint_eq(f.puts, puts + 1);
+    m = last_rsp(&w);
+    hdr_eq(m, "Retry-After", "5");
+    sipsrv_msg_free(m);
+    NO_CONTACTS(last(&w));
+  }
+  f.fail_put = 0;
+  ck_assert_int_eq(fetch(&w, NULL), 200);
+  CONTACTS(last(&w), "Contact: <sip:bob@192.0.2.1>;expires=3600");
+  world_fini(&w);
+}
+END_TEST
+
+/* registrar.h: a failed get: 500 with Retry-After, nothing put. */
+START_TEST(registrar_store_get_fails_500)
+{
+  world w;
+  flaky f;
+  sipsrv_msg *m;
+
+  world_flaky(&w, &f);
+  for (int mode = 1; mode <= 2; mode++) {
+    f.fail_get = mode;
+    ck_assert_int_eq(reg(&w, REG(.cseq = (unsigned)mode,
+                                 .headers = "Contact: <sip:bob@192.0.2.2>\r\n")),
+                     500);
+    m = last_rsp(&w);
+    hdr_eq(m, "Retry-After", "5");
+    sipsrv_msg_free(m);
+  }
+  ck_assert_uint_eq(f.puts, 0);
+  world_fini(&w);
+}
+END_TEST
+
+/* ---- suite ------------------------------------------------------------------------------- */
+
+static Suite *suite(void)
+{
+  Suite *s = suite_create("registrar");
+  TCase *tc;
+
+  tc = tcase_create("new");
+  tcase_add_test(tc, registrar_new_null_args);
+  tcase_add_test(tc, registrar_new_bad_version);
+  tcase_add_test(tc, registrar_new_missing_domains_store);
+  tcase_add_test(tc, registrar_new_no_wall_clock);
+  tcase_add_test(tc, registrar_new_min_above_max);
+  tcase_add_test(tc, registrar_new_min_above_default_max);
+  tcase_add_test(tc, registrar_new_free_null);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("claim");
+  tcase_add_test(tc, registrar_claim_other_domain_501);
+  tcase_add_test(tc, registrar_claim_our_domain_200);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("require");
+  tcase_add_test(tc, registrar_require_unknown_420);
+  tcase_add_test(tc, registrar_require_path_ok);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("aor");
+  tcase_add_test(tc, registrar_aor_tel_400);
+  tcase_add_test(tc, registrar_aor_unksm2_400);
+  tcase_add_test(tc, registrar_aor_other_domain_404);
+  tcase_add_test(tc, registrar_aor_canonical);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("register");
+  tcase_add_test(tc, registrar_register_one_200);
+  tcase_add_test(tc, registrar_register_refresh);
+  tcase_add_test(tc, registrar_register_cseq_not_higher_500);
+  tcase_add_test(tc, registrar_register_other_callid_replaces);
+  tcase_add_test(tc, registrar_register_fetch_remaining);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("expires");
+  tcase_add_test(tc, registrar_expires_param_overrides);
+  tcase_add_test(tc, registrar_expires_default);
+  tcase_add_test(tc, registrar_expires_min_423);
+  tcase_add_test(tc, registrar_expires_max_clamped);
+  tcase_add_test(tc, registrar_expires_zero_removes);
+  tcase_add_test(tc, registrar_expires_by_clock);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("q");
+  tcase_add_test(tc, registrar_q_listed);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("star");
+  tcase_add_test(tc, registrar_star_removes_all);
+  tcase_add_test(tc, registrar_star_without_expires0_400);
+  tcase_add_test(tc, registrar_star_with_other_400);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("path");
+  tcase_add_test(tc, registrar_path_echo);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("max_bindings");
+  tcase_add_test(tc, registrar_max_bindings_403);
+  tcase_add_test(tc, registrar_max_bindings_evict);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("rfc4475");
+  tcase_add_test(tc, registrar_rfc4475_cparam01);
+  tcase_add_test(tc, registrar_rfc4475_cparam02);
+  tcase_add_test(tc, registrar_rfc4475_regescrt);
+  tcase_add_test(tc, registrar_rfc4475_escnull);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("store");
+  tcase_add_test(tc, registrar_store_put_fails_500);
+  tcase_add_test(tc, registrar_store_get_fails_500);
+  suite_add_tcase(s, tc);
+
+  return s;
+}
+
+int main(void)
+{
+  return harness_run(suite());
+}
