@@ -198,12 +198,11 @@ static int send_raw_status(world *w, const char *buf, size_t len)
   return st;
 }
 
-/* Send a REGISTER: exactly one response comes back; its status. The sent
- * bytes are w->udp.sent[w->udp.nsent - 1]. */
-static int reg(world *w, const reg_spec *s)
+/* Build a REGISTER with a fresh branch and From tag into buf; its length. */
+static size_t build_reg(world *w, char *buf, size_t size, const reg_spec *s)
 {
-  char buf[4096];
-  int n = snprintf(buf, sizeof buf,
+  unsigned b = ++w->branches;
+  int n = snprintf(buf, size,
                    "REGISTER %s SIP/2.0\r\n"
                    "Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKreg%u\r\n"
                    "Max-Forwards: 70\r\n"
@@ -214,13 +213,22 @@ static int reg(world *w, const reg_spec *s)
                    "%s"
                    "Content-Length: 0\r\n"
                    "\r\n",
-                   s->uri ? s->uri : "sip:example.com", ++w->branches, w->branches,
+                   s->uri ? s->uri : "sip:example.com", b, b,
                    s->to ? s->to : "<sip:bob@example.com>",
                    s->call_id ? s->call_id : "reg-1@127.0.0.1", s->cseq ? s->cseq : 1,
                    s->headers ? s->headers : "");
   ck_assert_int_gt(n, 0);
-  ck_assert_uint_lt((size_t)n, sizeof buf);
-  return send_raw_status(w, buf, (size_t)n);
+  ck_assert_uint_lt((size_t)n, size);
+  return (size_t)n;
+}
+
+/* Send a REGISTER: exactly one response comes back; its status. The sent
+ * bytes are w->udp.sent[w->udp.nsent - 1]. */
+static int reg(world *w, const reg_spec *s)
+{
+  char buf[4096];
+  size_t n = build_reg(w, buf, sizeof buf, s);
+  return send_raw_status(w, buf, n);
 }
 
 static const sent_msg *last(const world *w)
@@ -629,7 +637,7 @@ START_TEST(registrar_register_one_200)
   w.wall.now_ms += 86400000ull + 3723000ull;
   ck_assert_int_eq(fetch(&w, NULL), 200);
   wire_has(last(&w), "Date: Thu, 19 Nov 2026 12:08:43 GMT");
-  CONTACTS(last(&w), "Contact: <sip:bob@192.0.2.1:5060>;expires=0");
+  NO_CONTACTS(last(&w));
   world_fini(&w);
 }
 END_TEST
@@ -720,7 +728,63 @@ START_TEST(registrar_register_fetch_remaining)
   ck_assert_int_eq(fetch(&w, NULL), 200);
   CONTACTS(last(&w), "Contact: <sip:bob@192.0.2.1>;expires=2600",
            "Contact: <sip:bob@192.0.2.2>;expires=6200");
-  wire_has(last(&w), "Date: Sun, 29 Nov 2026 12:53:20 GMT");
+  wire_has(last(&w), "Date: Wed, 18 Nov 2026 11:23:20 GMT");
+  world_fini(&w);
+}
+END_TEST
+
+/* RFC 3261 17.2.2: a retransmitted REGISTER (same branch) gets the same
+ * 200 again from the transaction, not a 500 for a CSeq that is not higher
+ * (10.3 step 7 runs once). */
+START_TEST(registrar_register_retransmission)
+{
+  world w;
+  char buf[4096];
+  size_t n;
+
+  world_new(&w, NULL);
+  n = build_reg(&w, buf, sizeof buf, REG(.headers = "Contact: <sip:bob@192.0.2.1>\r\n"));
+  ck_assert_int_eq(send_raw_status(&w, buf, n), 200);
+  ck_assert_int_eq(send_raw_status(&w, buf, n), 200);
+  ck_assert_uint_eq(w.udp.sent[0].len, w.udp.sent[1].len);
+  ck_assert_int_eq(memcmp(w.udp.sent[0].data, w.udp.sent[1].data, w.udp.sent[0].len), 0);
+  world_fini(&w);
+}
+END_TEST
+
+/* RFC 3261 10.3 step 7: a contact is looked up among the bindings "using
+ * the URI comparison rules" (19.1.4): the host has no case, so
+ * <sip:bob@HOST5.example.com> and <sip:bob@host5.example.com> are one
+ * binding, and expires=0 on the second removes the first. */
+START_TEST(registrar_register_contact_uri_compare)
+{
+  world w;
+
+  world_new(&w, NULL);
+  ck_assert_int_eq(reg(&w, REG(.headers = "Contact: <sip:bob@HOST5.example.com>\r\n")), 200);
+  ck_assert_int_eq(reg(&w, REG(.cseq = 2,
+                               .headers = "Contact: <sip:bob@host5.example.com>;expires=0\r\n")),
+                   200);
+  NO_CONTACTS(last(&w));
+  ck_assert_int_eq(fetch(&w, NULL), 200);
+  NO_CONTACTS(last(&w));
+  world_fini(&w);
+}
+END_TEST
+
+/* RFC 3261 10.3 step 5: the canonical AOR has its escaped characters
+ * "converted to their unescaped form": To <sip:%62ob@example.com> is the
+ * AOR sip:bob@example.com. */
+START_TEST(registrar_aor_unescaped)
+{
+  world w;
+
+  world_new(&w, NULL);
+  ck_assert_int_eq(reg(&w, REG(.to = "<sip:%62ob@example.com>",
+                               .headers = "Contact: <sip:bob@192.0.2.1>\r\n")),
+                   200);
+  ck_assert_int_eq(fetch(&w, "<sip:bob@example.com>"), 200);
+  CONTACTS(last(&w), "Contact: <sip:bob@192.0.2.1>;expires=3600");
   world_fini(&w);
 }
 END_TEST
@@ -1227,6 +1291,7 @@ static Suite *suite(void)
   tcase_add_test(tc, registrar_aor_unksm2_400);
   tcase_add_test(tc, registrar_aor_other_domain_404);
   tcase_add_test(tc, registrar_aor_canonical);
+  tcase_add_test(tc, registrar_aor_unescaped);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("register");
@@ -1235,6 +1300,8 @@ static Suite *suite(void)
   tcase_add_test(tc, registrar_register_cseq_not_higher_500);
   tcase_add_test(tc, registrar_register_other_callid_replaces);
   tcase_add_test(tc, registrar_register_fetch_remaining);
+  tcase_add_test(tc, registrar_register_retransmission);
+  tcase_add_test(tc, registrar_register_contact_uri_compare);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("expires");

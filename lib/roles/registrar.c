@@ -317,9 +317,20 @@ static void on_put(void *ctx, int err)
   answer_ok(r);
 }
 
-static bool same_contact(const char *a, const char *b)
+/* RFC 3261 10.3 step 7 matches contacts with the URI comparison rules of
+ * 19.1.4 (host case, parameter order...); the stored text stays as sent. */
+static bool same_contact(reg_req *r, const char *a, const char *b)
 {
-  return strcmp(a, b) == 0;
+  url_t *ua, *ub;
+  bool same;
+  if (strcmp(a, b) == 0)
+    return true;
+  ua = url_make(r->home, a);
+  ub = url_make(r->home, b);
+  same = ua && ub && url_cmp_all(ua, ub) == 0;
+  su_free(r->home, ua);
+  su_free(r->home, ub);
+  return same;
 }
 
 /* Step 7 on the current bindings: the new set, or a status. */
@@ -351,7 +362,7 @@ static void on_got(void *ctx, int err, const sipsrv_binding *cur, size_t n)
   for (size_t i = 0; i < n; i++) {
     bool changed = r->star;
     for (size_t k = 0; k < r->nc && !changed; k++)
-      changed = same_contact(cur[i].contact, r->c[k].uri);
+      changed = same_contact(r, cur[i].contact, r->c[k].uri);
     if (changed && cur[i].call_id && strcmp(cur[i].call_id, r->call_id) == 0 &&
         r->cseq <= cur[i].cseq) {
       /* Step 7: same Call-ID, CSeq not higher: the update fails whole. */
@@ -374,7 +385,7 @@ static void on_got(void *ctx, int err, const sipsrv_binding *cur, size_t n)
     sipsrv_binding *b;
     bool later = false;
     for (size_t j = k + 1; j < r->nc && !later; j++)
-      later = same_contact(r->c[k].uri, r->c[j].uri);   /* the last one counts */
+      later = same_contact(r, r->c[k].uri, r->c[j].uri);   /* the last one counts */
     if (later || r->c[k].expires == 0)
       continue;                                          /* 0: removal */
     b = &set[nset++];
@@ -517,8 +528,9 @@ int sipsrv_registrar_new(sipsrv_registrar **out, sipsrv_core *core, const sipsrv
     return SIPSRV_E_INVAL;
   if (cfg->version != SIPSRV_REGISTRAR_CFG_VERSION)
     return SIPSRV_E_VERSION;
+  /* The effective bounds: 0 stands for the defaults (60 and 86400 s). */
   if (!cfg->domains || !cfg->domains[0] || !cfg->store ||
-      (cfg->min_expires && cfg->max_expires && cfg->min_expires > cfg->max_expires))
+      (cfg->min_expires ? cfg->min_expires : 60) > (cfg->max_expires ? cfg->max_expires : 86400))
     return SIPSRV_E_INVAL;
   if (!ss_core_has_wall_clock(core))
     return SIPSRV_E_STATE;
