@@ -16,6 +16,8 @@
 #include <sipsrv/store.h>
 #include <sipsrv/transport.h>
 
+#include "auth/digest.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -1261,6 +1263,233 @@ END_TEST
 
 /* ---- suite ------------------------------------------------------------------------------- */
 
+/* ---- digest authentication (RFC 3261 22.4, 10.3 steps 3-4) -------------------- */
+
+/* A registrar with auth_realm example.com and user bob (password "secret"). */
+static void world_auth(world *w)
+{
+  sipsrv_registrar_cfg c;
+
+  world_core(w, true);
+  ck_assert_int_eq(sipsrv_store_memory_new(&w->store, w->core), 0);
+  ck_assert_int_eq(sipsrv_store_memory_add_user(w->store, "bob", "example.com", "secret"), 0);
+  c = base_cfg(w);
+  c.auth_realm = "example.com";
+  ck_assert_int_eq(sipsrv_registrar_new(&w->reg, w->core, &c), 0);
+}
+
+/* The nonce of the challenge for alg in the last response. */
+static void nonce_of(const world *w, const char *alg, char nonce[SS_NONCE_LEN + 1])
+{
+  const char *d = last(w)->data, *line, *end, *n;
+  char want[64];
+
+  snprintf(want, sizeof want, "algorithm=%s,", alg);
+  for (line = strstr(d, "WWW-Authenticate: "); line; line = strstr(line + 1, "WWW-Authenticate: ")) {
+    end = strstr(line, "\r\n");
+    n = strstr(line, "nonce=\"");
+    if (end && n && n < end && strstr(line, want) && strstr(line, want) < end) {
+      ck_assert_int_eq(n[7 + SS_NONCE_LEN], '"');
+      memcpy(nonce, n + 7, SS_NONCE_LEN);
+      nonce[SS_NONCE_LEN] = '\0';
+      return;
+    }
+  }
+  ck_abort_msg("no %s challenge in:\n%s", alg, d);
+}
+
+/* An Authorization line (with CRLF) for user/password answering nonce. */
+static void auth_line(char *buf, size_t size, const char *alg, const char *user,
+                      const char *password, const char *nonce, const char *uri, const char *nc)
+{
+  char a1[256], ha1[129], rsp[129];
+  int k = (int)ss_digest_alg_parse(alg);
+
+  ck_assert_int_ge(k, 0);
+  snprintf(a1, sizeof a1, "%s:example.com:%s", user, password);
+  ck_assert_int_eq(ss_digest_hex((ss_digest_alg)k, a1, strlen(a1), ha1), 0);
+  ck_assert_int_eq(ss_digest_response((ss_digest_alg)k, ha1, "REGISTER", uri, nonce, nc, "0a4f113b",
+                                      "auth", rsp), 0);
+  ck_assert_int_lt(snprintf(buf, size,
+                            "Authorization: Digest username=\"%s\", realm=\"example.com\", "
+                            "nonce=\"%s\", uri=\"%s\", response=\"%s\", algorithm=%s, qop=auth, "
+                            "nc=%s, cnonce=\"0a4f113b\"\r\n",
+                            user, nonce, uri, rsp, alg, nc), (int)size);
+}
+
+/* Send a REGISTER for to with Contact and credentials, Call-ID reg-1. */
+static int reg_auth(world *w, const char *to, const char *alg, const char *user,
+                    const char *password, const char *nonce, const char *nc)
+{
+  char h[2048], a[1024];
+  auth_line(a, sizeof a, alg, user, password, nonce, "sip:example.com", nc);
+  snprintf(h, sizeof h, "Contact: <sip:bob@192.0.2.4>\r\n%s", a);
+  /* A CSeq above every earlier one (10.3 step 7: not higher is a 500). */
+  return reg(w, REG(.to = to, .cseq = w->branches + 1, .headers = h));
+}
+
+/* 22.4 / RFC 8760 2.4: no credentials -> 401, one challenge per algorithm,
+ * strongest first, qop="auth"; nothing stored. */
+START_TEST(registrar_auth_none_401)
+{
+  world w;
+  const char *d, *a, *b, *c;
+  char nonce[SS_NONCE_LEN + 1];
+
+  world_auth(&w);
+  ck_assert_int_eq(reg(&w, REG(.headers = "Contact: <sip:bob@192.0.2.4>\r\n")), 401);
+  d = last(&w)->data;
+  a = strstr(d, "algorithm=SHA-512-256,");
+  b = strstr(d, "algorithm=SHA-256,");
+  c = strstr(d, "algorithm=MD5,");
+  ck_assert(a && b && c && a < b && b < c);
+  ck_assert_ptr_nonnull(strstr(d, "WWW-Authenticate: Digest realm=\"example.com\""));
+  ck_assert_ptr_null(strstr(d, "stale"));
+  /* Authenticated, the fetch shows that the 401 bound nothing. */
+  nonce_of(&w, "MD5", nonce);
+  {
+    char h[1024];
+    auth_line(h, sizeof h, "MD5", "bob", "secret", nonce, "sip:example.com", "00000001");
+    ck_assert_int_eq(reg(&w, REG(.call_id = "f@x", .headers = h)), 200);
+    NO_CONTACTS(last(&w));
+  }
+  world_fini(&w);
+}
+END_TEST
+
+/* Each algorithm's correct response registers (RFC 7616 3.4.1, RFC 8760). */
+START_TEST(registrar_auth_ok_each_alg)
+{
+  static const char *const algs[] = { "MD5", "SHA-256", "SHA-512-256" };
+  world w;
+  char nonce[SS_NONCE_LEN + 1];
+
+  world_auth(&w);
+  for (size_t i = 0; i < 3; i++) {
+    ck_assert_int_eq(reg(&w, REG(.headers = "Contact: <sip:bob@192.0.2.4>\r\n")), 401);
+    nonce_of(&w, algs[i], nonce);
+    ck_assert_int_eq(reg_auth(&w, NULL, algs[i], "bob", "secret", nonce, "00000001"), 200);
+    wire_has(last(&w), "Contact: <sip:bob@192.0.2.4>;expires=3600");
+  }
+  world_fini(&w);
+}
+END_TEST
+
+/* A wrong password and an unknown user both get a fresh challenge, alike. */
+START_TEST(registrar_auth_wrong_401)
+{
+  world w;
+  char nonce[SS_NONCE_LEN + 1];
+
+  world_auth(&w);
+  ck_assert_int_eq(reg(&w, REG(.headers = "Contact: <sip:bob@192.0.2.4>\r\n")), 401);
+  nonce_of(&w, "MD5", nonce);
+  ck_assert_int_eq(reg_auth(&w, NULL, "MD5", "bob", "wrong", nonce, "00000001"), 401);
+  ck_assert_ptr_nonnull(strstr(last(&w)->data, "WWW-Authenticate: Digest"));
+  ck_assert_int_eq(reg_auth(&w, "<sip:eve@example.com>", "MD5", "eve", "secret", nonce, "00000002"),
+                   401);
+  world_fini(&w);
+}
+END_TEST
+
+/* 10.3 step 4: bob may not register alice's AOR -> 403. */
+START_TEST(registrar_auth_other_aor_403)
+{
+  world w;
+  char nonce[SS_NONCE_LEN + 1];
+
+  world_auth(&w);
+  ck_assert_int_eq(reg(&w, REG(.headers = "Contact: <sip:bob@192.0.2.4>\r\n")), 401);
+  nonce_of(&w, "SHA-256", nonce);
+  ck_assert_int_eq(reg_auth(&w, "<sip:alice@example.com>", "SHA-256", "bob", "secret", nonce,
+                            "00000001"), 403);
+  world_fini(&w);
+}
+END_TEST
+
+/* RFC 7616 3.4.5: a replayed nonce count fails; the next one passes. */
+START_TEST(registrar_auth_replay_401)
+{
+  world w;
+  char nonce[SS_NONCE_LEN + 1];
+
+  world_auth(&w);
+  ck_assert_int_eq(reg(&w, REG(.headers = "Contact: <sip:bob@192.0.2.4>\r\n")), 401);
+  nonce_of(&w, "MD5", nonce);
+  ck_assert_int_eq(reg_auth(&w, NULL, "MD5", "bob", "secret", nonce, "00000001"), 200);
+  ck_assert_int_eq(reg_auth(&w, NULL, "MD5", "bob", "secret", nonce, "00000001"), 401);
+  ck_assert_int_eq(reg_auth(&w, NULL, "MD5", "bob", "secret", nonce, "00000002"), 200);
+  world_fini(&w);
+}
+END_TEST
+
+/* RFC 7616 3.3: an expired nonce of ours -> 401 with stale=true. */
+START_TEST(registrar_auth_stale)
+{
+  world w;
+  char nonce[SS_NONCE_LEN + 1];
+
+  world_auth(&w);
+  ck_assert_int_eq(reg(&w, REG(.headers = "Contact: <sip:bob@192.0.2.4>\r\n")), 401);
+  nonce_of(&w, "MD5", nonce);
+  w.wall.now_ms += 301000;
+  ck_assert_int_eq(reg_auth(&w, NULL, "MD5", "bob", "secret", nonce, "00000001"), 401);
+  ck_assert_ptr_nonnull(strstr(last(&w)->data, "stale=true"));
+  nonce_of(&w, "MD5", nonce);
+  ck_assert_int_eq(reg_auth(&w, NULL, "MD5", "bob", "secret", nonce, "00000001"), 200);
+  world_fini(&w);
+}
+END_TEST
+
+/* A forged nonce -> a fresh challenge, not stale; a digest uri other than
+ * the Request-URI -> 400 (RFC 7616 3.4.6 asks it to match). */
+START_TEST(registrar_auth_forged_and_bad)
+{
+  world w;
+  char nonce[SS_NONCE_LEN + 1], h[1024];
+
+  world_auth(&w);
+  ck_assert_int_eq(reg(&w, REG(.headers = "Contact: <sip:bob@192.0.2.4>\r\n")), 401);
+  nonce_of(&w, "MD5", nonce);
+  nonce[SS_NONCE_LEN - 1] = nonce[SS_NONCE_LEN - 1] == '0' ? '1' : '0';
+  ck_assert_int_eq(reg_auth(&w, NULL, "MD5", "bob", "secret", nonce, "00000001"), 401);
+  ck_assert_ptr_null(strstr(last(&w)->data, "stale"));
+  nonce_of(&w, "MD5", nonce);
+  auth_line(h, sizeof h, "MD5", "bob", "secret", nonce, "sip:other.example.com", "00000001");
+  ck_assert_int_eq(reg(&w, REG(.headers = h)), 400);
+  world_fini(&w);
+}
+END_TEST
+
+/* auth_algs: only MD5 is offered and accepted (SHA-256 credentials -> a new
+ * challenge); bits outside the three are SIPSRV_E_INVAL. */
+START_TEST(registrar_auth_algs_md5_only)
+{
+  world w;
+  sipsrv_registrar_cfg c;
+  sipsrv_registrar *bad = NULL;
+  char nonce[SS_NONCE_LEN + 1];
+
+  world_core(&w, true);
+  ck_assert_int_eq(sipsrv_store_memory_new(&w.store, w.core), 0);
+  ck_assert_int_eq(sipsrv_store_memory_add_user(w.store, "bob", "example.com", "secret"), 0);
+  c = base_cfg(&w);
+  c.auth_realm = "example.com";
+  c.auth_algs = 8;
+  ck_assert_int_eq(sipsrv_registrar_new(&bad, w.core, &c), SIPSRV_E_INVAL);
+  ck_assert_ptr_null(bad);
+  c.auth_algs = SIPSRV_DIGEST_MD5;
+  ck_assert_int_eq(sipsrv_registrar_new(&w.reg, w.core, &c), 0);
+  ck_assert_int_eq(reg(&w, REG(.headers = "Contact: <sip:bob@192.0.2.4>\r\n")), 401);
+  ck_assert_ptr_null(strstr(last(&w)->data, "SHA"));
+  nonce_of(&w, "MD5", nonce);
+  ck_assert_int_eq(reg_auth(&w, NULL, "SHA-256", "bob", "secret", nonce, "00000001"), 401);
+  nonce_of(&w, "MD5", nonce);
+  ck_assert_int_eq(reg_auth(&w, NULL, "MD5", "bob", "secret", nonce, "00000001"), 200);
+  world_fini(&w);
+}
+END_TEST
+
 static Suite *suite(void)
 {
   Suite *s = suite_create("registrar");
@@ -1340,6 +1569,14 @@ static Suite *suite(void)
   suite_add_tcase(s, tc);
 
   tc = tcase_create("store");
+  tcase_add_test(tc, registrar_auth_none_401);
+  tcase_add_test(tc, registrar_auth_ok_each_alg);
+  tcase_add_test(tc, registrar_auth_wrong_401);
+  tcase_add_test(tc, registrar_auth_other_aor_403);
+  tcase_add_test(tc, registrar_auth_replay_401);
+  tcase_add_test(tc, registrar_auth_stale);
+  tcase_add_test(tc, registrar_auth_forged_and_bad);
+  tcase_add_test(tc, registrar_auth_algs_md5_only);
   tcase_add_test(tc, registrar_store_put_fails_500);
   tcase_add_test(tc, registrar_store_get_fails_500);
   suite_add_tcase(s, tc);

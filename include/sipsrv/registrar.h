@@ -21,6 +21,9 @@
  *   Supported: path;
  * - at most max_bindings per AOR: beyond that the request is rejected (403)
  *   or, with evict_oldest, the least recently updated bindings go.
+ * With auth_realm set, every REGISTER authenticates with digest (MD5,
+ * SHA-256, SHA-512-256) first: 401 with challenges, 400 for malformed
+ * credentials, 403 for a user registering another user's AOR.
  * A store failure answers 500 with Retry-After and keeps the old bindings.
  * It needs the core's wall clock (sipsrv_core_cfg::wall_clock).
  *
@@ -51,10 +54,29 @@ typedef struct sipsrv_registrar_cfg {
   uint32_t default_expires;         /**< When the REGISTER says none, s; 0: 3600. */
   unsigned max_bindings;            /**< Per AOR; 0: 16. */
   int evict_oldest;                 /**< Past max_bindings: 0 rejects (403), 1 evicts. */
+  /** The digest realm: every REGISTER must authenticate (RFC 3261 22.4, 401)
+   *  with credentials from the store; NULL: no authentication. A user may
+   *  register only the AOR of its own name (10.3 step 4; else 403). */
+  const char *auth_realm;
+  /** The secret that signs nonces (so that nodes sharing it accept each
+   *  other's); NULL: a random one (copied; up to 64 bytes). */
+  const unsigned char *auth_secret;
+  size_t auth_secret_len;           /**< Its length. */
+  /** The digest algorithms offered and accepted, SIPSRV_DIGEST_* or-ed;
+   *  0: all three. Challenges list them strongest first (RFC 8760 2.4); as
+   *  some clients answer only the first challenge and know only MD5
+   *  (sipsak 0.9.8, sipp 3.7), SIPSRV_DIGEST_MD5 alone serves them. */
+  unsigned auth_algs;
 } sipsrv_registrar_cfg;
 
+/** Digest algorithm bits for sipsrv_registrar_cfg::auth_algs. */
+#define SIPSRV_DIGEST_MD5 0x1u
+#define SIPSRV_DIGEST_SHA256 0x2u         /**< RFC 7616 / RFC 8760 SHA-256. */
+#define SIPSRV_DIGEST_SHA512_256 0x4u     /**< RFC 7616 / RFC 8760 SHA-512-256. */
+
 /** Defaults (domains and store still to set). */
-#define SIPSRV_REGISTRAR_CFG_INIT { SIPSRV_REGISTRAR_CFG_VERSION, NULL, NULL, 0, 0, 0, 0, 0 }
+#define SIPSRV_REGISTRAR_CFG_INIT \
+  { SIPSRV_REGISTRAR_CFG_VERSION, NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, 0, 0 }
 
 /**
  * @brief Create a registrar on a core; it claims REGISTER for its domains

@@ -1,4 +1,5 @@
 /* The registrar role (registrar.h): RFC 3261 10.3, RFC 3327 (Path). */
+#include "auth/auth.h"
 #include "store/store_int.h"
 #include "txn/txn.h"
 
@@ -17,6 +18,11 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+/* The public bits are the private enum's (auth_algs goes straight through). */
+_Static_assert(SIPSRV_DIGEST_MD5 == 1u << SS_DIGEST_MD5 &&
+               SIPSRV_DIGEST_SHA256 == 1u << SS_DIGEST_SHA256 &&
+               SIPSRV_DIGEST_SHA512_256 == 1u << SS_DIGEST_SHA512_256, "digest bits");
+
 #define MAX_CONTACTS 64
 
 struct reg_req;
@@ -27,6 +33,7 @@ struct sipsrv_registrar {
   ss_txn_role role;
   sipsrv_registrar_cfg cfg;
   struct reg_req *live;       /* requests not yet answered */
+  ss_auth *auth;              /* NULL: no authentication */
 };
 
 /* One REGISTER on its way through the store. Its strings live in the
@@ -49,6 +56,7 @@ typedef struct reg_req {
   /* The set that was stored, for the 200. */
   sipsrv_binding *set;
   size_t nset;
+  ss_auth_creds creds;        /* step 3 */
   struct reg_req *next, *prev;
 } reg_req;
 
@@ -431,6 +439,111 @@ static void on_got(void *ctx, int err, const sipsrv_binding *cur, size_t n)
   }
 }
 
+/* Steps 5 to 8, once the request passed Require and authentication. */
+static void proceed(reg_req *r)
+{
+  sipsrv_registrar *g = r->reg;
+  sip_t const *sip = r->msg->sip;
+  ss_txn *st = r->st;
+  const char *phrase = NULL;
+  uint32_t minx = g->cfg.min_expires ? g->cfg.min_expires : 60;
+  uint32_t maxx = g->cfg.max_expires ? g->cfg.max_expires : 86400;
+  int status, rc;
+
+  /* Step 5: the AOR (RFC 4475 3.3.4: To must be SIP or SIPS). */
+  if (sip->sip_to->a_url->url_type != url_sip && sip->sip_to->a_url->url_type != url_sips) {
+    answer(r, 400, "To Is Not a SIP or SIPS URI", NULL);
+    return;
+  }
+  if (!our_domain(g, sip->sip_to->a_url->url_host)) {
+    answer(r, 404, "Not Found", NULL);
+    return;
+  }
+  r->aor = canonical_aor(r, sip->sip_to->a_url);
+  status = r->aor ? read_request(r, &phrase) : 500;
+  if (status) {
+    answer(r, status, phrase, NULL);
+    return;
+  }
+  /* Step 7: too short -> 423 with Min-Expires; too long -> shortened. */
+  for (size_t k = 0; k < r->nc; k++) {
+    if (r->c[k].expires && r->c[k].expires < minx) {
+      char h[48];
+      snprintf(h, sizeof h, "Min-Expires: %u", (unsigned)minx);
+      answer(r, 423, "Interval Too Brief", h);
+      return;
+    }
+    if (r->c[k].expires > maxx)
+      r->c[k].expires = maxx;
+  }
+  {
+    const char *name, *host;
+    unsigned port, flags;
+    char buf[128];
+    const ss_peer *p = ss_txn_peer(st);
+    ss_transport_info(p->transport, &name, &host, &port, &flags);
+    (void)host;
+    if (name && addr_text(&p->addr, buf, sizeof buf) == 0) {
+      char *rcv = su_sprintf(r->home, "%s:%s", name, buf);
+      for (char *q = rcv; q && *q && *q != ':'; q++)
+        if (*q >= 'A' && *q <= 'Z')
+          *q = (char)(*q - 'A' + 'a');
+      r->received = rcv;
+    }
+  }
+  r->busy = true;
+  rc = sipsrv_store_get(g->cfg.store, r->aor, r->now, on_got, r);
+  if (rc < 0) {
+    r->busy = false;
+    answer(r, 500, "Location Service Failure", "Retry-After: 5");
+  }
+}
+
+/* 401 with a challenge per algorithm (RFC 3261 22.4; stale, RFC 7616 3.3). */
+static void challenge(reg_req *r, bool stale)
+{
+  char h[2048];
+  if (ss_auth_challenge(r->reg->auth, false, stale, h, sizeof h) < 0)
+    answer(r, 500, NULL, NULL);
+  else
+    answer(r, 401, "Unauthorized", h);
+}
+
+/* The user's credentials: verify, then authorize (step 4: by default a user
+ * registers only the AOR of its own name). */
+static void on_cred(void *ctx, int err, const sipsrv_credential *c)
+{
+  reg_req *r = ctx;
+  const char *ha1 = NULL;
+  url_t const *to;
+  r->busy = false;
+  if (!r->st) {
+    req_free(r);
+    return;
+  }
+  if (err == 0 && c) {
+    switch (r->creds.alg) {
+    case SS_DIGEST_MD5: ha1 = c->ha1_md5; break;
+    case SS_DIGEST_SHA256: ha1 = c->ha1_sha256; break;
+    case SS_DIGEST_SHA512_256: ha1 = c->ha1_sha512_256; break;
+    }
+  } else if (err != SIPSRV_E_NOTFOUND) {
+    answer(r, 500, "Location Service Failure", "Retry-After: 5");
+    return;
+  }
+  /* An unknown user and a wrong password look the same: a new challenge. */
+  if (!ha1 || !ss_auth_verify(r->reg->auth, &r->creds, ha1, "REGISTER")) {
+    challenge(r, false);
+    return;
+  }
+  to = r->msg->sip->sip_to->a_url;
+  if (!to->url_user || strcmp(to->url_user, r->creds.username) != 0) {
+    answer(r, 403, "Not Allowed for This AOR", NULL);
+    return;
+  }
+  proceed(r);
+}
+
 static bool reg_request(void *self, ss_txn *st, sipsrv_msg *msg)
 {
   static const char *const supported[] = { "path", NULL };
@@ -439,10 +552,7 @@ static bool reg_request(void *self, ss_txn *st, sipsrv_msg *msg)
   sipsrv_check_cfg chk = SIPSRV_CHECK_CFG_INIT;
   sipsrv_verdict v;
   reg_req *r;
-  const char *phrase = NULL;
-  uint32_t minx = g->cfg.min_expires ? g->cfg.min_expires : 60;
-  uint32_t maxx = g->cfg.max_expires ? g->cfg.max_expires : 86400;
-  int status, rc;
+  int rc;
 
   /* Step 1: REGISTER for one of our domains; anything else is not ours. */
   if (sip->sip_request->rq_method != sip_method_register ||
@@ -471,53 +581,29 @@ static bool reg_request(void *self, ss_txn *st, sipsrv_msg *msg)
     answer(r, v.status, v.phrase, v.header[0] ? v.header : NULL);
     return true;
   }
-  /* Step 5: the AOR (RFC 4475 3.3.4: To must be SIP or SIPS). */
-  if (sip->sip_to->a_url->url_type != url_sip && sip->sip_to->a_url->url_type != url_sips) {
-    answer(r, 400, "To Is Not a SIP or SIPS URI", NULL);
-    return true;
-  }
-  if (!our_domain(g, sip->sip_to->a_url->url_host)) {
-    answer(r, 404, "Not Found", NULL);
-    return true;
-  }
-  r->aor = canonical_aor(r, sip->sip_to->a_url);
-  status = r->aor ? read_request(r, &phrase) : 500;
-  if (status) {
-    answer(r, status, phrase, NULL);
-    return true;
-  }
-  /* Step 7: too short -> 423 with Min-Expires; too long -> shortened. */
-  for (size_t k = 0; k < r->nc; k++) {
-    if (r->c[k].expires && r->c[k].expires < minx) {
-      char h[48];
-      snprintf(h, sizeof h, "Min-Expires: %u", (unsigned)minx);
-      answer(r, 423, "Interval Too Brief", h);
+  /* Step 3: authentication (RFC 3261 22.4, 401 with a challenge). */
+  if (g->auth) {
+    switch (ss_auth_inspect(g->auth, msg, false, &r->creds)) {
+    case SS_AUTH_CHECK:
+      r->busy = true;
+      rc = sipsrv_store_credential(g->cfg.store, r->creds.username, ss_auth_realm(g->auth), on_cred, r);
+      if (rc < 0) {
+        r->busy = false;
+        answer(r, 500, "Location Service Failure", "Retry-After: 5");
+      }
+      return true;
+    case SS_AUTH_STALE:
+      challenge(r, true);
+      return true;
+    case SS_AUTH_BAD:
+      answer(r, 400, "Malformed Authorization", NULL);
+      return true;
+    default:
+      challenge(r, false);
       return true;
     }
-    if (r->c[k].expires > maxx)
-      r->c[k].expires = maxx;
   }
-  {
-    const char *name, *host;
-    unsigned port, flags;
-    char buf[128];
-    const ss_peer *p = ss_txn_peer(st);
-    ss_transport_info(p->transport, &name, &host, &port, &flags);
-    (void)host;
-    if (name && addr_text(&p->addr, buf, sizeof buf) == 0) {
-      char *rcv = su_sprintf(r->home, "%s:%s", name, buf);
-      for (char *q = rcv; q && *q && *q != ':'; q++)
-        if (*q >= 'A' && *q <= 'Z')
-          *q = (char)(*q - 'A' + 'a');
-      r->received = rcv;
-    }
-  }
-  r->busy = true;
-  rc = sipsrv_store_get(g->cfg.store, r->aor, r->now, on_got, r);
-  if (rc < 0) {
-    r->busy = false;
-    answer(r, 500, "Location Service Failure", "Retry-After: 5");
-  }
+  proceed(r);
   return true;
 }
 
@@ -544,6 +630,14 @@ int sipsrv_registrar_new(sipsrv_registrar **out, sipsrv_core *core, const sipsrv
     ss_free(core, g);
     return SIPSRV_E_NOMEM;
   }
+  if (cfg->auth_realm) {
+    ss_auth_cfg ac = { cfg->auth_realm, cfg->auth_secret, cfg->auth_secret_len, 0, cfg->auth_algs };
+    int rc = cfg->auth_algs & ~7u ? SIPSRV_E_INVAL : ss_auth_new(&g->auth, core, &ac);
+    if (rc < 0) {
+      ss_free(core, g);
+      return rc;
+    }
+  }
   g->role.request = reg_request;
   g->role.self = g;
   ss_core_txn_attach(g->ctxn, &g->role);
@@ -563,5 +657,6 @@ void sipsrv_registrar_free(sipsrv_registrar *g)
     r->busy = false;
     answer(r, 500, "Server Shutting Down", NULL);
   }
+  ss_auth_free(g->auth);
   ss_free(g->core, g);
 }
