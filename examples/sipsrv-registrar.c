@@ -2,21 +2,19 @@
  *
  *   sipsrv-registrar --domain D [--listen udp|tcp:IP:PORT]... [--store memory]
  *                    [--min-expires N] [--max-expires N] [--log-level L]
- *                    [--users FILE [--realm R] [--auth-algs LIST]]
+ *                    [--users FILE [--realm R] [--auth-algs md5|all]]
  *
  * Bindings live in the memory store (SQLite comes with the rest of issue 4).
  * With --users, every REGISTER authenticates with digest (realm R, the
  * domain by default) against FILE's lines "user:password" ('#' starts a
- * comment line); a user registers only its own AOR. --auth-algs lists the
- * algorithms offered, comma-separated (MD5, SHA-256, SHA-512-256); the
- * default is MD5, the one every common client (sipp, sipsak) answers. Stops on SIGINT/SIGTERM
- * having freed everything. */
+ * comment line); a user registers only its own AOR. It offers MD5, the one
+ * algorithm sipp and sipsak answer; --auth-algs all offers SHA-512-256,
+ * SHA-256 and MD5. Stops on SIGINT/SIGTERM having freed everything. */
 #include <sipsrv/sipsrv.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #define MAX_LISTEN 16
 
@@ -27,7 +25,6 @@ static void log_stderr(sipsrv_log_level level, const char *msg, void *user)
 }
 
 /* Drop expired bindings once a second (the store hides them anyway). */
-static void sweep(void *user);
 typedef struct app { sipsrv_core *core; sipsrv_store *store; } app;
 
 static void sweep(void *user)
@@ -37,66 +34,11 @@ static void sweep(void *user)
   sipsrv_core_timer_new(a->core, 1000, sweep, a, NULL);
 }
 
-/* FILE's "user:password" lines into the memory store; 0 or -1 (reported). */
-static int load_users(sipsrv_store *store, const char *path, const char *realm)
-{
-  char line[1024];
-  unsigned lineno = 0, n = 0;
-  FILE *f = fopen(path, "r");
-
-  if (!f) {
-    fprintf(stderr, "sipsrv-registrar: cannot open %s\n", path);
-    return -1;
-  }
-  while (fgets(line, sizeof line, f)) {
-    char *colon, *end = line + strcspn(line, "\r\n");
-    lineno++;
-    *end = '\0';
-    if (line[0] == '#' || line[0] == '\0')
-      continue;
-    colon = strchr(line, ':');
-    if (!colon || colon == line) {
-      fprintf(stderr, "sipsrv-registrar: %s:%u: not user:password\n", path, lineno);
-      fclose(f);
-      return -1;
-    }
-    *colon = '\0';
-    if (sipsrv_store_memory_add_user(store, line, realm, colon + 1) < 0) {
-      fprintf(stderr, "sipsrv-registrar: %s:%u: cannot add user %s\n", path, lineno, line);
-      fclose(f);
-      return -1;
-    }
-    n++;
-  }
-  fclose(f);
-  printf("%u users for realm %s\n", n, realm);
-  return 0;
-}
-
-/* "MD5,SHA-256,SHA-512-256" to SIPSRV_DIGEST_* bits; 0 if any is unknown. */
-static unsigned parse_algs(const char *list)
-{
-  unsigned bits = 0;
-  while (*list) {
-    size_t n = strcspn(list, ",");
-    if (n == 3 && strncasecmp(list, "MD5", 3) == 0)
-      bits |= SIPSRV_DIGEST_MD5;
-    else if (n == 7 && strncasecmp(list, "SHA-256", 7) == 0)
-      bits |= SIPSRV_DIGEST_SHA256;
-    else if (n == 11 && strncasecmp(list, "SHA-512-256", 11) == 0)
-      bits |= SIPSRV_DIGEST_SHA512_256;
-    else
-      return 0;
-    list += n + (list[n] == ',');
-  }
-  return bits;
-}
-
 static int usage(void)
 {
   fprintf(stderr, "usage: sipsrv-registrar --domain D [--listen udp|tcp:IP:PORT]... "
                   "[--store memory] [--min-expires N] [--max-expires N] [--log-level L] "
-                  "[--users FILE [--realm R] [--auth-algs LIST]]\n");
+                  "[--users FILE [--realm R] [--auth-algs md5|all]]\n");
   return 2;
 }
 
@@ -130,8 +72,8 @@ int main(int argc, char **argv)
       users = v;
     else if (strcmp(argv[i], "--realm") == 0)
       realm = v;
-    else if (strcmp(argv[i], "--auth-algs") == 0 && (rcfg.auth_algs = parse_algs(v)) != 0)
-      ;
+    else if (strcmp(argv[i], "--auth-algs") == 0 && (!strcmp(v, "md5") || !strcmp(v, "all")))
+      rcfg.auth_algs = strcmp(v, "all") == 0 ? 7 : SIPSRV_DIGEST_MD5;
     else if (strcmp(argv[i], "--log-level") == 0)
       level = sipsrv_log_level_parse(v);
     else
@@ -158,8 +100,14 @@ int main(int argc, char **argv)
     rcfg.auth_realm = realm ? realm : domains[0];
     if (!rcfg.auth_algs)
       rcfg.auth_algs = SIPSRV_DIGEST_MD5;
-    if (load_users(a.store, users, rcfg.auth_realm) < 0)
+    unsigned line;
+    int n = sipsrv_store_memory_load_users(a.store, users, rcfg.auth_realm, &line);
+    if (n < 0) {
+      fprintf(stderr, "sipsrv-registrar: %s:%u: %s\n", users, line,
+              n == SIPSRV_E_PARSE ? "not USER:PASSWORD" : sipsrv_strerror(n));
       goto out;
+    }
+    printf("%d users for realm %s\n", n, rcfg.auth_realm);
   }
   /* The registrar first: it claims REGISTER for the domain; the UAS answers
    * the rest (OPTIONS, 405 for what a registrar does not do...). */

@@ -2,11 +2,13 @@
 #include <check.h>
 #include <sipsrv/sipsrv.h>
 
+#include "auth/digest.h"
 #include "harness.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* What a get delivered, copied out of the callback. */
 typedef struct got {
@@ -277,6 +279,50 @@ START_TEST(store_memory_credentials)
 }
 END_TEST
 
+/* The users file loader: USER:PASSWORD lines (the password may hold ':'),
+ * comments and empty lines skipped; the failing line's number reported. */
+static void write_file(const char *path, const char *text)
+{
+  FILE *f = fopen(path, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+START_TEST(store_memory_load_users)
+{
+  sipsrv_store *s;
+  char out[4][130], path[64], a1[64], md5[129];
+  unsigned line = 99;
+
+  snprintf(path, sizeof path, "/tmp/sipsrv-users-%d", (int)getpid());
+  ck_assert_int_eq(sipsrv_store_memory_new(&s, NULL), 0);
+  write_file(path, "# users\n\nalice:wonder\r\nbob:pa:ss\n");
+  ck_assert_int_eq(sipsrv_store_memory_load_users(s, path, "r", &line), 2);
+  ck_assert_uint_eq(line, 0);
+  ck_assert_int_eq(sipsrv_store_credential(s, "bob", "r", on_cred, out), 0);
+  ck_assert_str_eq(out[0], "0");
+  snprintf(a1, sizeof a1, "bob:r:pa:ss");
+  ck_assert_int_eq(ss_digest_hex(SS_DIGEST_MD5, a1, strlen(a1), md5), 0);
+  ck_assert_str_eq(out[1], md5);
+  ck_assert_int_eq(sipsrv_store_credential(s, "alice", "r", on_cred, out), 0);
+  snprintf(a1, sizeof a1, "alice:r:wonder");
+  ck_assert_int_eq(ss_digest_hex(SS_DIGEST_MD5, a1, strlen(a1), md5), 0);
+  ck_assert_str_eq(out[1], md5);
+  write_file(path, "carol:x\nnocolon\n");
+  ck_assert_int_eq(sipsrv_store_memory_load_users(s, path, "r", &line), SIPSRV_E_PARSE);
+  ck_assert_uint_eq(line, 2);
+  write_file(path, ":nouser\n");
+  ck_assert_int_eq(sipsrv_store_memory_load_users(s, path, "r", &line), SIPSRV_E_PARSE);
+  ck_assert_uint_eq(line, 1);
+  unlink(path);
+  ck_assert_int_eq(sipsrv_store_memory_load_users(s, path, "r", &line), SIPSRV_E_IO);
+  ck_assert_uint_eq(line, 0);
+  ck_assert_int_eq(sipsrv_store_memory_load_users(s, NULL, "r", NULL), SIPSRV_E_INVAL);
+  sipsrv_store_free(s);
+}
+END_TEST
+
 /* A backend of the application's own: the vtable's checks. */
 static int dummy_get(void *u, const char *aor, int64_t now, sipsrv_store_get_cb done, void *ctx)
 {
@@ -356,6 +402,7 @@ static Suite *suite(void)
   tcase_add_test(tc, store_memory_expire);
   tcase_add_test(tc, store_memory_expire_many);
   tcase_add_test(tc, store_memory_credentials);
+  tcase_add_test(tc, store_memory_load_users);
   tcase_set_timeout(tc, 60);
   suite_add_tcase(s, tc);
   tc = tcase_create("vtable");

@@ -148,6 +148,23 @@ SIPSRV_API int sipsrv_store_memory_add_user(sipsrv_store *store, const char *use
                                             const char *realm, const char *password);
 
 /**
+ * @brief Load a users file into a memory store: one `USER:PASSWORD` per
+ *        line (the password is the rest of the line), empty lines and lines
+ *        starting with '#' skipped; each user added as by
+ *        sipsrv_store_memory_add_user() for realm.
+ * @param line If not NULL, set to the number of the line that failed (0
+ *        when none did or the file could not be read).
+ * @return the number of users loaded; SIPSRV_E_IO if the file cannot be
+ *         read; SIPSRV_E_PARSE for a line without ':' or with an empty user;
+ *         SIPSRV_E_TOOBIG for a line of 1023 bytes or more; SIPSRV_E_INVAL
+ *         for NULL arguments, a user name with ':' or a store that is not a
+ *         memory store; SIPSRV_E_NOMEM. Users before a failing line stay.
+ * @since 0.1.0
+ */
+SIPSRV_API int sipsrv_store_memory_load_users(sipsrv_store *store, const char *path,
+                                              const char *realm, unsigned *line);
+
+/**
  * @brief Free a store (and its backend, through ops->destroy).
  * @param store A store, or NULL (no-op).
  * @since 0.1.0

@@ -386,3 +386,47 @@ int sipsrv_store_memory_new(sipsrv_store **out, sipsrv_core *core)
     mem_destroy(m);
   return rc;
 }
+
+int sipsrv_store_memory_load_users(sipsrv_store *s, const char *path, const char *realm,
+                                   unsigned *line)
+{
+  char buf[1024];
+  unsigned n = 0, at = 0;
+  int rc = 0;
+  FILE *f;
+
+  if (line)
+    *line = 0;
+  if (!s || s->ops != &ss_memory_store_ops || !path || !realm)
+    return SIPSRV_E_INVAL;
+  f = fopen(path, "r");
+  if (!f)
+    return SIPSRV_E_IO;
+  while (rc == 0 && fgets(buf, sizeof buf, f)) {
+    size_t len = strcspn(buf, "\r\n");
+    char *colon = strchr(buf, ':');
+    at++;
+    if (buf[len] == '\0' && !feof(f)) {
+      rc = SIPSRV_E_TOOBIG;                /* a line longer than the buffer */
+      break;
+    }
+    buf[len] = '\0';
+    if (buf[0] == '#' || buf[0] == '\0')
+      continue;
+    if (!colon || colon == buf) {
+      rc = SIPSRV_E_PARSE;
+      break;
+    }
+    *colon = '\0';
+    rc = sipsrv_store_memory_add_user(s, buf, realm, colon + 1);
+    n += rc == 0;
+  }
+  memset(buf, 0, sizeof buf);              /* nor does the last password */
+  if (rc == 0 && ferror(f))
+    rc = SIPSRV_E_IO;
+  fclose(f);
+  if (rc < 0 && line)
+    *line = at;
+  return rc < 0 ? rc : (int)n;
+}
+

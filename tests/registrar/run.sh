@@ -5,7 +5,7 @@
 #    unregister scenario from tests/realclients, 200 times over each;
 #  - sipsak registers and unregisters;
 #  - with --users, digest authentication (RFC 3261 22.4, MD5): sipp -au/-ap
-#    registers and unregisters through the 401 (auth.xml), sipsak -a too,
+#    registers and unregisters through the 401 (auth.xml), sipsak -u/-a too,
 #    and sipsak with a wrong password is refused;
 #  - the same under valgrind: no error, no leak.
 # Only 127.0.0.1, free ports, every process bounded in time and stopped.
@@ -51,6 +51,8 @@ auth_suite() {  # auth_suite TAG REPEAT: against a server started with --users
   done
   sipsak_run "$1 sipsak digest register" -U -C sip:bob@127.0.0.1:5999 -s "sip:bob@127.0.0.1:$udp" \
     -u bob -a secret -x 300
+  sipsak_run "$1 sipsak digest unregister" -U -C sip:bob@127.0.0.1:5999 -s "sip:bob@127.0.0.1:$udp" \
+    -u bob -a secret -x 0
   if timeout 15 sipsak -U -C sip:bob@127.0.0.1:5999 -s "sip:bob@127.0.0.1:$udp" -u bob -a wrong \
        -x 300 >sipsak.log 2>&1; then
     bad "$1 sipsak wrong password was accepted"
