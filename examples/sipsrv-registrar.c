@@ -73,7 +73,7 @@ int main(int argc, char **argv)
     else if (strcmp(argv[i], "--realm") == 0)
       realm = v;
     else if (strcmp(argv[i], "--auth-algs") == 0 && (!strcmp(v, "md5") || !strcmp(v, "all")))
-      rcfg.auth_algs = strcmp(v, "all") == 0 ? 7 : SIPSRV_DIGEST_MD5;
+      rcfg.auth_algs = strcmp(v, "all") == 0 ? SIPSRV_DIGEST_ALL : SIPSRV_DIGEST_MD5;
     else if (strcmp(argv[i], "--log-level") == 0)
       level = sipsrv_log_level_parse(v);
     else

@@ -315,6 +315,16 @@ START_TEST(store_memory_load_users)
   write_file(path, ":nouser\n");
   ck_assert_int_eq(sipsrv_store_memory_load_users(s, path, "r", &line), SIPSRV_E_PARSE);
   ck_assert_uint_eq(line, 1);
+  {
+    char longline[2048];
+    memset(longline, 'a', sizeof longline - 2);
+    longline[sizeof longline - 2] = '\n';
+    longline[sizeof longline - 1] = '\0';
+    longline[3] = ':';
+    write_file(path, longline);
+    ck_assert_int_eq(sipsrv_store_memory_load_users(s, path, "r", &line), SIPSRV_E_TOOBIG);
+    ck_assert_uint_eq(line, 1);
+  }
   unlink(path);
   ck_assert_int_eq(sipsrv_store_memory_load_users(s, path, "r", &line), SIPSRV_E_IO);
   ck_assert_uint_eq(line, 0);

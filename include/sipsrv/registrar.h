@@ -73,6 +73,8 @@ typedef struct sipsrv_registrar_cfg {
 #define SIPSRV_DIGEST_MD5 0x1u
 #define SIPSRV_DIGEST_SHA256 0x2u         /**< RFC 7616 / RFC 8760 SHA-256. */
 #define SIPSRV_DIGEST_SHA512_256 0x4u     /**< RFC 7616 / RFC 8760 SHA-512-256. */
+/** All three. */
+#define SIPSRV_DIGEST_ALL (SIPSRV_DIGEST_MD5 | SIPSRV_DIGEST_SHA256 | SIPSRV_DIGEST_SHA512_256)
 
 /** Defaults (domains and store still to set). */
 #define SIPSRV_REGISTRAR_CFG_INIT \
@@ -84,7 +86,9 @@ typedef struct sipsrv_registrar_cfg {
  * @param[out] out Receives the registrar, written only on success.
  * @param core The core (borrowed; it needs a wall clock).
  * @param cfg The configuration (copied; lists and store borrowed).
- * @return 0; SIPSRV_E_INVAL for missing domains or store, or min > max;
+ * @return 0; SIPSRV_E_INVAL for missing domains or store, min > max, or
+ *         auth_algs bits other than SIPSRV_DIGEST_*, an empty auth_realm or one
+ *         with '"', an auth_secret of 0 or over 64 bytes;
  *         SIPSRV_E_STATE when the core has no wall clock; SIPSRV_E_VERSION;
  *         SIPSRV_E_NOMEM.
  * @since 0.1.0

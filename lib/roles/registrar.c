@@ -615,7 +615,7 @@ int sipsrv_registrar_new(sipsrv_registrar **out, sipsrv_core *core, const sipsrv
   if (cfg->version != SIPSRV_REGISTRAR_CFG_VERSION)
     return SIPSRV_E_VERSION;
   /* The effective bounds: 0 stands for the defaults (60 and 86400 s). */
-  if (!cfg->domains || !cfg->domains[0] || !cfg->store ||
+  if (!cfg->domains || !cfg->domains[0] || !cfg->store || (cfg->auth_algs & ~SIPSRV_DIGEST_ALL) ||
       (cfg->min_expires ? cfg->min_expires : 60) > (cfg->max_expires ? cfg->max_expires : 86400))
     return SIPSRV_E_INVAL;
   if (!ss_core_has_wall_clock(core))
@@ -632,7 +632,7 @@ int sipsrv_registrar_new(sipsrv_registrar **out, sipsrv_core *core, const sipsrv
   }
   if (cfg->auth_realm) {
     ss_auth_cfg ac = { cfg->auth_realm, cfg->auth_secret, cfg->auth_secret_len, 0, cfg->auth_algs };
-    int rc = cfg->auth_algs & ~7u ? SIPSRV_E_INVAL : ss_auth_new(&g->auth, core, &ac);
+    int rc = ss_auth_new(&g->auth, core, &ac);
     if (rc < 0) {
       ss_free(core, g);
       return rc;
