@@ -1566,6 +1566,25 @@ START_TEST(txn_match_2543_no_branch)
 }
 END_TEST
 
+/* RFC 2543 matching keys on the Request-URI: one longer than the key holds
+ * is dropped whole, never keyed on a cut (unterminated) copy (SOFIA-NOTES:
+ * url_e); under valgrind and ASan this reads nothing past the buffer. */
+START_TEST(txn_match_2543_long_uri_dropped)
+{
+  static char uri[800];
+  rq r = rq_new("OPTIONS", NULL);
+
+  snprintf(uri, sizeof uri, "sip:bob@example.com;x=%0700d", 3);
+  r.ruri = uri;
+  recv_req(&r, false);
+  ck_assert_uint_eq(F.nreq, 0);
+  ck_assert_uint_eq(ss_txn_layer_count(F.l), 0);
+  r.ruri = "sip:bob@example.com";            /* a normal one still works */
+  recv_req(&r, false);
+  ck_assert_uint_eq(F.nreq, 1);
+}
+END_TEST
+
 /* A branch without the magic cookie is RFC 2543 matching too. */
 START_TEST(txn_match_2543_old_branch)
 {
@@ -2318,6 +2337,7 @@ static Suite *suite(void)
 
   tc = tcase(s, "match");
   tcase_add_test(tc, txn_match_2543_no_branch);
+  tcase_add_test(tc, txn_match_2543_long_uri_dropped);
   tcase_add_test(tc, txn_match_2543_old_branch);
   tcase_add_test(tc, txn_match_2543_ack);
   tcase_add_test(tc, txn_match_2543_ack_to_tag);

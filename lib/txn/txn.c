@@ -96,8 +96,9 @@ static int server_key(const sipsrv_msg *m, const char *method, char *buf, size_t
     char uri[512], uhost[256];
     url_t u = *sip->sip_request->rq_url;
     u.url_host = lower_host(u.url_host, uhost, sizeof uhost);
-    if (url_e(uri, sizeof uri, &u) < 0)
-      return -1;
+    issize_t ul = url_e(uri, sizeof uri, &u);
+    if (ul < 0 || (size_t)ul >= sizeof uri)
+      return -1;                          /* cut: unterminated (SOFIA-NOTES) */
     n = snprintf(buf, size, "2|%s|%s|%s|%u|%s:%s|%s", uri,
                  sip->sip_call_id ? sip->sip_call_id->i_id : "",
                  sip->sip_from && sip->sip_from->a_tag ? sip->sip_from->a_tag : "",
