@@ -25,8 +25,8 @@ start() {  # start [valgrind]: runs the server on free ports, sets pid, udp, tcp
   fi
   pid=$!
   for _ in $(seq 1 100); do
-    udp=$(sed -n 's/^listening on udp port \([0-9]*\).*/\1/p' server.out)
-    tcp=$(sed -n 's/^listening on tcp port \([0-9]*\).*/\1/p' server.out)
+    udp=$(sed -n 's/^listening on udp port \([0-9]*\).*/\1/p' server.out 2>/dev/null)
+    tcp=$(sed -n 's/^listening on tcp port \([0-9]*\).*/\1/p' server.out 2>/dev/null)
     [ -n "$udp" ] && [ -n "$tcp" ] && return 0
     sleep 0.1
   done

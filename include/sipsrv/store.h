@@ -15,7 +15,7 @@
  * Versioning (STYLE.md): the table starts with its version and size; slots
  * are appended only; NULL means "not supported".
  *
- * Threads: a store is used from its core's thread.
+ * Threads: a store is used from one thread at a time (its core's).
  */
 #ifndef SIPSRV_STORE_H
 #define SIPSRV_STORE_H
@@ -110,6 +110,12 @@ struct sipsrv_store_ops {
 
   /** Free the backend (the store is being freed). May be NULL. */
   void (*destroy)(void *user);
+
+  /** Add or replace the credentials of c->username in c->realm (every
+   *  string copied). An administrative operation, not on the call path, so
+   *  it is synchronous even for an asynchronous backend: 0 or a negative
+   *  SIPSRV_E_*. NULL: credentials are provisioned outside sipsrv. */
+  int (*put_credential)(void *user, const sipsrv_credential *c);
 };
 
 /** Opaque store handle: a backend's ops with their user data. */
@@ -137,32 +143,87 @@ SIPSRV_API int sipsrv_store_new(sipsrv_store **out, const struct sipsrv_store_op
  */
 SIPSRV_API int sipsrv_store_memory_new(sipsrv_store **out, sipsrv_core *core);
 
-/**
- * @brief Add or replace a user's credentials in a memory store: the H(A1)
- *        of each algorithm are computed from the password and not kept.
- * @return 0; SIPSRV_E_INVAL for NULL arguments, a user name with ':' or a
- *         store that is not a memory store; SIPSRV_E_NOMEM.
- * @since 0.1.0
- */
-SIPSRV_API int sipsrv_store_memory_add_user(sipsrv_store *store, const char *username,
-                                            const char *realm, const char *password);
+/** Settings of the SQLite store. */
+typedef struct sipsrv_store_sqlite_cfg {
+  /** The database file (required). Created with its schema when missing;
+   *  opened in WAL mode, so other processes may read it meanwhile. */
+  const char *path;
+  /** 1: every commit is synced to disk (PRAGMA synchronous=FULL), so a
+   *  binding acknowledged with a 200 survives a power loss too. 0
+   *  (synchronous=NORMAL): it survives the process being killed, but the
+   *  last commits may be lost if the machine stops; faster. */
+  int durable;
+  /** How long a write waits for another connection's lock, ms (the core's
+   *  thread waits meanwhile); past it the write fails (a 500). */
+  int busy_timeout_ms;
+  /** If not NULL, receives a one-line reason when sipsrv_store_sqlite_new()
+   *  fails (truncated to errmsg_size, NUL-terminated). */
+  char *errmsg;
+  size_t errmsg_size;   /**< The size of errmsg. */
+} sipsrv_store_sqlite_cfg;
+
+/** Defaults: durable, 100 ms busy timeout (path still to set). */
+#define SIPSRV_STORE_SQLITE_CFG_INIT { NULL, 1, 100, NULL, 0 }
+
+/** The SQLite store's schema version (PRAGMA user_version of its file). */
+#define SIPSRV_STORE_SQLITE_SCHEMA 1
 
 /**
- * @brief Load a users file into a memory store: one `USER:PASSWORD` per
- *        line (the password is the rest of the line), empty lines and lines
- *        starting with '#' skipped; each user added as by
- *        sipsrv_store_memory_add_user() for realm.
+ * @brief The built-in SQLite store: bindings and credentials in one
+ *        database file that outlives the process.
+ *
+ * Synchronous, like the memory store: each operation completes before it
+ * returns. A put is one transaction: when its callback reports 0 the
+ * bindings are committed (and synced, with cfg->durable); when it fails
+ * (disk full, I/O error, the file locked past busy_timeout_ms) it is rolled
+ * back and the AOR keeps its previous bindings; no other AOR is touched.
+ * Expiry deletes through an index on the expiry time.
+ *
+ * At opening the store checks the file (PRAGMA quick_check), that it is
+ * writable, and that it is a sipsrv database (PRAGMA application_id) of a
+ * schema it knows; an empty or new file gets the schema.
+ *
+ * @param[out] out Receives the store, written only on success.
+ * @param core Whose allocator it uses (copied), or NULL.
+ * @param cfg Its settings (path required).
+ * @return 0; SIPSRV_E_INVAL for NULL or a bad cfg; SIPSRV_E_IO when the file
+ *         cannot be opened, created or written; SIPSRV_E_STORE when it is
+ *         corrupt, not a database or another application's; SIPSRV_E_VERSION
+ *         for a schema newer than #SIPSRV_STORE_SQLITE_SCHEMA; SIPSRV_E_NOMEM;
+ *         SIPSRV_E_NOTSUP when sipsrv was built without SQLite. On failure
+ *         cfg->errmsg says why, naming the file.
+ * @since 0.1.0
+ */
+SIPSRV_API int sipsrv_store_sqlite_new(sipsrv_store **out, sipsrv_core *core,
+                                       const sipsrv_store_sqlite_cfg *cfg);
+
+/**
+ * @brief Add or replace a user's credentials: the H(A1) of MD5, SHA-256
+ *        and SHA-512-256 are computed from the password, which is not kept.
+ * @return 0; SIPSRV_E_INVAL for NULL arguments or a user name that is empty
+ *         or holds ':'; SIPSRV_E_NOTSUP for a store without put_credential;
+ *         SIPSRV_E_NOMEM; what the backend's put_credential returns.
+ * @since 0.1.0
+ */
+SIPSRV_API int sipsrv_store_add_user(sipsrv_store *store, const char *username, const char *realm,
+                                     const char *password);
+
+/**
+ * @brief Load a users file into a store: one `USER:PASSWORD` per line (the
+ *        password is the rest of the line), empty lines and lines starting
+ *        with '#' skipped; each user added as by sipsrv_store_add_user() for
+ *        realm.
  * @param line If not NULL, set to the number of the line that failed (0
  *        when none did or the file could not be read).
  * @return the number of users loaded; SIPSRV_E_IO if the file cannot be
  *         read; SIPSRV_E_PARSE for a line without ':' or with an empty user;
  *         SIPSRV_E_TOOBIG for a line of 1023 bytes or more; SIPSRV_E_INVAL
- *         for NULL arguments, a user name with ':' or a store that is not a
- *         memory store; SIPSRV_E_NOMEM. Users before a failing line stay.
+ *         for NULL arguments or a user name with ':'; what
+ *         sipsrv_store_add_user() returns. Users before a failing line stay.
  * @since 0.1.0
  */
-SIPSRV_API int sipsrv_store_memory_load_users(sipsrv_store *store, const char *path,
-                                              const char *realm, unsigned *line);
+SIPSRV_API int sipsrv_store_load_users(sipsrv_store *store, const char *path, const char *realm,
+                                       unsigned *line);
 
 /**
  * @brief Free a store (and its backend, through ops->destroy).

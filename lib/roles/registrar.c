@@ -210,7 +210,10 @@ static int read_request(reg_req *r, const char **phrase)
       *phrase = "Too Many Contacts";
       return 403;
     }
-    if (url_e(uri, sizeof uri, c->m_url) < 0 || strlen(uri) >= sizeof uri - 1) {
+    /* url_e() returns the length it needed, like snprintf, but leaves a
+     * cut URI unterminated (SOFIA-NOTES): check the length, never strlen. */
+    issize_t ulen = url_e(uri, sizeof uri, c->m_url);
+    if (ulen < 0 || (size_t)ulen >= sizeof uri) {
       *phrase = "Contact URI Too Long";
       return 400;
     }

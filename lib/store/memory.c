@@ -10,7 +10,6 @@
 
 #include <sipsrv/error.h>
 
-#include <stdio.h>
 #include <string.h>
 
 typedef struct aor_entry {
@@ -74,37 +73,6 @@ static void entry_free(mem_store *m, aor_entry *e)
   ss_free(m->core, e);
 }
 
-/* Copy a binding: its strings into one block. */
-static int binding_copy(mem_store *m, const sipsrv_binding *src, sipsrv_binding *dst, char **block)
-{
-  const char *const *fields[] = { &src->contact, &src->params, &src->call_id, &src->path,
-                                  &src->instance, &src->received, &src->user_agent };
-  const char **out[] = { &dst->contact, &dst->params, &dst->call_id, &dst->path,
-                         &dst->instance, &dst->received, &dst->user_agent };
-  size_t total = 0, off = 0;
-  char *p;
-
-  for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
-    if (*fields[i])
-      total += strlen(*fields[i]) + 1;
-  p = ss_alloc(m->core, total ? total : 1);
-  if (!p)
-    return SIPSRV_E_NOMEM;
-  *dst = *src;
-  for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-    if (!*fields[i]) {
-      *out[i] = NULL;
-      continue;
-    }
-    size_t n = strlen(*fields[i]) + 1;
-    memcpy(p + off, *fields[i], n);
-    *out[i] = p + off;
-    off += n;
-  }
-  *block = p;
-  return 0;
-}
-
 static void on_due(ss_timer *t, void *arg);
 
 /* Arm the entry at its earliest expiry. */
@@ -154,7 +122,7 @@ static int mem_put(void *user, const char *aor, const sipsrv_binding *b, size_t 
   if (!nb || !blocks)
     goto nomem;
   for (i = 0; i < n; i++)
-    if (binding_copy(m, &b[i], &nb[i], &blocks[i]) < 0)
+    if (ss_binding_copy(m->core, &b[i], &nb[i], &blocks[i]) < 0)
       goto nomem;
   if (e) {
     bindings_free(m, e);
@@ -271,53 +239,44 @@ static int mem_credential(void *user, const char *username, const char *realm,
   return 0;
 }
 
-int sipsrv_store_memory_add_user(sipsrv_store *s, const char *username, const char *realm,
-                                 const char *password)
+/* Credentials are kept as given: all their strings in one block. */
+static int mem_put_credential(void *user, const sipsrv_credential *c)
 {
-  mem_store *m;
+  mem_store *m = user;
+  const char *in[] = { c->username, c->realm, c->ha1_md5, c->ha1_sha256, c->ha1_sha512_256 };
+  const char **out[5];
   cred_entry *e, *old;
-  size_t ul, rl, pl, i;
-  char *a1, ha1[3][129], *p;
-  int rc = 0;
+  size_t total = 0;
+  char *p;
 
-  if (!s || s->ops != &ss_memory_store_ops || !username || !*username || !realm || !password ||
-      strchr(username, ':'))
-    return SIPSRV_E_INVAL;
-  m = s->user;
-  ul = strlen(username);
-  rl = strlen(realm);
-  pl = strlen(password);
-  /* RFC 7616 3.4.2: A1 = username ":" realm ":" passwd. */
-  a1 = ss_alloc(m->core, ul + rl + pl + 3);
-  if (!a1)
-    return SIPSRV_E_NOMEM;
-  snprintf(a1, ul + rl + pl + 3, "%s:%s:%s", username, realm, password);
-  for (i = 0; i < 3 && rc == 0; i++)
-    rc = ss_digest_hex((ss_digest_alg)i, a1, ul + rl + pl + 2, ha1[i]);
-  memset(a1, 0, ul + rl + pl + 3);         /* the password does not linger */
-  ss_free(m->core, a1);
-  if (rc < 0)
-    return rc;
+  for (size_t i = 0; i < 5; i++)
+    total += in[i] ? strlen(in[i]) + 1 : 0;
   e = ss_zalloc(m->core, sizeof *e);
-  p = ss_alloc(m->core, ul + rl + 2 + 33 + 65 + 65);
+  p = ss_alloc(m->core, total);
   if (!e || !p) {
     ss_free(m->core, e);
     ss_free(m->core, p);
     return SIPSRV_E_NOMEM;
   }
   e->block = p;
-  e->c.username = memcpy(p, username, ul + 1);
-  e->c.realm = memcpy(p + ul + 1, realm, rl + 1);
-  e->c.ha1_md5 = memcpy(p + ul + rl + 2, ha1[0], 33);
-  e->c.ha1_sha256 = memcpy(p + ul + rl + 2 + 33, ha1[1], 65);
-  e->c.ha1_sha512_256 = memcpy(p + ul + rl + 2 + 33 + 65, ha1[2], 65);
-  old = cred_find(m, username, realm);
+  out[0] = &e->c.username;
+  out[1] = &e->c.realm;
+  out[2] = &e->c.ha1_md5;
+  out[3] = &e->c.ha1_sha256;
+  out[4] = &e->c.ha1_sha512_256;
+  for (size_t i = 0; i < 5; i++) {
+    if (!in[i])
+      continue;
+    *out[i] = memcpy(p, in[i], strlen(in[i]) + 1);
+    p += strlen(in[i]) + 1;
+  }
+  old = cred_find(m, c->username, c->realm);
   if (old) {
     ss_htab_remove(&m->creds, &old->hn);
     ss_free(m->core, old->block);
     ss_free(m->core, old);
   }
-  if (ss_htab_add(&m->creds, &e->hn, key2(username, realm)) < 0) {
+  if (ss_htab_add(&m->creds, &e->hn, key2(c->username, c->realm)) < 0) {
     ss_free(m->core, e->block);
     ss_free(m->core, e);
     return SIPSRV_E_NOMEM;
@@ -352,23 +311,19 @@ static void mem_destroy(void *user)
   }
 }
 
-const struct sipsrv_store_ops ss_memory_store_ops = {
+static const struct sipsrv_store_ops ss_memory_store_ops = {
   SIPSRV_STORE_OPS_VERSION, sizeof(struct sipsrv_store_ops),
-  mem_get, mem_put, mem_expire, mem_credential, mem_destroy
+  mem_get, mem_put, mem_expire, mem_credential, mem_destroy, mem_put_credential
 };
 
 int sipsrv_store_memory_new(sipsrv_store **out, sipsrv_core *core)
 {
   mem_store *m;
   sipsrv_core *own;
-  sipsrv_core_cfg cfg = SIPSRV_CORE_CFG_INIT;
   int rc;
   if (!out)
     return SIPSRV_E_INVAL;
-  /* The store allocates through a core of its own with the given core's
-   * allocator, so it may outlive that core. */
-  cfg.alloc = ss_core_allocator(core);
-  rc = sipsrv_core_new(&own, &cfg);
+  rc = ss_store_core(core, &own);
   if (rc < 0)
     return rc;
   m = ss_zalloc(own, sizeof *m);
@@ -386,47 +341,3 @@ int sipsrv_store_memory_new(sipsrv_store **out, sipsrv_core *core)
     mem_destroy(m);
   return rc;
 }
-
-int sipsrv_store_memory_load_users(sipsrv_store *s, const char *path, const char *realm,
-                                   unsigned *line)
-{
-  char buf[1024];
-  unsigned n = 0, at = 0;
-  int rc = 0;
-  FILE *f;
-
-  if (line)
-    *line = 0;
-  if (!s || s->ops != &ss_memory_store_ops || !path || !realm)
-    return SIPSRV_E_INVAL;
-  f = fopen(path, "r");
-  if (!f)
-    return SIPSRV_E_IO;
-  while (rc == 0 && fgets(buf, sizeof buf, f)) {
-    size_t len = strcspn(buf, "\r\n");
-    char *colon = strchr(buf, ':');
-    at++;
-    if (buf[len] == '\0' && !feof(f)) {
-      rc = SIPSRV_E_TOOBIG;                /* a line longer than the buffer */
-      break;
-    }
-    buf[len] = '\0';
-    if (buf[0] == '#' || buf[0] == '\0')
-      continue;
-    if (!colon || colon == buf) {
-      rc = SIPSRV_E_PARSE;
-      break;
-    }
-    *colon = '\0';
-    rc = sipsrv_store_memory_add_user(s, buf, realm, colon + 1);
-    n += rc == 0;
-  }
-  memset(buf, 0, sizeof buf);              /* nor does the last password */
-  if (rc == 0 && ferror(f))
-    rc = SIPSRV_E_IO;
-  fclose(f);
-  if (rc < 0 && line)
-    *line = at;
-  return rc < 0 ? rc : (int)n;
-}
-

@@ -18,7 +18,17 @@ typedef enum ss_digest_alg { SS_DIGEST_MD5, SS_DIGEST_SHA256, SS_DIGEST_SHA512_2
  * suffice): 0, or SIPSRV_E_NOMEM / SIPSRV_E_NOTSUP. */
 int ss_digest_hex(ss_digest_alg alg, const void *data, size_t len, char out[129]);
 
-/* The ops of the memory store (to recognise one). */
-extern const struct sipsrv_store_ops ss_memory_store_ops;
+/* A core of the store's own with core's allocator (NULL: the C library's),
+ * so that the store may outlive core: 0 or a negative SIPSRV_E_*. */
+int ss_store_core(sipsrv_core *core, sipsrv_core **own);
+
+/* Copy src into dst with all its strings in one block (*block, freed with
+ * ss_free(core, ...)): 0 or SIPSRV_E_NOMEM. */
+int ss_binding_copy(const sipsrv_core *core, const sipsrv_binding *src, sipsrv_binding *dst,
+                    char **block);
+
+/* The sqlite3 handle of a SQLite store, NULL for any other (for tests that
+ * inject faults). */
+void *ss_store_sqlite_db(sipsrv_store *store);
 
 #endif
