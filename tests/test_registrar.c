@@ -578,6 +578,25 @@ START_TEST(registrar_aor_other_domain_404)
 }
 END_TEST
 
+/* roles_int.h (10.3 step 5): the port is not part of the AOR, so a
+ * REGISTER to the registrar's port and a call to its domain find the same
+ * bindings. */
+START_TEST(registrar_aor_port_ignored)
+{
+  world w;
+
+  world_new(&w, NULL);
+  ck_assert_int_eq(reg(&w, REG(.to = "<sip:bob@example.com:5060>",
+                               .headers = "Contact: <sip:bob@192.0.2.1>\r\n")),
+                   200);
+  ck_assert_int_eq(fetch(&w, "<sip:bob@example.com>"), 200);
+  CONTACTS(last(&w), "Contact: <sip:bob@192.0.2.1>;expires=3600");
+  ck_assert_int_eq(fetch(&w, "<sip:bob@example.com:5070>"), 200);
+  CONTACTS(last(&w), "Contact: <sip:bob@192.0.2.1>;expires=3600");
+  world_fini(&w);
+}
+END_TEST
+
 /* RFC 3261 10.3 step 5: the AOR is canonical (URI parameters dropped, host
  * without case): To <sip:Bob@EXAMPLE.com;user=phone> and a later fetch with
  * To <sip:Bob@example.com> see the same bindings; the user part keeps its
@@ -1586,6 +1605,7 @@ static Suite *suite(void)
   tcase_add_test(tc, registrar_aor_unksm2_400);
   tcase_add_test(tc, registrar_aor_other_domain_404);
   tcase_add_test(tc, registrar_aor_canonical);
+  tcase_add_test(tc, registrar_aor_port_ignored);
   tcase_add_test(tc, registrar_aor_unescaped);
   suite_add_tcase(s, tc);
 

@@ -6,8 +6,9 @@
  * its domains (10.3 step 1) and keeps the bindings in a store (store.h):
  * - Require with unknown option tags: 420 (step 2; it supports path);
  * - the AOR is the To URI, which must be a SIP or SIPS URI (400) of one of
- *   its domains (404), in canonical form: URI parameters removed, host in
- *   lower case (step 5);
+ *   its domains (404), in canonical form: URI parameters and the port
+ *   removed, host in lower case (step 5; the port only says how the request
+ *   reached the registrar);
  * - Contact "*" only alone and with Expires: 0 (400), removing every
  *   binding (step 6);
  * - the expiry of each contact: its expires parameter, else the Expires

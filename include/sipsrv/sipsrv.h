@@ -20,5 +20,6 @@
 #include <sipsrv/uas.h>
 #include <sipsrv/store.h>
 #include <sipsrv/registrar.h>
+#include <sipsrv/proxy.h>
 
 #endif /* SIPSRV_SIPSRV_H */

@@ -86,6 +86,13 @@ uint64_t ss_core_secret(const sipsrv_core *core);
 void ss_transport_info(const sipsrv_transport *tp, const char **name, const char **host,
                        unsigned *port, unsigned *flags);
 
+/* The first transport with this Via token ("UDP", "TCP") for an address
+ * family (AF_INET, AF_INET6), or NULL. */
+sipsrv_transport *ss_core_transport_find(const sipsrv_core *core, const char *name, int family);
+/* True when host (an IP literal, IPv6 bracketed or not) and port (0: any)
+ * are the sent-by of one of the core's transports. */
+bool ss_core_is_local(const sipsrv_core *core, const char *host, unsigned port);
+
 /* Counters of what the core dropped or answered itself. */
 typedef struct ss_counters {
   uint64_t received, rejected, dropped, sent, send_failures, keepalives;

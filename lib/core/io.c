@@ -86,6 +86,35 @@ static bool tp_stream(const sipsrv_transport *tp)
   return (tp->ops->flags & SIPSRV_TP_STREAM) != 0;
 }
 
+sipsrv_transport *ss_core_transport_find(const sipsrv_core *core, const char *name, int family)
+{
+  for (sipsrv_transport *tp = core->transports; tp; tp = tp->next) {
+    bool v6 = tp->host && strchr(tp->host, ':');
+    if (tp->ops && strcasecmp(tp->ops->name, name) == 0 && (family == AF_INET6) == v6)
+      return tp;
+  }
+  return NULL;
+}
+
+bool ss_core_is_local(const sipsrv_core *core, const char *host, unsigned port)
+{
+  for (sipsrv_transport *tp = core->transports; tp; tp = tp->next) {
+    const char *h = tp->host;
+    size_t n;
+    if (!tp->ops || !h)
+      continue;
+    /* IPv6 literals come bracketed in URIs. */
+    n = strlen(h);
+    if (host[0] == '[' && strncasecmp(host + 1, h, n) == 0 && host[n + 1] == ']' && !host[n + 2]) {
+      if (!port || port == tp->port)
+        return true;
+    } else if (strcasecmp(host, h) == 0 && (!port || port == tp->port)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 /* ---- connections ------------------------------------------------------ */
 
 static uint64_t conn_hash(const sipsrv_transport *tp, uint64_t id)
@@ -248,7 +277,11 @@ int ss_core_send(sipsrv_core *core, const ss_peer *peer, sipsrv_msg *m)
   if (tp_stream(peer->transport)) {
     /* RFC 3261 18.2.2: on the connection the request came on; if it is gone,
      * to the "received" address and the sent-by port (5060, 5061 for TLS),
-     * not to the old connection's ephemeral source port. */
+     * not to the old connection's ephemeral source port. A response with no
+     * known connection (a stateless proxy's) goes to the Via's received and
+     * rport: the connection the request came on, found by its address. */
+    if (!peer->conn)
+      return send_iov(core, peer->transport, 0, (struct sockaddr *)&dst, peer->addrlen, m);
     if (sipsrv_msg_via(m, 0, &via) == 0)
       set_port(&dst, via.port ? (unsigned)strtoul(via.port, NULL, 10)
                               : (peer->transport->ops->flags & SIPSRV_TP_SECURE) ? 5061 : 5060);

@@ -65,6 +65,10 @@ sipsrv_msg *ss_msg_wrap(msg_t *m);
 
 /* Build the ACK for a non-2xx final response to an INVITE (RFC 3261 17.1.1.3). */
 int ss_msg_make_ack(sipsrv_msg **out, const sipsrv_msg *invite, const sipsrv_msg *rsp);
+/* Build the CANCEL of an INVITE as it was sent (RFC 3261 9.1). */
+int ss_msg_make_cancel(sipsrv_msg **out, const sipsrv_msg *invite);
+/* A deep copy that can be edited on its own; NULL without memory. */
+sipsrv_msg *ss_msg_dup(const sipsrv_msg *src);
 
 /* FNV-1a of s folded into h, then a field separator ("ab"+"c" differs from
  * "a"+"bc"); start from SS_HASH_INIT. NULL hashes as "". */

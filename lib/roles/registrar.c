@@ -1,5 +1,6 @@
 /* The registrar role (registrar.h): RFC 3261 10.3, RFC 3327 (Path). */
 #include "auth/auth.h"
+#include "roles_int.h"
 #include "store/store_int.h"
 #include "txn/txn.h"
 
@@ -120,22 +121,11 @@ static char *rdup(reg_req *r, const char *s)
   return s ? su_strdup(r->home, s) : NULL;
 }
 
-/* RFC 3261 10.3 step 5: the AOR, canonical: scheme, user, host in lower
- * case, port; URI parameters and headers dropped. Escapes stay as sent (so
- * %00 does not cut the user part, RFC 4475 3.1.1.4). */
+/* RFC 3261 10.3 step 5: the AOR, canonical (roles_int.h). */
 static const char *canonical_aor(reg_req *r, url_t const *u)
 {
-  char *aor, *at;
-  aor = su_sprintf(r->home, "%s:%s%s%s%s%s", u->url_type == url_sips ? "sips" : "sip",
-                   u->url_user ? u->url_user : "", u->url_user ? "@" : "", u->url_host,
-                   u->url_port ? ":" : "", u->url_port ? u->url_port : "");
-  if (!aor)
-    return NULL;
-  at = strrchr(aor, '@');
-  for (char *p = at ? at : strchr(aor, ':'); p && *p; p++)
-    if (*p >= 'A' && *p <= 'Z')
-      *p = (char)(*p - 'A' + 'a');
-  return aor;
+  char buf[1024];
+  return ss_aor_print(u, buf, sizeof buf) < 0 ? NULL : rdup(r, buf);
 }
 
 static bool our_domain(const sipsrv_registrar *g, const char *host)

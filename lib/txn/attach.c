@@ -93,6 +93,15 @@ static uint64_t do_now(void *user)
   return ss_core_now(ct_of(user)->core);
 }
 
+static bool on_early(void *user, sipsrv_msg *m, const ss_peer *src)
+{
+  ss_core_txn *c = ct_of(user);
+  for (ss_txn_role *r = c->roles; r; r = r->next)
+    if (r->early && r->early(r->self, m, src))
+      return true;
+  return false;
+}
+
 /* The core's sink. */
 static void sink_message(void *self, sipsrv_msg *m, const ss_peer *src)
 {
@@ -116,7 +125,7 @@ ss_core_txn *ss_core_txn_of(sipsrv_core *core)
   ss_core_txn *c = ss_core_sink_self(core);
   ss_txn_cfg cfg = SS_TXN_CFG_DEFAULT;
   ss_txn_tu tu = { on_request, on_ack, on_response, on_stray, on_timeout, on_transport_error,
-                   on_terminated, do_send, do_now, NULL };
+                   on_terminated, do_send, do_now, NULL, on_early };
   ss_sink sink = { sink_message, sink_after_expire, sink_fini, NULL };
 
   if (c)

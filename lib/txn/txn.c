@@ -366,7 +366,9 @@ void ss_txn_recv(ss_txn_layer *l, sipsrv_msg *m, const ss_peer *src)
     return;
   }
   ss_txn_enter(l);
-  if (m->sip->sip_request)
+  if (l->tu.early && l->tu.early(l->tu.user, m, src))
+    ;                                    /* taken before any matching */
+  else if (m->sip->sip_request)
     recv_request(l, m, src);
   else if (m->sip->sip_status)
     recv_response(l, m, src);

@@ -66,6 +66,9 @@ typedef struct ss_txn_tu {
   /* The current time, ms, monotonic. */
   uint64_t (*now)(void *user);
   void *user;
+  /* Offered every message before any matching (a stateless proxy, RFC
+   * 3261 16.11): true when the TU took it. May be NULL. */
+  bool (*early)(void *user, sipsrv_msg *m, const ss_peer *src);
 } ss_txn_tu;
 
 typedef struct ss_txn_cfg {
@@ -123,11 +126,14 @@ typedef struct ss_txn_owner_hdr {
   const ss_txn_events *ev;
 } ss_txn_owner_hdr;
 
-/* A role attached to a core's transaction layer: offered each new request
+/* A role attached to a core's transaction layer: offered every message first
+ * (early: a stateless role takes what it forwards), then each new request
  * (return true to claim it: the role then answers st), each ACK no
  * transaction absorbed and each response no transaction matched (return true
  * to take the message). Any hook may be NULL. */
 typedef struct ss_txn_role {
+  /* Every message before the transactions see it (true: taken). */
+  bool (*early)(void *self, sipsrv_msg *m, const ss_peer *src);
   bool (*request)(void *self, ss_txn *st, sipsrv_msg *req);
   bool (*ack)(void *self, ss_txn *ist, sipsrv_msg *ack, const ss_peer *src);
   bool (*stray_response)(void *self, sipsrv_msg *rsp, const ss_peer *src);

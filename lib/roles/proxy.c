@@ -1,0 +1,466 @@
+/* The proxy role (proxy.h): the object, which requests it claims, request
+ * validation (RFC 3261 16.3), route information (16.4), targets (16.5),
+ * stateless forwarding (16.11), ACKs for 2xx and stray responses. The
+ * stateful part is proxy_fork.c. */
+#include "proxy_int.h"
+
+#include "roles_int.h"
+#include "store/store_int.h"
+
+#include <sipsrv/error.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- what is ours to forward ------------------------------------------- */
+
+/* True when every Route value names us (or there is none). */
+static bool routes_all_us(const sipsrv_proxy *p, const sipsrv_msg *req)
+{
+  for (sip_route_t const *r = req->sip->sip_route; r; r = r->r_next)
+    if (!px_uri_is_us(p, r->r_url))
+      return false;
+  return true;
+}
+
+/* Requests for the core itself go to the roles after us: REGISTER for our
+ * domains (the registrar), and a Request-URI naming our domain or address
+ * with no user (the UAS: OPTIONS ping, 16.3 step 3's OPTIONS too). */
+static bool for_local_roles(const sipsrv_proxy *p, const sipsrv_msg *req)
+{
+  sip_t const *sip = req->sip;
+  url_t const *ru = sip->sip_request->rq_url;
+  if (!routes_all_us(p, req))
+    return false;
+  if (sip->sip_request->rq_method == sip_method_register && px_domain_is_ours(p, ru))
+    return true;
+  if (!ru->url_user && px_domain_is_ours(p, ru))
+    return true;
+  /* 16.3 step 3: an OPTIONS with Max-Forwards 0 may be answered here. */
+  return sip->sip_request->rq_method == sip_method_options && sip->sip_max_forwards &&
+         sip->sip_max_forwards->mf_count == 0;
+}
+
+/* 16.3 steps 3-5 on a request as received: 0, or the status to answer
+ * (phrase and extra header static or in buf). */
+static int validate(const sipsrv_proxy *p, const sipsrv_msg *req, uint64_t loop,
+                    const char **phrase, char *hdr, size_t size)
+{
+  sip_t const *sip = req->sip;
+  hdr[0] = '\0';
+  *phrase = NULL;
+  /* Step 3: Max-Forwards. */
+  if (sip->sip_max_forwards && sip->sip_max_forwards->mf_count == 0)
+    return 483;
+  /* Step 4: loop detection (RFC 5393). */
+  if (p->cfg.mode != SIPSRV_PROXY_STATELESS && px_is_loop(p, req, loop))
+    return 482;
+  /* Step 5: Proxy-Require; we support no option. */
+  if (sip->sip_proxy_require) {
+    size_t n = (size_t)snprintf(hdr, size, "Unsupported: ");
+    for (msg_param_t const *t = sip->sip_proxy_require->k_items; t && *t && n < size; t++)
+      n += (size_t)snprintf(hdr + n, size - n, "%s%s", t == sip->sip_proxy_require->k_items ? "" : ", ", *t);
+    return 420;
+  }
+  return 0;
+}
+
+bool px_preprocess(sipsrv_proxy *p, sipsrv_msg *req)
+{
+  sip_t *sip = req->sip;
+  bool routed = false;
+
+  /* 16.4: a Request-URI that is a Record-Route value of ours (an lr URI
+   * naming us) came from a strict router: the real one is the last Route. */
+  if (sip->sip_route && url_has_param(sip->sip_request->rq_url, "lr") &&
+      px_uri_is_us(p, sip->sip_request->rq_url)) {
+    sip_route_t *last = sip->sip_route;
+    char uri[1024];
+    issize_t n;
+    while (last->r_next)
+      last = last->r_next;
+    n = url_e(uri, sizeof uri, last->r_url);
+    if (n >= 0 && (size_t)n < sizeof uri && sipsrv_msg_set_request_uri(req, uri) == 0) {
+      msg_header_remove(req->msg, (msg_pub_t *)sip, (msg_header_t *)last);
+      routed = true;
+    }
+  }
+  /* 16.4: our own Route values on top go (two when we Record-Routed twice). */
+  while (sip->sip_route && px_uri_is_us(p, sip->sip_route->r_url)) {
+    sipsrv_msg_addr_pop(req, SIPSRV_HDR_ROUTE);
+    routed = true;
+  }
+  return routed;
+}
+
+/* ---- targets (16.5) ---------------------------------------------------- */
+
+struct sipsrv_proxy_route {
+  px_targets *t;
+  bool decided;
+};
+
+static char *xstrdup(const char *s)
+{
+  char *d = s ? malloc(strlen(s) + 1) : NULL;
+  return d ? strcpy(d, s) : NULL;
+}
+
+void px_targets_clear(px_targets *t)
+{
+  for (size_t i = 0; i < t->n; i++) {
+    free(t->t[i].uri);
+    free(t->t[i].route);
+    free(t->t[i].hop);
+  }
+  t->n = 0;
+}
+
+static int add_target(px_targets *t, const char *uri, const char *route, const char *hop, int q)
+{
+  px_target *x;
+  if (t->n == PX_MAX_TARGETS)
+    return SIPSRV_E_TOOBIG;
+  x = &t->t[t->n];
+  x->uri = xstrdup(uri);
+  x->route = xstrdup(route);
+  x->hop = xstrdup(hop);
+  x->q = q < 0 ? 1000 : q;
+  if ((uri && !x->uri) || (route && !x->route) || (hop && !x->hop)) {
+    free(x->uri);
+    free(x->route);
+    free(x->hop);
+    return SIPSRV_E_NOMEM;
+  }
+  t->n++;
+  return 0;
+}
+
+int sipsrv_proxy_route_add(sipsrv_proxy_route *rt, const char *uri, int q)
+{
+  url_t u;
+  char tmp[1024];
+  if (!rt || !uri || q < -1 || q > 1000 || strlen(uri) >= sizeof tmp)
+    return SIPSRV_E_INVAL;
+  strcpy(tmp, uri);
+  if (url_d(&u, tmp) < 0 || (u.url_type != url_sip && u.url_type != url_sips) || !u.url_host)
+    return SIPSRV_E_INVAL;
+  if (rt->t->status)
+    return SIPSRV_E_STATE;
+  rt->decided = true;
+  return add_target(rt->t, uri, NULL, NULL, q);
+}
+
+int sipsrv_proxy_route_reject(sipsrv_proxy_route *rt, int status, const char *phrase)
+{
+  if (!rt || status < 300 || status > 699)
+    return SIPSRV_E_INVAL;
+  if (rt->t->n)
+    return SIPSRV_E_STATE;
+  rt->t->status = status;
+  if (phrase) {
+    snprintf(rt->t->phrase_buf, sizeof rt->t->phrase_buf, "%s", phrase);
+    rt->t->phrase = rt->t->phrase_buf;
+  }
+  rt->decided = true;
+  return 0;
+}
+
+/* A location lookup in flight. */
+typedef struct lookup {
+  px_targets *out;
+  px_route_done done;
+  void *ctx;
+} lookup;
+
+static void on_bindings(void *arg, int err, const sipsrv_binding *b, size_t n)
+{
+  lookup *l = arg;
+  px_targets *t = l->out;
+  if (err) {
+    t->status = 500;
+    t->phrase = "Location Service Failure";
+  }
+  for (size_t i = 0; i < n && !err; i++)
+    if (add_target(t, b[i].contact, b[i].path, NULL, b[i].q) == SIPSRV_E_NOMEM) {
+      px_targets_clear(t);
+      t->status = 500;
+      break;
+    }
+  /* 16.5: an empty target set gets 480. */
+  if (!t->status && !t->n) {
+    t->status = 480;
+    t->phrase = "Temporarily Unavailable";
+  }
+  l->done(l->ctx, t);
+  free(l);
+}
+
+void px_route(sipsrv_proxy *p, const sipsrv_msg *req, bool routed, px_targets *out,
+              px_route_done done, void *ctx)
+{
+  url_t const *ru = req->sip->sip_request->rq_url;
+  memset(out, 0, sizeof *out);
+
+  /* 16.5: a request with its route, or routed to us, keeps its Request-URI. */
+  if (routed || req->sip->sip_route) {
+    out->by_route = true;
+    if (add_target(out, NULL, NULL, NULL, -1) < 0)
+      out->status = 500;
+    done(ctx, out);
+    return;
+  }
+  if (p->cfg.on_route) {
+    sipsrv_proxy_route rt = { out, false };
+    if (p->cfg.on_route(p, &rt, req, p->cfg.user) == SIPSRV_PROXY_DECIDED && rt.decided) {
+      if (!out->n && !out->status)
+        out->status = 500;
+      done(ctx, out);
+      return;
+    }
+    px_targets_clear(out);
+    out->status = 0;
+  }
+  if (p->cfg.location && px_domain_is_ours(p, ru)) {
+    char aor[1024];
+    lookup *l;
+    /* The location service (16.5): the AOR's current bindings. */
+    if (ss_aor_print(ru, aor, sizeof aor) < 0) {
+      out->status = 404;
+      out->phrase = "Not Found";
+      done(ctx, out);
+      return;
+    }
+    l = malloc(sizeof *l);
+    if (l) {
+      l->out = out;
+      l->done = done;
+      l->ctx = ctx;
+    }
+    if (!l || sipsrv_store_get(p->cfg.location, aor, ss_core_wall_now(p->core), on_bindings, l) < 0) {
+      free(l);
+      out->status = 500;
+      out->phrase = "Location Service Failure";
+      done(ctx, out);
+    }
+    return;
+  }
+  if (p->next_hop) {
+    /* An outbound proxy: the Request-URI stays, the next hop is fixed. */
+    if (add_target(out, NULL, NULL, p->next_hop, -1) < 0)
+      out->status = 500;
+  } else if (p->cfg.relay) {
+    if (add_target(out, NULL, NULL, NULL, -1) < 0)
+      out->status = 500;
+  } else {
+    out->status = 403;
+    out->phrase = "Relaying Forbidden";
+  }
+  done(ctx, out);
+}
+
+/* ---- stateless forwarding (16.11), and ACKs for 2xx -------------------- */
+
+typedef struct sl_fwd {
+  sipsrv_proxy *p;
+  sipsrv_msg *m;
+  ss_peer src;
+  px_targets t;
+  struct sl_fwd *next;
+} sl_fwd;
+
+static bool dialog_creating(const sipsrv_msg *m)
+{
+  sip_t const *sip = m->sip;
+  return sip->sip_request->rq_method == sip_method_invite && sip->sip_to && !sip->sip_to->a_tag;
+}
+
+static void sl_routed(void *arg, px_targets *t)
+{
+  sl_fwd *f = arg;
+  sipsrv_proxy *p = f->p;
+  bool ack = f->m->sip->sip_request->rq_method == sip_method_ack;
+
+  if (t->status) {
+    if (!ack)
+      px_reply_stateless(p, f->m, &f->src, t->status, t->phrase, NULL);
+  } else if (t->n) {
+    /* Stateless: the first target only (16.11). */
+    char branch[64];
+    const char *phrase;
+    ss_peer peer;
+    int st;
+    bool rr = p->cfg.record_route && dialog_creating(f->m);
+    px_branch_stateless(p, f->m, branch);
+    st = px_prepare(p, f->m, &t->t[0], t->by_route || !t->t[0].uri, rr, &f->src, branch, &peer,
+                    &phrase);
+    if (st == 0)
+      ss_core_send(p->core, &peer, f->m);
+    else if (!ack)
+      px_reply_stateless(p, f->m, &f->src, st, phrase, NULL);
+  }
+  px_targets_clear(t);
+  sipsrv_msg_free(f->m);
+  free(f);
+}
+
+/* Forward m (taken) without a transaction. */
+static void forward_stateless(sipsrv_proxy *p, sipsrv_msg *m, const ss_peer *src, bool check)
+{
+  sl_fwd *f;
+  bool routed;
+  if (check) {
+    char hdr[256];
+    const char *phrase;
+    int st = validate(p, m, 0, &phrase, hdr, sizeof hdr);
+    if (st) {
+      if (m->sip->sip_request->rq_method != sip_method_ack)
+        px_reply_stateless(p, m, src, st, phrase, hdr[0] ? hdr : NULL);
+      sipsrv_msg_free(m);
+      return;
+    }
+  }
+  f = calloc(1, sizeof *f);
+  if (!f) {
+    sipsrv_msg_free(m);
+    return;
+  }
+  f->p = p;
+  f->m = m;
+  f->src = *src;
+  routed = px_preprocess(p, m);
+  px_route(p, m, routed, &f->t, sl_routed, f);
+}
+
+static bool px_early(void *self, sipsrv_msg *m, const ss_peer *src)
+{
+  sipsrv_proxy *p = self;
+  if (p->cfg.mode != SIPSRV_PROXY_STATELESS)
+    return false;
+  if (!m->sip->sip_request)
+    return px_forward_response(p, m);
+  if (for_local_roles(p, m))
+    return false;
+  forward_stateless(p, m, src, true);
+  return true;
+}
+
+static bool px_ack(void *self, ss_txn *ist, sipsrv_msg *ack, const ss_peer *src)
+{
+  sipsrv_proxy *p = self;
+  (void)ist;
+  /* An ACK for a 2xx is a request of its own, forwarded by its route with
+   * no transaction (RFC 3261 16.6, 13.2.2.4); an ACK for the core itself
+   * goes to the UAS. */
+  if (for_local_roles(p, ack))
+    return false;
+  forward_stateless(p, ack, src, true);
+  return true;
+}
+
+static bool px_stray(void *self, sipsrv_msg *rsp, const ss_peer *src)
+{
+  (void)src;
+  /* 2xx retransmissions after the client transaction ended, responses to
+   * what went out statelessly (16.7 step 3 by Via). */
+  return px_forward_response(self, rsp);
+}
+
+/* ---- the stateful entry -------------------------------------------------- */
+
+static bool px_request(void *self, ss_txn *st, sipsrv_msg *req)
+{
+  sipsrv_proxy *p = self;
+  char hdr[256];
+  const char *phrase;
+  uint64_t loop;
+  int status;
+
+  if (p->cfg.mode == SIPSRV_PROXY_STATELESS || for_local_roles(p, req))
+    return false;
+  /* 16.10: a CANCEL for one of our INVITEs is ours to act on. */
+  if (req->sip->sip_request->rq_method == sip_method_cancel && px_fork_cancel(p, st, req))
+    return true;
+  loop = px_loop_hash(p, req);
+  status = validate(p, req, loop, &phrase, hdr, sizeof hdr);
+  if (!status && p->cfg.mode == SIPSRV_PROXY_DIALOG && dialog_creating(req) && px_dialog_full(p)) {
+    status = 503;
+    phrase = "Too Many Calls";
+    snprintf(hdr, sizeof hdr, "Retry-After: 5");
+  }
+  if (status) {
+    sipsrv_reply_opts o = SIPSRV_REPLY_OPTS_INIT;
+    sipsrv_msg *rsp;
+    o.headers = hdr[0] ? hdr : NULL;
+    if (sipsrv_msg_reply(&rsp, req, status, phrase, &o) == 0)
+      ss_txn_respond(st, rsp);
+    return true;
+  }
+  px_fork_start(p, st, req, false, loop);
+  return true;
+}
+
+/* ---- life cycle ---------------------------------------------------------- */
+
+int sipsrv_proxy_new(sipsrv_proxy **out, sipsrv_core *core, const sipsrv_proxy_cfg *cfg)
+{
+  sipsrv_proxy *p;
+  if (!out || !core || !cfg)
+    return SIPSRV_E_INVAL;
+  if (cfg->version != SIPSRV_PROXY_CFG_VERSION)
+    return SIPSRV_E_VERSION;
+  if (cfg->mode < SIPSRV_PROXY_STATELESS || cfg->mode > SIPSRV_PROXY_DIALOG)
+    return SIPSRV_E_INVAL;
+  if (!ss_core_has_clock(core))
+    return SIPSRV_E_STATE;
+  if (cfg->next_hop) {
+    url_t u;
+    char tmp[600];
+    if (strlen(cfg->next_hop) >= sizeof tmp)
+      return SIPSRV_E_INVAL;
+    strcpy(tmp, cfg->next_hop);
+    if (url_d(&u, tmp) < 0 || (u.url_type != url_sip && u.url_type != url_sips) || !u.url_host ||
+        !ss_is_ip_address(u.url_host))
+      return SIPSRV_E_INVAL;
+  }
+  p = calloc(1, sizeof *p);
+  if (!p)
+    return SIPSRV_E_NOMEM;
+  p->core = core;
+  p->cfg = *cfg;
+  p->next_hop = cfg->next_hop ? xstrdup(cfg->next_hop) : NULL;
+  p->ct = ss_core_txn_of(core);
+  if ((cfg->next_hop && !p->next_hop) || !p->ct) {
+    free(p->next_hop);
+    free(p);
+    return SIPSRV_E_NOMEM;
+  }
+  if (!p->cfg.timer_c_ms)
+    p->cfg.timer_c_ms = 180000;
+  if (!p->cfg.dialog_timeout_ms)
+    p->cfg.dialog_timeout_ms = 12ull * 3600 * 1000;
+  p->secret = ss_core_secret(core) ^ (uint64_t)(uintptr_t)p;
+  ss_htab_init(&p->dialogs, core);
+  p->role.early = px_early;
+  p->role.request = px_request;
+  p->role.ack = px_ack;
+  p->role.stray_response = px_stray;
+  p->role.self = p;
+  ss_core_txn_attach(p->ct, &p->role);
+  *out = p;
+  return 0;
+}
+
+void sipsrv_proxy_free(sipsrv_proxy *p)
+{
+  if (!p)
+    return;
+  p->freeing = true;
+  ss_core_txn_detach(p->ct, &p->role);
+  px_fork_fini(p);
+  px_dialog_fini(p);
+  ss_htab_fini(&p->dialogs);
+  free(p->next_hop);
+  free(p);
+}

@@ -1,0 +1,540 @@
+/* The stateful proxy (RFC 3261 16.2, 16.6-16.10): a response context per
+ * server transaction, a branch (client transaction) per target, forking in
+ * parallel or in q order, the best final response, CANCEL and Timer C. */
+#include "proxy_int.h"
+
+#include <sipsrv/error.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct px_branch {
+  ss_txn_owner_hdr hdr;       /* first: the client transaction's owner */
+  px_ctx *ctx;
+  ss_txn *ct;                 /* NULL once it terminated */
+  size_t target;
+  int status;                 /* the final status it ended with, 0 while pending */
+  const char *phrase;         /* for a status of our own (408, 503...) */
+  sipsrv_msg *final;          /* a copy of its final response, NULL for our own */
+  bool provisional;           /* a 1xx came: it may be cancelled (9.1) */
+  bool cancel_pending;        /* cancel it when a 1xx comes */
+  bool cancelled;
+  ss_timer timer_c;
+} px_branch;
+
+struct px_ctx {
+  ss_txn_owner_hdr hdr;       /* first: the server transaction's owner */
+  sipsrv_proxy *p;
+  ss_txn *st;                 /* NULL once it terminated */
+  sipsrv_msg *base;           /* the request after 16.4, copied per branch */
+  ss_peer src;
+  px_targets t;
+  px_branch b[PX_MAX_TARGETS];
+  size_t nb;                  /* branches started */
+  uint64_t loop;
+  unsigned live;              /* the server transaction and client ones alive */
+  unsigned busy;              /* calls in progress on it: not freed meanwhile */
+  bool routing;               /* targets not known yet */
+  bool invite, rr;
+  bool answered;              /* a final response went upstream */
+  bool cancelled;             /* the caller cancelled (16.10) */
+  bool stop;                  /* a 2xx or 6xx came: no new branch */
+  px_ctx *prev, *next;
+};
+
+static void server_terminated(void *owner, ss_txn *t);
+static void branch_response(void *owner, ss_txn *t, sipsrv_msg *rsp);
+static void branch_timeout(void *owner, ss_txn *t);
+static void branch_transport_error(void *owner, ss_txn *t);
+static void branch_terminated(void *owner, ss_txn *t);
+
+static const ss_txn_events server_events = { NULL, NULL, NULL, server_terminated };
+static const ss_txn_events branch_events = { branch_response, branch_timeout,
+                                             branch_transport_error, branch_terminated };
+
+static ss_txn_layer *layer(const px_ctx *c)
+{
+  return ss_core_txn_layer(c->p->ct);
+}
+
+static void ctx_free(px_ctx *c)
+{
+  sipsrv_proxy *p = c->p;
+  for (size_t i = 0; i < c->nb; i++) {
+    ss_timer_stop(ss_core_timers(p->core), &c->b[i].timer_c);
+    if (c->b[i].ct)
+      ss_txn_set_owner(c->b[i].ct, NULL);
+    sipsrv_msg_free(c->b[i].final);
+  }
+  if (c->st)
+    ss_txn_set_owner(c->st, NULL);
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    p->ctxs = c->next;
+  if (c->next)
+    c->next->prev = c->prev;
+  px_targets_clear(&c->t);
+  sipsrv_msg_free(c->base);
+  free(c);
+}
+
+static void maybe_free(px_ctx *c)
+{
+  if (!c->live && !c->routing && !c->busy)
+    ctx_free(c);
+}
+
+/* Around everything that may end a transaction of c (a send that fails
+ * terminates it at once): c stays until leave(). */
+static px_ctx *enter(px_ctx *c)
+{
+  c->busy++;
+  return c;
+}
+
+static void leave(px_ctx *c)
+{
+  c->busy--;
+  maybe_free(c);
+}
+
+/* ---- upstream ------------------------------------------------------------ */
+
+static bool method_is(const px_ctx *c, sip_method_t m)
+{
+  return c->base->sip->sip_request->rq_method == m;
+}
+
+/* Send a response upstream: through the server transaction, or by Via when
+ * it can no longer carry it (a late 2xx, 16.7 step 5). rsp is a received
+ * one (our Via still on top) or, with ours, one we made (no Via of ours). */
+static void send_up(px_ctx *c, const sipsrv_msg *rsp, bool ours)
+{
+  sipsrv_proxy *p = c->p;
+  int code = rsp->sip->sip_status->st_status;
+  ss_txn_state s = c->st ? ss_txn_state_of(c->st) : SS_TXN_TERMINATED;
+  sipsrv_msg *m = ss_msg_dup(rsp);
+
+  if (!m)
+    return;
+  if (code >= 200 && p->cfg.mode == SIPSRV_PROXY_DIALOG) {
+    if (method_is(c, sip_method_invite) && code < 300 && !c->base->sip->sip_to->a_tag)
+      px_dialog_start(p, rsp);
+    else if (method_is(c, sip_method_bye))
+      px_dialog_bye(p, rsp);
+  }
+  if (s == SS_TXN_PROCEEDING || s == SS_TXN_TRYING ||
+      (s == SS_TXN_ACCEPTED && code >= 200 && code < 300)) {
+    if (!ours && sipsrv_msg_via_pop(m) < 0) {
+      sipsrv_msg_free(m);
+      return;
+    }
+    ss_txn_respond(c->st, m);
+  } else if (!ours && code >= 200 && code < 300) {
+    if (!px_forward_response(p, m))
+      sipsrv_msg_free(m);
+  } else {
+    sipsrv_msg_free(m);
+  }
+}
+
+/* Answer with a status of our own. */
+static void answer(px_ctx *c, int status, const char *phrase, const char *headers)
+{
+  sipsrv_reply_opts o = SIPSRV_REPLY_OPTS_INIT;
+  sipsrv_msg *rsp;
+  c->answered = true;
+  if (!c->st)
+    return;
+  o.headers = headers;
+  if (sipsrv_msg_reply(&rsp, ss_txn_request_msg(c->st), status, phrase, &o) == 0) {
+    send_up(c, rsp, true);
+    sipsrv_msg_free(rsp);
+  }
+}
+
+/* ---- cancelling ---------------------------------------------------------- */
+
+static void cancel_branch(px_branch *b)
+{
+  px_ctx *c = b->ctx;
+  sipsrv_msg *cancel;
+  if (b->status || b->cancelled || !b->ct || !c->invite)
+    return;
+  /* RFC 3261 9.1: not before a provisional response. */
+  if (!b->provisional) {
+    b->cancel_pending = true;
+    return;
+  }
+  b->cancelled = true;
+  if (ss_msg_make_cancel(&cancel, ss_txn_request_msg(b->ct)) == 0)
+    ss_txn_request(layer(c), NULL, cancel, ss_txn_peer(b->ct), NULL);
+}
+
+static void cancel_others(px_ctx *c, const px_branch *keep)
+{
+  for (size_t i = 0; i < c->nb; i++)
+    if (&c->b[i] != keep)
+      cancel_branch(&c->b[i]);
+}
+
+/* ---- best response (16.7 step 6) ---------------------------------------- */
+
+static int rank(int code)
+{
+  /* 6xx first; then the lowest class; within 4xx, the ones that let the
+   * caller retry (401, 407, 415, 420, 484) first. */
+  if (code >= 600)
+    return 0;
+  if (code == 401 || code == 407 || code == 415 || code == 420 || code == 484)
+    return 1000 + code / 100 * 10;
+  return 1000 + code / 100 * 10 + 5;
+}
+
+/* 16.7 step 7: the challenges of every 401 and 407 in one response. */
+static void merge_challenges(px_ctx *c, sipsrv_msg *best, const px_branch *from)
+{
+  for (size_t i = 0; i < c->nb; i++) {
+    const px_branch *b = &c->b[i];
+    if (b == from || !b->final || (b->status != 401 && b->status != 407))
+      continue;
+    if (b->final->sip->sip_www_authenticate)
+      msg_header_add_dup(best->msg, (msg_pub_t *)best->sip,
+                         (msg_header_t const *)b->final->sip->sip_www_authenticate);
+    if (b->final->sip->sip_proxy_authenticate)
+      msg_header_add_dup(best->msg, (msg_pub_t *)best->sip,
+                         (msg_header_t const *)b->final->sip->sip_proxy_authenticate);
+  }
+}
+
+static void send_best(px_ctx *c)
+{
+  const px_branch *best = NULL;
+  for (size_t i = 0; i < c->nb; i++) {
+    const px_branch *b = &c->b[i];
+    if (b->status >= 300 && (!best || rank(b->status) < rank(best->status)))
+      best = b;
+  }
+  if (!best) {
+    answer(c, 408, NULL, NULL);          /* 16.7 step 6: no response at all */
+    return;
+  }
+  /* 16.7 step 6: a 503 goes upstream as 500 (the next hop's overload is
+   * not ours). */
+  if (best->status == 503 || !best->final) {
+    answer(c, best->status == 503 ? 500 : best->status, best->status == 503 ? NULL : best->phrase,
+           NULL);
+    return;
+  }
+  c->answered = true;
+  if (best->status == 401 || best->status == 407) {
+    sipsrv_msg *m = ss_msg_dup(best->final);
+    if (m) {
+      merge_challenges(c, m, best);
+      send_up(c, m, false);
+      sipsrv_msg_free(m);
+      return;
+    }
+  }
+  send_up(c, best->final, false);
+}
+
+/* ---- branches ------------------------------------------------------------ */
+
+static void start_branches(px_ctx *c);
+
+static void timer_c(ss_timer *t, void *arg);
+
+static void arm_timer_c(px_branch *b)
+{
+  sipsrv_proxy *p = b->ctx->p;
+  if (b->ctx->invite)
+    ss_timer_start(ss_core_timers(p->core), &b->timer_c, ss_core_now(p->core) + p->cfg.timer_c_ms,
+                   timer_c, b);
+}
+
+/* A branch ended with a final status: what now (16.7 steps 4-6, 16.6 for
+ * serial forking)? */
+static void branch_done(px_branch *b, int status, const char *phrase, const sipsrv_msg *rsp)
+{
+  px_ctx *c = b->ctx;
+  if (b->status)
+    return;
+  b->status = status;
+  b->phrase = phrase;
+  b->final = rsp ? ss_msg_dup(rsp) : NULL;
+  ss_timer_stop(ss_core_timers(c->p->core), &b->timer_c);
+  if (status >= 600 && c->invite) {
+    c->stop = true;                      /* 16.7 step 10 */
+    cancel_others(c, b);
+  }
+  if (c->answered)
+    return;
+  for (size_t i = 0; i < c->nb; i++)
+    if (!c->b[i].status)
+      return;                            /* others still pending */
+  if (!c->stop && !c->cancelled && c->nb < c->t.n) {
+    start_branches(c);                   /* serial: the next target */
+    return;
+  }
+  send_best(c);
+}
+
+static void start_branch(px_ctx *c, size_t i)
+{
+  sipsrv_proxy *p = c->p;
+  px_branch *b = &c->b[c->nb++];
+  const px_target *t = &c->t.t[i];
+  char branch[64];
+  const char *phrase;
+  sipsrv_msg *m = ss_msg_dup(c->base);
+  ss_peer peer;
+  int st;
+
+  memset(b, 0, sizeof *b);
+  b->hdr.ev = &branch_events;
+  b->ctx = c;
+  b->target = i;
+  ss_timer_init(&b->timer_c);
+  if (!m) {
+    branch_done(b, 500, NULL, NULL);
+    return;
+  }
+  px_branch_stateful(p, c->loop, branch);
+  st = px_prepare(p, m, t, c->t.by_route || !t->uri, c->rr, &c->src, branch, &peer, &phrase);
+  if (st) {
+    sipsrv_msg_free(m);
+    branch_done(b, st, phrase, NULL);
+    return;
+  }
+  /* The events of a first send that fails come before this returns. */
+  c->live++;
+  if (ss_txn_request(layer(c), &b->ct, m, &peer, &b->hdr) < 0) {
+    if (!b->ct && !b->status) {
+      c->live--;                         /* refused before it existed */
+      branch_done(b, 500, NULL, NULL);
+    }
+    return;
+  }
+  arm_timer_c(b);
+}
+
+/* Sort the targets by q, highest first, keeping the order of equal ones. */
+static void sort_by_q(px_targets *t)
+{
+  for (size_t i = 1; i < t->n; i++) {
+    px_target x = t->t[i];
+    size_t j = i;
+    for (; j > 0 && t->t[j - 1].q < x.q; j--)
+      t->t[j] = t->t[j - 1];
+    t->t[j] = x;
+  }
+}
+
+static void start_branches(px_ctx *c)
+{
+  /* 16.6: every target at once, or (serial) the next in q order. */
+  size_t until = c->p->cfg.serial ? c->nb + 1 : c->t.n;
+  while (c->nb < until && c->nb < c->t.n && !c->answered && !c->stop && !c->cancelled)
+    start_branch(c, c->nb);
+}
+
+static void on_routed(void *arg, px_targets *t)
+{
+  px_ctx *c = enter(arg);
+  c->routing = false;
+  if (!c->st)
+    ;
+  else if (t->status)
+    answer(c, t->status, t->phrase, NULL);
+  else if (c->cancelled)
+    answer(c, 487, NULL, NULL);
+  else {
+    if (c->p->cfg.serial)
+      sort_by_q(t);
+    start_branches(c);
+  }
+  leave(c);
+}
+
+static bool dialog_creating(const sipsrv_msg *m)
+{
+  sip_t const *sip = m->sip;
+  sip_method_t k = sip->sip_request->rq_method;
+  return (k == sip_method_invite || k == sip_method_subscribe || k == sip_method_refer) &&
+         sip->sip_to && !sip->sip_to->a_tag;
+}
+
+void px_fork_start(sipsrv_proxy *p, ss_txn *st, sipsrv_msg *req, bool routed, uint64_t loop)
+{
+  px_ctx *c = calloc(1, sizeof *c);
+  if (!c || !(c->base = ss_msg_dup(req))) {
+    sipsrv_msg *rsp;
+    free(c);
+    if (sipsrv_msg_reply(&rsp, req, 500, NULL, NULL) == 0)
+      ss_txn_respond(st, rsp);
+    return;
+  }
+  c->p = p;
+  c->hdr.ev = &server_events;
+  c->st = st;
+  c->src = *ss_txn_peer(st);
+  c->loop = loop;
+  c->live = 1;
+  c->invite = req->sip->sip_request->rq_method == sip_method_invite;
+  ss_txn_set_owner(st, &c->hdr);
+  c->next = p->ctxs;
+  if (p->ctxs)
+    p->ctxs->prev = c;
+  p->ctxs = c;
+  routed = px_preprocess(p, c->base) || routed;
+  /* 16.6 step 4: Record-Route what makes a dialog (call-stateful: always). */
+  c->rr = !routed && (p->cfg.mode == SIPSRV_PROXY_DIALOG || p->cfg.record_route) &&
+          dialog_creating(c->base);
+  c->routing = true;
+  px_route(p, c->base, routed, &c->t, on_routed, c);
+}
+
+/* ---- events ---------------------------------------------------------------- */
+
+static void server_terminated(void *owner, ss_txn *t)
+{
+  px_ctx *c = enter(owner);
+  (void)t;
+  c->st = NULL;
+  c->live--;
+  leave(c);
+}
+
+static void on_response(px_branch *b, sipsrv_msg *rsp);
+
+static void branch_response(void *owner, ss_txn *t, sipsrv_msg *rsp)
+{
+  px_branch *b = owner;
+  px_ctx *c = enter(b->ctx);
+  (void)t;
+  on_response(b, rsp);
+  leave(c);
+}
+
+static void on_response(px_branch *b, sipsrv_msg *rsp)
+{
+  px_ctx *c = b->ctx;
+  int code = rsp->sip->sip_status->st_status;
+
+  if (code < 200) {
+    b->provisional = true;
+    if (b->cancel_pending && !b->cancelled)
+      cancel_branch(b);
+    if (code > 100) {
+      arm_timer_c(b);                    /* 16.7 step 2 */
+      if (!c->answered && !b->status)
+        send_up(c, rsp, false);          /* 16.7 step 5: at once */
+    }
+    return;
+  }
+  if (code < 300) {
+    /* 16.7 step 5: every 2xx goes upstream, retransmissions too (RFC 6026). */
+    bool first = !b->status;
+    if (first) {
+      b->status = code;
+      ss_timer_stop(ss_core_timers(c->p->core), &b->timer_c);
+    }
+    send_up(c, rsp, false);
+    c->answered = true;
+    if (first && c->invite && !c->stop) {
+      c->stop = true;                    /* 16.7 step 10 */
+      cancel_others(c, b);
+    }
+    return;
+  }
+  branch_done(b, code, NULL, rsp);
+}
+
+static void branch_timeout(void *owner, ss_txn *t)
+{
+  px_branch *b = owner;
+  px_ctx *c = enter(b->ctx);
+  (void)t;
+  branch_done(b, 408, NULL, NULL);       /* Timer B or F: as a 408 (17.1.1.2, 17.1.2.2) */
+  leave(c);
+}
+
+static void branch_transport_error(void *owner, ss_txn *t)
+{
+  px_branch *b = owner;
+  px_ctx *c = enter(b->ctx);
+  (void)t;
+  branch_done(b, 503, "Next Hop Unreachable", NULL);   /* 16.9: as a 503 */
+  leave(c);
+}
+
+static void branch_terminated(void *owner, ss_txn *t)
+{
+  px_branch *b = owner;
+  px_ctx *c = enter(b->ctx);
+  (void)t;
+  b->ct = NULL;
+  ss_timer_stop(ss_core_timers(c->p->core), &b->timer_c);
+  c->live--;
+  leave(c);
+}
+
+/* 16.8: Timer C. With a provisional response, the branch is cancelled;
+ * without one, it counts as a 408. */
+static void timer_c(ss_timer *t, void *arg)
+{
+  px_branch *b = arg;
+  px_ctx *c = enter(b->ctx);
+  (void)t;
+  if (!b->status && b->provisional)
+    cancel_branch(b);
+  else if (!b->status)
+    branch_done(b, 408, NULL, NULL);
+  leave(c);
+}
+
+/* ---- CANCEL from the caller (16.10) ----------------------------------------- */
+
+bool px_fork_cancel(sipsrv_proxy *p, ss_txn *st, sipsrv_msg *cancel)
+{
+  ss_txn *ist = ss_txn_cancel_target(ss_core_txn_layer(p->ct), cancel);
+  const ss_txn_owner_hdr *h = ist ? ss_txn_owner(ist) : NULL;
+  sipsrv_msg *rsp;
+  px_ctx *c;
+
+  if (!h || h->ev != &server_events)
+    return false;
+  c = enter((px_ctx *)(void *)h);
+  /* 16.10: the CANCEL gets 200 at once; the pending branches are cancelled
+   * and their 487s make the INVITE's answer. */
+  if (sipsrv_msg_reply(&rsp, cancel, 200, NULL, NULL) == 0)
+    ss_txn_respond(st, rsp);
+  if (!c->answered && !c->cancelled) {
+    c->cancelled = true;
+    cancel_others(c, NULL);
+    if (!c->routing && !c->nb) {
+      answer(c, 487, NULL, NULL);
+    } else if (!c->routing) {
+      bool pending = false;
+      for (size_t i = 0; i < c->nb; i++)
+        pending = pending || !c->b[i].status;
+      if (!pending)
+        send_best(c);
+    }
+  }
+  leave(c);
+  return true;
+}
+
+void px_fork_fini(sipsrv_proxy *p)
+{
+  while (p->ctxs) {
+    px_ctx *c = p->ctxs;
+    if (c->st && !c->answered)
+      answer(c, 500, "Server Shutting Down", NULL);
+    c->routing = false;
+    ctx_free(c);
+  }
+}

@@ -1,0 +1,133 @@
+/* Private to the proxy role (lib/roles/proxy*.c): what its files share.
+ *
+ * proxy.c         the object, claiming requests, 16.3 and 16.4, targets (16.5),
+ *                 stateless forwarding (16.11), ACK and stray responses
+ * proxy_route.c   the pieces: next hops, our own URIs, branches, loop hashes,
+ *                 the 16.6 edits of a forwarded copy, responses back by Via
+ * proxy_fork.c    the stateful part: response contexts, branches, forking,
+ *                 best response, CANCEL, Timer C (16.2, 16.6-16.10)
+ * proxy_dialog.c  dialogs of the call-stateful mode */
+#ifndef SS_PROXY_INT_H
+#define SS_PROXY_INT_H
+
+#include "core/htab.h"
+#include "core/timer.h"
+#include "txn/txn.h"
+
+#include <sipsrv/proxy.h>
+
+#define PX_MAX_TARGETS 16
+
+/* A target of a request (16.5): where it goes, and the route to it. */
+typedef struct px_target {
+  char *uri;          /* the new Request-URI */
+  char *route;        /* Route values to add first (a binding's Path), or NULL */
+  char *hop;          /* the next hop, when not by Route or Request-URI, or NULL */
+  int q;              /* 0-1000 */
+} px_target;
+
+/* The outcome of routing one request. */
+typedef struct px_targets {
+  px_target t[PX_MAX_TARGETS];
+  size_t n;
+  int status;         /* >= 300: answer this instead */
+  const char *phrase; /* static, or phrase_buf */
+  char phrase_buf[64];
+  bool by_route;      /* the request carries its route: keep its Request-URI */
+} px_targets;
+
+struct sipsrv_proxy {
+  sipsrv_core *core;
+  sipsrv_proxy_cfg cfg;
+  char *next_hop;                 /* copied */
+  ss_core_txn *ct;
+  ss_txn_role role;
+  uint64_t secret;                /* for branches and loop hashes */
+  uint64_t seq;                   /* for branches */
+  struct px_ctx *ctxs;            /* live response contexts */
+  struct px_lookup *lookups;      /* location lookups in flight (stateless) */
+  ss_htab dialogs;
+  size_t ndialogs;
+  struct px_dialog *dlist;
+  bool freeing;
+};
+
+/* ---- proxy_route.c ----------------------------------------------------- */
+
+/* The peer to send to for a URI (16.6 step 7, RFC 3263 4 for IP literals):
+ * maddr or host, port or the default, transport parameter or UDP. 0, or an
+ * error status: 503 for a name (no resolver yet) or a transport we lack. */
+int px_next_hop(const sipsrv_proxy *p, url_t const *u, ss_peer *out, const char **phrase);
+
+/* True for a URI naming this proxy: one of its addresses (and port), or one
+ * of its domains with no port or one of its ports. */
+bool px_uri_is_us(const sipsrv_proxy *p, url_t const *u);
+/* True when the host of u is one of the proxy's domains or addresses. */
+bool px_domain_is_ours(const sipsrv_proxy *p, url_t const *u);
+
+/* RFC 5393 / RFC 3261 16.3 step 4: the hash of what makes a request the
+ * same request at this proxy (computed on the request as received). */
+uint64_t px_loop_hash(const sipsrv_proxy *p, const sipsrv_msg *req);
+/* True when a Via of ours carries this loop hash: a loop, not a spiral. */
+bool px_is_loop(const sipsrv_proxy *p, const sipsrv_msg *req, uint64_t loop);
+
+/* 16.6 steps 2-8 on a copy for one target: Request-URI, pre-loaded Route,
+ * Max-Forwards, Record-Route (rr: facing in and out), strict-route
+ * compatibility, the next hop into *peer and the Via with branch. 0, or an
+ * error status to answer (phrase static). */
+int px_prepare(sipsrv_proxy *p, sipsrv_msg *m, const px_target *t, bool keep_uri, bool rr,
+               const ss_peer *in, const char *branch, ss_peer *peer, const char **phrase);
+
+/* A branch: stateful ones carry the loop hash (RFC 5393); stateless ones a
+ * hash of the request (16.11: the same for its retransmissions, its CANCEL
+ * and its ACK of a non-2xx). buf: 64 bytes. */
+void px_branch_stateful(sipsrv_proxy *p, uint64_t loop, char *buf);
+void px_branch_stateless(const sipsrv_proxy *p, const sipsrv_msg *m, char *buf);
+
+/* 16.7 step 3, 16.11: a response whose top Via is ours: pop it and send it
+ * to the next Via (18.2.2). Takes rsp. True when it was ours. */
+bool px_forward_response(sipsrv_proxy *p, sipsrv_msg *rsp);
+
+/* Answer req statelessly (no transaction): to the Via, RFC 3261 18.2.2. */
+void px_reply_stateless(sipsrv_proxy *p, const sipsrv_msg *req, const ss_peer *src, int status,
+                        const char *phrase, const char *headers);
+
+/* ---- proxy.c ------------------------------------------------------------ */
+
+/* 16.4 on a request we own: a strict router's Request-URI replaced by the
+ * last Route, our own topmost Route values removed. True when a Route of
+ * ours was removed (the request is routed: an in-dialog request, or one
+ * sent through us as an outbound proxy). */
+bool px_preprocess(sipsrv_proxy *p, sipsrv_msg *req);
+
+/* Route a request (16.5): fill *out with targets, or a status, then call
+ * done(ctx, out) (at once for synchronous sources, later for a store that
+ * completes later). */
+typedef void (*px_route_done)(void *ctx, px_targets *t);
+void px_route(sipsrv_proxy *p, const sipsrv_msg *req, bool routed, px_targets *out,
+              px_route_done done, void *ctx);
+/* Free the strings of targets. */
+void px_targets_clear(px_targets *t);
+
+/* ---- proxy_fork.c ------------------------------------------------------- */
+
+typedef struct px_ctx px_ctx;
+
+/* Take a claimed request into a response context and route it. */
+void px_fork_start(sipsrv_proxy *p, ss_txn *st, sipsrv_msg *req, bool routed, uint64_t loop);
+/* A CANCEL for one of our INVITE server transactions (16.10): true if it was. */
+bool px_fork_cancel(sipsrv_proxy *p, ss_txn *st, sipsrv_msg *cancel);
+/* The proxy is being freed: answer and detach every context. */
+void px_fork_fini(sipsrv_proxy *p);
+
+/* ---- proxy_dialog.c ----------------------------------------------------- */
+
+/* A 2xx to an initial INVITE went upstream: a dialog starts. */
+void px_dialog_start(sipsrv_proxy *p, const sipsrv_msg *rsp);
+/* A final response to a BYE went upstream: its dialog ends. */
+void px_dialog_bye(sipsrv_proxy *p, const sipsrv_msg *rsp);
+/* True when a new dialog would pass max_dialogs. */
+bool px_dialog_full(const sipsrv_proxy *p);
+void px_dialog_fini(sipsrv_proxy *p);
+
+#endif

@@ -1,0 +1,322 @@
+/* The proxy's pieces (proxy_int.h): next hops, our own URIs, branches and
+ * loop hashes, the 16.6 edits of a forwarded copy, responses back by Via. */
+#include "proxy_int.h"
+
+#include "transport/transport_int.h"
+
+#include <sipsrv/error.h>
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Our branches start with the magic cookie, then "s" and a kind: "sf"
+ * stateful (then the loop hash), "sl" stateless, "sa" a 2xx ACK. */
+#define OUR_BRANCH "z9hG4bKs"
+
+static unsigned url_port_or_default(url_t const *u)
+{
+  if (u->url_port && *u->url_port)
+    return (unsigned)strtoul(u->url_port, NULL, 10);
+  return u->url_type == url_sips ? 5061 : 5060;
+}
+
+int px_next_hop(const sipsrv_proxy *p, url_t const *u, ss_peer *out, const char **phrase)
+{
+  char maddr[64], tpname[16], hostport[128];
+  const char *host = u->url_host, *name = "UDP";
+  isize_t n;
+
+  memset(out, 0, sizeof *out);
+  if (!host || (u->url_type != url_sip && u->url_type != url_sips)) {
+    *phrase = "Unsupported URI Scheme";
+    return 416;
+  }
+  /* 16.6 step 7 and RFC 3263 4.1: maddr first, the transport parameter. */
+  n = u->url_params ? url_param(u->url_params, "maddr", maddr, sizeof maddr) : 0;
+  if (n > 0 && (size_t)n < sizeof maddr)
+    host = maddr;
+  n = u->url_params ? url_param(u->url_params, "transport", tpname, sizeof tpname) : 0;
+  if (n > 0 && (size_t)n < sizeof tpname)
+    name = tpname;
+  if (u->url_type == url_sips)
+    name = "TLS";
+  if (!ss_is_ip_address(host)) {
+    *phrase = "Cannot Resolve Target (no DNS)";
+    return 503;
+  }
+  snprintf(hostport, sizeof hostport, "%s%s%s:%u", strchr(host, ':') && host[0] != '[' ? "[" : "",
+           host, strchr(host, ':') && host[0] != '[' ? "]" : "", url_port_or_default(u));
+  if (ss_sockaddr_parse(hostport, &out->addr, &out->addrlen) < 0) {
+    *phrase = "Bad Target Address";
+    return 503;
+  }
+  out->transport = ss_core_transport_find(p->core, name, out->addr.ss_family);
+  if (!out->transport) {
+    *phrase = "No Transport For Target";
+    return 503;
+  }
+  {
+    const char *tn, *th;
+    unsigned tport, flags;
+    ss_transport_info(out->transport, &tn, &th, &tport, &flags);
+    out->reliable = (flags & SIPSRV_TP_RELIABLE) != 0;
+  }
+  return 0;
+}
+
+static bool is_domain(const sipsrv_proxy *p, const char *host)
+{
+  for (const char *const *d = p->cfg.domains; d && *d; d++)
+    if (strcasecmp(*d, host) == 0)
+      return true;
+  return false;
+}
+
+bool px_uri_is_us(const sipsrv_proxy *p, url_t const *u)
+{
+  if (!u->url_host || (u->url_type != url_sip && u->url_type != url_sips))
+    return false;
+  if (ss_core_is_local(p->core, u->url_host, url_port_or_default(u)))
+    return true;
+  return is_domain(p, u->url_host) && !u->url_port;
+}
+
+bool px_domain_is_ours(const sipsrv_proxy *p, url_t const *u)
+{
+  return u->url_host && (u->url_type == url_sip || u->url_type == url_sips) &&
+         (is_domain(p, u->url_host) || ss_core_is_local(p->core, u->url_host, 0));
+}
+
+/* ---- branches and loops ------------------------------------------------ */
+
+static uint64_t hash_header(uint64_t h, const msg_header_t *hd)
+{
+  char buf[1024];
+  for (; hd; hd = hd->sh_next) {
+    issize_t n = msg_header_field_e(buf, sizeof buf, hd, 0);
+    h = ss_hash(h, n >= 0 && (size_t)n < sizeof buf ? buf : "?");
+  }
+  return h;
+}
+
+uint64_t px_loop_hash(const sipsrv_proxy *p, const sipsrv_msg *req)
+{
+  sip_t const *sip = req->sip;
+  char uri[1024], seq[16];
+  issize_t n = url_e(uri, sizeof uri, sip->sip_request->rq_url);
+  uint64_t h = ss_hash(SS_HASH_INIT, "loop");
+
+  /* RFC 3261 16.6 step 8 and RFC 5393 4.2: the Request-URI, To tag, From
+   * tag, Call-ID, CSeq number, Route, Proxy-Require and
+   * Proxy-Authorization as received; not Max-Forwards. */
+  h ^= p->secret;
+  h = ss_hash(h, n >= 0 && (size_t)n < sizeof uri ? uri : "?");
+  h = ss_hash(h, sip->sip_to ? sip->sip_to->a_tag : NULL);
+  h = ss_hash(h, sip->sip_from ? sip->sip_from->a_tag : NULL);
+  h = ss_hash(h, sip->sip_call_id ? sip->sip_call_id->i_id : NULL);
+  snprintf(seq, sizeof seq, "%u", sip->sip_cseq ? (unsigned)sip->sip_cseq->cs_seq : 0u);
+  h = ss_hash(h, seq);
+  h = hash_header(h, (const msg_header_t *)sip->sip_route);
+  h = hash_header(h, (const msg_header_t *)sip->sip_proxy_require);
+  h = hash_header(h, (const msg_header_t *)sip->sip_proxy_authorization);
+  return h;
+}
+
+static bool via_is_ours(const sipsrv_proxy *p, sip_via_t const *v)
+{
+  unsigned port = v->v_port ? (unsigned)strtoul(v->v_port, NULL, 10) : 5060;
+  return v->v_branch && strncmp(v->v_branch, OUR_BRANCH, strlen(OUR_BRANCH)) == 0 &&
+         ss_core_is_local(p->core, v->v_host, port);
+}
+
+bool px_is_loop(const sipsrv_proxy *p, const sipsrv_msg *req, uint64_t loop)
+{
+  char want[32];
+  snprintf(want, sizeof want, OUR_BRANCH "f%016llx", (unsigned long long)loop);
+  /* RFC 3261 16.3 step 4: a Via of ours with this request's hash is a
+   * loop; with another hash, a spiral (the request was retargeted). */
+  for (sip_via_t const *v = req->sip->sip_via; v; v = v->v_next)
+    if (via_is_ours(p, v) && strncmp(v->v_branch, want, strlen(want)) == 0)
+      return true;
+  return false;
+}
+
+void px_branch_stateful(sipsrv_proxy *p, uint64_t loop, char *buf)
+{
+  uint64_t id = ss_hash(p->secret ^ ++p->seq, "branch");
+  snprintf(buf, 64, OUR_BRANCH "f%016llx.%016llx", (unsigned long long)loop,
+           (unsigned long long)id);
+}
+
+void px_branch_stateless(const sipsrv_proxy *p, const sipsrv_msg *m, char *buf)
+{
+  /* 16.11: Call-ID, From tag, CSeq number and the top Via's branch: equal
+   * for a request, its retransmissions, its CANCEL and its non-2xx ACK. */
+  snprintf(buf, 64, OUR_BRANCH "l%016llx",
+           (unsigned long long)ss_msg_id_hash(m, p->secret ^ 0x5aULL));
+}
+
+/* ---- forwarding a copy -------------------------------------------------- */
+
+/* A Record-Route value naming the transport tp (16.6 step 4). */
+static void rr_value(const sipsrv_transport *tp, char *buf, size_t size)
+{
+  const char *name, *host;
+  unsigned port, flags;
+  bool v6;
+  ss_transport_info(tp, &name, &host, &port, &flags);
+  v6 = strchr(host, ':') != NULL;
+  snprintf(buf, size, "<sip:%s%s%s:%u%s%s;lr>", v6 ? "[" : "", host, v6 ? "]" : "", port,
+           strcasecmp(name, "UDP") ? ";transport=" : "", strcasecmp(name, "UDP") ? name : "");
+}
+
+static void lower_transport(char *buf)
+{
+  char *t = strstr(buf, ";transport=");
+  if (!t)
+    return;
+  for (t += 11; *t && *t != ';' && *t != '>'; t++)
+    if (*t >= 'A' && *t <= 'Z')
+      *t = (char)(*t - 'A' + 'a');
+}
+
+int px_prepare(sipsrv_proxy *p, sipsrv_msg *m, const px_target *t, bool keep_uri, bool rr,
+               const ss_peer *in, const char *branch, ss_peer *peer, const char **phrase)
+{
+  sip_t *sip = m->sip;
+  char buf[600];
+  url_t const *hop;
+  const char *name, *host;
+  unsigned port, flags;
+  int rc;
+
+  *phrase = NULL;
+  /* Step 2: the Request-URI. */
+  if (!keep_uri && sipsrv_msg_set_request_uri(m, t->uri) < 0) {
+    *phrase = "Bad Target";
+    return 500;
+  }
+  /* A binding's Path becomes the first Route values (RFC 3327 5.4). */
+  if (t->route) {
+    char *f = malloc(strlen(t->route) + 8);
+    if (!f)
+      return 500;
+    sprintf(f, "Route: %s", t->route);
+    rc = sipsrv_msg_header_add(m, f);
+    free(f);
+    if (rc < 0) {
+      *phrase = "Bad Path";
+      return 500;
+    }
+  }
+  /* Step 3: Max-Forwards (16.3 step 3 has refused 0 already). */
+  if (sipsrv_msg_max_forwards_dec(m) < 0) {
+    *phrase = "Too Many Hops";
+    return 483;
+  }
+  /* Step 6: a next hop that is a strict router (no lr) gets the
+   * Request-URI at the end of Route and becomes the Request-URI. */
+  if (sip->sip_route && !url_has_param(sip->sip_route->r_url, "lr")) {
+    char uri[1024];
+    issize_t n = url_e(uri, sizeof uri, sip->sip_request->rq_url);
+    issize_t r = url_e(buf, sizeof buf, sip->sip_route->r_url);
+    if (n < 0 || (size_t)n >= sizeof uri || r < 0 || (size_t)r >= sizeof buf - 4)
+      return 500;
+    {
+      char val[1100];
+      snprintf(val, sizeof val, "<%s>", uri);
+      if (sipsrv_msg_addr_push(m, SIPSRV_HDR_ROUTE, val, 1) < 0 ||
+          sipsrv_msg_set_request_uri(m, buf) < 0 || sipsrv_msg_addr_pop(m, SIPSRV_HDR_ROUTE) < 0)
+        return 500;
+    }
+  }
+  /* Step 7: the first Route, else the Request-URI; or the next hop the
+   * target names (an outbound proxy's). */
+  hop = sip->sip_route ? sip->sip_route->r_url : sip->sip_request->rq_url;
+  if (t->hop) {
+    url_t u;
+    char tmp[600];
+    snprintf(tmp, sizeof tmp, "%s", t->hop);
+    if (url_d(&u, tmp) < 0) {
+      *phrase = "Bad Next Hop";
+      return 500;
+    }
+    rc = px_next_hop(p, &u, peer, phrase);
+  } else {
+    rc = px_next_hop(p, hop, peer, phrase);
+  }
+  if (rc)
+    return rc;
+  /* Step 4: Record-Route; two values when the transport changes, so each
+   * side of the dialog reaches us on its own (RFC 5658). */
+  if (rr) {
+    if (in->transport && in->transport != peer->transport) {
+      rr_value(in->transport, buf, sizeof buf);
+      lower_transport(buf);
+      if (sipsrv_msg_addr_push(m, SIPSRV_HDR_RECORD_ROUTE, buf, 0) < 0)
+        return 500;
+    }
+    rr_value(peer->transport, buf, sizeof buf);
+    lower_transport(buf);
+    if (sipsrv_msg_addr_push(m, SIPSRV_HDR_RECORD_ROUTE, buf, 0) < 0)
+      return 500;
+  }
+  /* Step 8: our Via. */
+  ss_transport_info(peer->transport, &name, &host, &port, &flags);
+  if (sipsrv_msg_via_push(m, name, host, port, branch, 0) < 0)
+    return 500;
+  return 0;
+}
+
+/* ---- responses back ----------------------------------------------------- */
+
+bool px_forward_response(sipsrv_proxy *p, sipsrv_msg *rsp)
+{
+  sip_via_t const *v = rsp->sip->sip_via;
+  char hostport[320];
+  const char *host;
+  unsigned port;
+  ss_peer peer;
+
+  if (!v || !via_is_ours(p, v))
+    return false;
+  sipsrv_msg_via_pop(rsp);
+  v = rsp->sip->sip_via;
+  if (!v) {
+    sipsrv_msg_free(rsp);                /* it was for us */
+    return true;
+  }
+  /* RFC 3261 18.2.2 and RFC 3581 4: received and rport, which the core
+   * stamped when the request came, else the sent-by. */
+  host = v->v_received ? v->v_received : v->v_host;
+  port = v->v_rport && *v->v_rport ? (unsigned)strtoul(v->v_rport, NULL, 10)
+         : v->v_port             ? (unsigned)strtoul(v->v_port, NULL, 10)
+                                 : 5060;
+  memset(&peer, 0, sizeof peer);
+  snprintf(hostport, sizeof hostport, "%s%s%s:%u", strchr(host, ':') && host[0] != '[' ? "[" : "",
+           host, strchr(host, ':') && host[0] != '[' ? "]" : "", port);
+  {
+    const char *slash = v->v_protocol ? strrchr(v->v_protocol, '/') : NULL;
+    if (ss_sockaddr_parse(hostport, &peer.addr, &peer.addrlen) == 0 &&
+        (peer.transport = ss_core_transport_find(p->core, slash ? slash + 1 : "UDP",
+                                                 peer.addr.ss_family)) != NULL)
+      ss_core_send(p->core, &peer, rsp);
+  }
+  sipsrv_msg_free(rsp);
+  return true;
+}
+
+void px_reply_stateless(sipsrv_proxy *p, const sipsrv_msg *req, const ss_peer *src, int status,
+                        const char *phrase, const char *headers)
+{
+  sipsrv_reply_opts o = SIPSRV_REPLY_OPTS_INIT;
+  sipsrv_msg *rsp;
+  o.headers = headers;
+  if (sipsrv_msg_reply(&rsp, req, status, phrase, &o) == 0) {
+    ss_core_send(p->core, src, rsp);
+    sipsrv_msg_free(rsp);
+  }
+}

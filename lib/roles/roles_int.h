@@ -1,0 +1,18 @@
+/* Private to lib/roles: what the roles share. */
+#ifndef SS_ROLES_INT_H
+#define SS_ROLES_INT_H
+
+#include "msg/msg_int.h"
+
+#include <stddef.h>
+
+/* RFC 3261 10.3 step 5: the address-of-record of a SIP or SIPS URI in
+ * canonical form, printed into buf: scheme, user, host in lower case; the
+ * port, URI parameters and headers dropped (the host is one of our domains,
+ * so the port says only how the request reached us: sip:bob@example.com and
+ * sip:bob@example.com:5060 are one AOR). Escapes stay as sent (so %00 does
+ * not cut the user part, RFC 4475 3.1.1.4). The length, or -1 when it does
+ * not fit. */
+int ss_aor_print(url_t const *u, char *buf, size_t size);
+
+#endif
