@@ -14,8 +14,10 @@
  *   Record-Route (a strict router before us) is replaced by the last Route;
  *   a topmost Route naming us is removed (both when we Record-Routed twice);
  * - targets (16.5): a request that still has a Route goes to its Request-URI
- *   by that route, and so does one that came routed to us (an in-dialog
- *   request); otherwise the application's on_route callback may decide;
+ *   by that route; a request inside a dialog (To tag) goes to its
+ *   Request-URI (through the next hop, for another domain); otherwise (an
+ *   initial request, also one routed to us as an outbound proxy) the
+ *   application's on_route callback may decide;
  *   otherwise a request for one of its domains (with a location service)
  *   goes to the AOR's bindings in the location service (each binding's Path as a pre-loaded Route, RFC
  *   3327), 480 when there is none; a request for another domain goes to the

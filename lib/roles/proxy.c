@@ -101,18 +101,18 @@ struct sipsrv_proxy_route {
   bool decided;
 };
 
-static char *xstrdup(const char *s)
+static char *xstrdup(const sipsrv_core *core, const char *s)
 {
-  char *d = s ? malloc(strlen(s) + 1) : NULL;
+  char *d = s ? ss_alloc(core, strlen(s) + 1) : NULL;
   return d ? strcpy(d, s) : NULL;
 }
 
 void px_targets_clear(px_targets *t)
 {
   for (size_t i = 0; i < t->n; i++) {
-    free(t->t[i].uri);
-    free(t->t[i].route);
-    free(t->t[i].hop);
+    ss_free(t->core, t->t[i].uri);
+    ss_free(t->core, t->t[i].route);
+    ss_free(t->core, t->t[i].hop);
   }
   t->n = 0;
 }
@@ -120,17 +120,17 @@ void px_targets_clear(px_targets *t)
 static int add_target(px_targets *t, const char *uri, const char *route, const char *hop, int q)
 {
   px_target *x;
-  if (t->n == PX_MAX_TARGETS)
+  if (t->n >= t->max)
     return SIPSRV_E_TOOBIG;
   x = &t->t[t->n];
-  x->uri = xstrdup(uri);
-  x->route = xstrdup(route);
-  x->hop = xstrdup(hop);
+  x->uri = xstrdup(t->core, uri);
+  x->route = xstrdup(t->core, route);
+  x->hop = xstrdup(t->core, hop);
   x->q = q < 0 ? 1000 : q;
   if ((uri && !x->uri) || (route && !x->route) || (hop && !x->hop)) {
-    free(x->uri);
-    free(x->route);
-    free(x->hop);
+    ss_free(t->core, x->uri);
+    ss_free(t->core, x->route);
+    ss_free(t->core, x->hop);
     return SIPSRV_E_NOMEM;
   }
   t->n++;
@@ -149,7 +149,7 @@ int sipsrv_proxy_route_add(sipsrv_proxy_route *rt, const char *uri, int q)
   if (rt->t->status)
     return SIPSRV_E_STATE;
   rt->decided = true;
-  return add_target(rt->t, uri, NULL, NULL, q);
+  return add_target(rt->t, uri, NULL, NULL, q);   /* TOOBIG past the mode's limit */
 }
 
 int sipsrv_proxy_route_reject(sipsrv_proxy_route *rt, int status, const char *phrase)
@@ -167,17 +167,36 @@ int sipsrv_proxy_route_reject(sipsrv_proxy_route *rt, int status, const char *ph
   return 0;
 }
 
-/* A location lookup in flight. */
+/* A location lookup in flight. It may outlive the proxy (a store that
+ * completes after sipsrv_proxy_free()), so it keeps its allocator. */
 typedef struct lookup {
+  sipsrv_allocator alloc;
+  sipsrv_proxy *p;            /* NULL once the proxy is gone */
   px_targets *out;
   px_route_done done;
   void *ctx;
+  struct lookup *prev, *next;
 } lookup;
+
+static void lookup_unlink(lookup *l)
+{
+  if (l->prev)
+    l->prev->next = l->next;
+  else
+    l->p->lookups = l->next;
+  if (l->next)
+    l->next->prev = l->prev;
+}
 
 static void on_bindings(void *arg, int err, const sipsrv_binding *b, size_t n)
 {
   lookup *l = arg;
   px_targets *t = l->out;
+  if (!l->p) {
+    l->alloc.free_fn(l, l->alloc.user);  /* the proxy is gone */
+    return;
+  }
+  lookup_unlink(l);
   if (err) {
     t->status = 500;
     t->phrase = "Location Service Failure";
@@ -194,19 +213,39 @@ static void on_bindings(void *arg, int err, const sipsrv_binding *b, size_t n)
     t->phrase = "Temporarily Unavailable";
   }
   l->done(l->ctx, t);
-  free(l);
+  l->alloc.free_fn(l, l->alloc.user);
+}
+
+void px_route_fini(sipsrv_proxy *p)
+{
+  while (p->lookups) {
+    lookup *l = p->lookups;
+    lookup_unlink(l);
+    l->p = NULL;
+    l->done(l->ctx, NULL);
+  }
 }
 
 void px_route(sipsrv_proxy *p, const sipsrv_msg *req, bool routed, px_targets *out,
               px_route_done done, void *ctx)
 {
   url_t const *ru = req->sip->sip_request->rq_url;
+  bool in_dialog = req->sip->sip_to && req->sip->sip_to->a_tag;
   memset(out, 0, sizeof *out);
+  out->core = p->core;
+  out->max = p->cfg.mode == SIPSRV_PROXY_STATELESS ? 1 : PX_MAX_TARGETS;
 
-  /* 16.5: a request with its route, or routed to us, keeps its Request-URI. */
-  if (routed || req->sip->sip_route) {
+  /* 16.5: a request that still carries a route keeps its Request-URI, and
+   * so does a request inside a dialog (its Request-URI is the remote
+   * target, 12.2.1.1), through the next hop when that is where other
+   * domains are reached; an initial request that was routed to us (we are
+   * its outbound proxy) is targeted like any other. */
+  (void)routed;
+  if (req->sip->sip_route || in_dialog) {
+    const char *hop = !req->sip->sip_route && p->next_hop && !px_domain_is_ours(p, ru)
+                      ? p->next_hop : NULL;
     out->by_route = true;
-    if (add_target(out, NULL, NULL, NULL, -1) < 0)
+    if (add_target(out, NULL, NULL, hop, -1) < 0)
       out->status = 500;
     done(ctx, out);
     return;
@@ -232,14 +271,22 @@ void px_route(sipsrv_proxy *p, const sipsrv_msg *req, bool routed, px_targets *o
       done(ctx, out);
       return;
     }
-    l = malloc(sizeof *l);
+    l = ss_zalloc(p->core, sizeof *l);
     if (l) {
+      l->alloc = *ss_core_allocator(p->core);
+      l->p = p;
       l->out = out;
       l->done = done;
       l->ctx = ctx;
+      l->next = p->lookups;
+      if (p->lookups)
+        p->lookups->prev = l;
+      p->lookups = l;
     }
     if (!l || sipsrv_store_get(p->cfg.location, aor, ss_core_wall_now(p->core), on_bindings, l) < 0) {
-      free(l);
+      if (l)
+        lookup_unlink(l);
+      ss_free(p->core, l);
       out->status = 500;
       out->phrase = "Location Service Failure";
       done(ctx, out);
@@ -282,7 +329,9 @@ static void sl_routed(void *arg, px_targets *t)
   sipsrv_proxy *p = f->p;
   bool ack = f->m->sip->sip_request->rq_method == sip_method_ack;
 
-  if (t->status) {
+  if (!t) {
+    ;                                    /* the proxy is being freed */
+  } else if (t->status) {
     if (!ack)
       px_reply_stateless(p, f->m, &f->src, t->status, t->phrase, NULL);
   } else if (t->n) {
@@ -300,9 +349,9 @@ static void sl_routed(void *arg, px_targets *t)
     else if (!ack)
       px_reply_stateless(p, f->m, &f->src, st, phrase, NULL);
   }
-  px_targets_clear(t);
+  px_targets_clear(&f->t);
   sipsrv_msg_free(f->m);
-  free(f);
+  ss_free(p->core, f);
 }
 
 /* Forward m (taken) without a transaction. */
@@ -321,7 +370,7 @@ static void forward_stateless(sipsrv_proxy *p, sipsrv_msg *m, const ss_peer *src
       return;
     }
   }
-  f = calloc(1, sizeof *f);
+  f = ss_zalloc(p->core, sizeof *f);
   if (!f) {
     sipsrv_msg_free(m);
     return;
@@ -424,16 +473,16 @@ int sipsrv_proxy_new(sipsrv_proxy **out, sipsrv_core *core, const sipsrv_proxy_c
         !ss_is_ip_address(u.url_host))
       return SIPSRV_E_INVAL;
   }
-  p = calloc(1, sizeof *p);
+  p = ss_zalloc(core, sizeof *p);
   if (!p)
     return SIPSRV_E_NOMEM;
   p->core = core;
   p->cfg = *cfg;
-  p->next_hop = cfg->next_hop ? xstrdup(cfg->next_hop) : NULL;
+  p->next_hop = cfg->next_hop ? xstrdup(core, cfg->next_hop) : NULL;
   p->ct = ss_core_txn_of(core);
   if ((cfg->next_hop && !p->next_hop) || !p->ct) {
-    free(p->next_hop);
-    free(p);
+    ss_free(core, p->next_hop);
+    ss_free(core, p);
     return SIPSRV_E_NOMEM;
   }
   if (!p->cfg.timer_c_ms)
@@ -458,9 +507,10 @@ void sipsrv_proxy_free(sipsrv_proxy *p)
     return;
   p->freeing = true;
   ss_core_txn_detach(p->ct, &p->role);
+  px_route_fini(p);
   px_fork_fini(p);
   px_dialog_fini(p);
   ss_htab_fini(&p->dialogs);
-  free(p->next_hop);
-  free(p);
+  ss_free(p->core, p->next_hop);
+  ss_free(p->core, p);
 }

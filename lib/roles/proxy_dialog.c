@@ -66,14 +66,14 @@ static void unlink_free(sipsrv_proxy *p, px_dialog *d)
   if (d->next)
     d->next->prev = d->prev;
   p->ndialogs--;
-  free(d->call_id);
-  free(d);
+  ss_free(p->core, d->call_id);
+  ss_free(p->core, d);
 }
 
 static void end(px_dialog *d, int status)
 {
   sipsrv_proxy *p = d->p;
-  if (p->cfg.on_dialog) {
+  if (p->cfg.on_dialog && !p->freeing) {   /* proxy.h: not while freeing */
     sipsrv_dialog_info i;
     info_of(d, &i, ss_core_now(p->core), status);
     p->cfg.on_dialog(p, &i, p->cfg.user);
@@ -115,11 +115,11 @@ void px_dialog_start(sipsrv_proxy *p, const sipsrv_msg *rsp)
   s[4] = url_text(sip->sip_to->a_url, turi, sizeof turi);
   for (int i = 0; i < 5; i++)
     total += (len[i] = strlen(s[i]) + 1);
-  d = calloc(1, sizeof *d);
-  block = malloc(total);
+  d = ss_zalloc(p->core, sizeof *d);
+  block = ss_alloc(p->core, total);
   if (!d || !block || ss_htab_add(&p->dialogs, &d->hn, key(s[0], s[1], s[2])) < 0) {
-    free(d);
-    free(block);
+    ss_free(p->core, d);
+    ss_free(p->core, block);
     return;                              /* untracked: the call goes on */
   }
   d->call_id = block;

@@ -16,6 +16,7 @@ typedef struct px_branch {
   int status;                 /* the final status it ended with, 0 while pending */
   const char *phrase;         /* for a status of our own (408, 503...) */
   sipsrv_msg *final;          /* a copy of its final response, NULL for our own */
+  bool net;                   /* our own 503 stands for a transport error (16.9) */
   bool provisional;           /* a 1xx came: it may be cancelled (9.1) */
   bool cancel_pending;        /* cancel it when a 1xx comes */
   bool cancelled;
@@ -76,7 +77,7 @@ static void ctx_free(px_ctx *c)
     c->next->prev = c->prev;
   px_targets_clear(&c->t);
   sipsrv_msg_free(c->base);
-  free(c);
+  ss_free(p->core, c);
 }
 
 static void maybe_free(px_ctx *c)
@@ -118,12 +119,6 @@ static void send_up(px_ctx *c, const sipsrv_msg *rsp, bool ours)
 
   if (!m)
     return;
-  if (code >= 200 && p->cfg.mode == SIPSRV_PROXY_DIALOG) {
-    if (method_is(c, sip_method_invite) && code < 300 && !c->base->sip->sip_to->a_tag)
-      px_dialog_start(p, rsp);
-    else if (method_is(c, sip_method_bye))
-      px_dialog_bye(p, rsp);
-  }
   if (s == SS_TXN_PROCEEDING || s == SS_TXN_TRYING ||
       (s == SS_TXN_ACCEPTED && code >= 200 && code < 300)) {
     if (!ours && sipsrv_msg_via_pop(m) < 0) {
@@ -139,6 +134,20 @@ static void send_up(px_ctx *c, const sipsrv_msg *rsp, bool ours)
   }
 }
 
+/* Call-stateful: the first 2xx to an initial INVITE starts a dialog (not
+ * its retransmissions, RFC 6026 7.2: they may come after the BYE); any
+ * final response to a BYE ends one. */
+static void dialog_note(px_ctx *c, const sipsrv_msg *rsp, bool first)
+{
+  int code = rsp->sip->sip_status->st_status;
+  if (c->p->cfg.mode != SIPSRV_PROXY_DIALOG || code < 200)
+    return;
+  if (first && code < 300 && method_is(c, sip_method_invite) && !c->base->sip->sip_to->a_tag)
+    px_dialog_start(c->p, rsp);
+  else if (method_is(c, sip_method_bye) && (first || code >= 300))
+    px_dialog_bye(c->p, rsp);
+}
+
 /* Answer with a status of our own. */
 static void answer(px_ctx *c, int status, const char *phrase, const char *headers)
 {
@@ -149,6 +158,7 @@ static void answer(px_ctx *c, int status, const char *phrase, const char *header
     return;
   o.headers = headers;
   if (sipsrv_msg_reply(&rsp, ss_txn_request_msg(c->st), status, phrase, &o) == 0) {
+    dialog_note(c, rsp, true);
     send_up(c, rsp, true);
     sipsrv_msg_free(rsp);
   }
@@ -220,14 +230,18 @@ static void send_best(px_ctx *c)
     answer(c, 408, NULL, NULL);          /* 16.7 step 6: no response at all */
     return;
   }
-  /* 16.7 step 6: a 503 goes upstream as 500 (the next hop's overload is
-   * not ours). */
-  if (best->status == 503 || !best->final) {
-    answer(c, best->status == 503 ? 500 : best->status, best->status == 503 ? NULL : best->phrase,
-           NULL);
+  /* 16.7 step 6: a 503 from downstream (or a transport error, 16.9) goes
+   * upstream as 500: the next hop's overload is not ours. */
+  if (best->status == 503 && (best->final || best->net)) {
+    answer(c, 500, NULL, NULL);
+    return;
+  }
+  if (!best->final) {
+    answer(c, best->status, best->phrase, NULL);
     return;
   }
   c->answered = true;
+  dialog_note(c, best->final, true);
   if (best->status == 401 || best->status == 407) {
     sipsrv_msg *m = ss_msg_dup(best->final);
     if (m) {
@@ -344,8 +358,8 @@ static void on_routed(void *arg, px_targets *t)
 {
   px_ctx *c = enter(arg);
   c->routing = false;
-  if (!c->st)
-    ;
+  if (!t || !c->st)
+    ;                                    /* the proxy is being freed, or the caller gone */
   else if (t->status)
     answer(c, t->status, t->phrase, NULL);
   else if (c->cancelled)
@@ -368,10 +382,10 @@ static bool dialog_creating(const sipsrv_msg *m)
 
 void px_fork_start(sipsrv_proxy *p, ss_txn *st, sipsrv_msg *req, bool routed, uint64_t loop)
 {
-  px_ctx *c = calloc(1, sizeof *c);
+  px_ctx *c = ss_zalloc(p->core, sizeof *c);
   if (!c || !(c->base = ss_msg_dup(req))) {
     sipsrv_msg *rsp;
-    free(c);
+    ss_free(p->core, c);
     if (sipsrv_msg_reply(&rsp, req, 500, NULL, NULL) == 0)
       ss_txn_respond(st, rsp);
     return;
@@ -390,8 +404,7 @@ void px_fork_start(sipsrv_proxy *p, ss_txn *st, sipsrv_msg *req, bool routed, ui
   p->ctxs = c;
   routed = px_preprocess(p, c->base) || routed;
   /* 16.6 step 4: Record-Route what makes a dialog (call-stateful: always). */
-  c->rr = !routed && (p->cfg.mode == SIPSRV_PROXY_DIALOG || p->cfg.record_route) &&
-          dialog_creating(c->base);
+  c->rr = (p->cfg.mode == SIPSRV_PROXY_DIALOG || p->cfg.record_route) && dialog_creating(c->base);
   c->routing = true;
   px_route(p, c->base, routed, &c->t, on_routed, c);
 }
@@ -441,6 +454,7 @@ static void on_response(px_branch *b, sipsrv_msg *rsp)
       b->status = code;
       ss_timer_stop(ss_core_timers(c->p->core), &b->timer_c);
     }
+    dialog_note(c, rsp, first);
     send_up(c, rsp, false);
     c->answered = true;
     if (first && c->invite && !c->stop) {
@@ -466,6 +480,7 @@ static void branch_transport_error(void *owner, ss_txn *t)
   px_branch *b = owner;
   px_ctx *c = enter(b->ctx);
   (void)t;
+  b->net = true;
   branch_done(b, 503, "Next Hop Unreachable", NULL);   /* 16.9: as a 503 */
   leave(c);
 }

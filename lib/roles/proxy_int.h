@@ -28,8 +28,10 @@ typedef struct px_target {
 
 /* The outcome of routing one request. */
 typedef struct px_targets {
+  const sipsrv_core *core;  /* whose allocator holds the strings */
   px_target t[PX_MAX_TARGETS];
   size_t n;
+  size_t max;         /* PX_MAX_TARGETS; 1 when stateless (16.11) */
   int status;         /* >= 300: answer this instead */
   const char *phrase; /* static, or phrase_buf */
   char phrase_buf[64];
@@ -45,7 +47,7 @@ struct sipsrv_proxy {
   uint64_t secret;                /* for branches and loop hashes */
   uint64_t seq;                   /* for branches */
   struct px_ctx *ctxs;            /* live response contexts */
-  struct px_lookup *lookups;      /* location lookups in flight (stateless) */
+  struct lookup *lookups;         /* location lookups in flight */
   ss_htab dialogs;
   size_t ndialogs;
   struct px_dialog *dlist;
@@ -102,12 +104,16 @@ bool px_preprocess(sipsrv_proxy *p, sipsrv_msg *req);
 
 /* Route a request (16.5): fill *out with targets, or a status, then call
  * done(ctx, out) (at once for synchronous sources, later for a store that
- * completes later). */
+ * completes later). When the proxy is freed first, done(ctx, NULL) runs
+ * then: the caller frees what it holds and does nothing else. */
 typedef void (*px_route_done)(void *ctx, px_targets *t);
 void px_route(sipsrv_proxy *p, const sipsrv_msg *req, bool routed, px_targets *out,
               px_route_done done, void *ctx);
 /* Free the strings of targets. */
 void px_targets_clear(px_targets *t);
+/* The proxy is being freed: every routing still waiting for its store ends
+ * with done(ctx, NULL). */
+void px_route_fini(sipsrv_proxy *p);
 
 /* ---- proxy_fork.c ------------------------------------------------------- */
 

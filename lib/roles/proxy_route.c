@@ -191,6 +191,7 @@ int px_prepare(sipsrv_proxy *p, sipsrv_msg *m, const px_target *t, bool keep_uri
   url_t const *hop;
   const char *name, *host;
   unsigned port, flags;
+  bool strict = false;
   int rc;
 
   *phrase = NULL;
@@ -201,12 +202,13 @@ int px_prepare(sipsrv_proxy *p, sipsrv_msg *m, const px_target *t, bool keep_uri
   }
   /* A binding's Path becomes the first Route values (RFC 3327 5.4). */
   if (t->route) {
-    char *f = malloc(strlen(t->route) + 8);
+    size_t len = strlen(t->route) + 8;
+    char *f = ss_alloc(p->core, len);
     if (!f)
       return 500;
-    sprintf(f, "Route: %s", t->route);
+    snprintf(f, len, "Route: %s", t->route);
     rc = sipsrv_msg_header_add(m, f);
-    free(f);
+    ss_free(p->core, f);
     if (rc < 0) {
       *phrase = "Bad Path";
       return 500;
@@ -218,8 +220,10 @@ int px_prepare(sipsrv_proxy *p, sipsrv_msg *m, const px_target *t, bool keep_uri
     return 483;
   }
   /* Step 6: a next hop that is a strict router (no lr) gets the
-   * Request-URI at the end of Route and becomes the Request-URI. */
+   * Request-URI at the end of Route and becomes the Request-URI; step 7
+   * then sends to the (new) Request-URI. */
   if (sip->sip_route && !url_has_param(sip->sip_route->r_url, "lr")) {
+    strict = true;
     char uri[1024];
     issize_t n = url_e(uri, sizeof uri, sip->sip_request->rq_url);
     issize_t r = url_e(buf, sizeof buf, sip->sip_route->r_url);
@@ -235,7 +239,7 @@ int px_prepare(sipsrv_proxy *p, sipsrv_msg *m, const px_target *t, bool keep_uri
   }
   /* Step 7: the first Route, else the Request-URI; or the next hop the
    * target names (an outbound proxy's). */
-  hop = sip->sip_route ? sip->sip_route->r_url : sip->sip_request->rq_url;
+  hop = sip->sip_route && !strict ? sip->sip_route->r_url : sip->sip_request->rq_url;
   if (t->hop) {
     url_t u;
     char tmp[600];
