@@ -35,7 +35,7 @@ static bool for_local_roles(const sipsrv_proxy *p, const sipsrv_msg *req)
     return false;
   if (sip->sip_request->rq_method == sip_method_register && px_domain_is_ours(p, ru))
     return true;
-  if (!ru->url_user && px_domain_is_ours(p, ru))
+  if (!ru->url_user && px_uri_is_us(p, ru))
     return true;
   /* 16.3 step 3: an OPTIONS with Max-Forwards 0 may be answered here. */
   return sip->sip_request->rq_method == sip_method_options && sip->sip_max_forwards &&
@@ -237,13 +237,14 @@ void px_route(sipsrv_proxy *p, const sipsrv_msg *req, bool routed, px_targets *o
 
   /* 16.5: a request that still carries a route keeps its Request-URI, and
    * so does a request inside a dialog (its Request-URI is the remote
-   * target, 12.2.1.1), through the next hop when that is where other
-   * domains are reached; an initial request that was routed to us (we are
-   * its outbound proxy) is targeted like any other. */
+   * target, 12.2.1.1) for another domain, through the next hop when that is
+   * where other domains are reached. An in-dialog request for one of our
+   * domains (a UA that ignores the Contact, as sipp's built-in uac) and an
+   * initial request that was routed to us (we are its outbound proxy) are
+   * targeted like any other. */
   (void)routed;
-  if (req->sip->sip_route || in_dialog) {
-    const char *hop = !req->sip->sip_route && p->next_hop && !px_domain_is_ours(p, ru)
-                      ? p->next_hop : NULL;
+  if (req->sip->sip_route || (in_dialog && !px_domain_is_ours(p, ru))) {
+    const char *hop = !req->sip->sip_route && p->next_hop ? p->next_hop : NULL;
     out->by_route = true;
     if (add_target(out, NULL, NULL, hop, -1) < 0)
       out->status = 500;

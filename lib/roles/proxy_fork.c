@@ -166,15 +166,22 @@ static void answer(px_ctx *c, int status, const char *phrase, const char *header
 
 /* ---- cancelling ---------------------------------------------------------- */
 
+static void branch_done(px_branch *b, int status, const char *phrase, const sipsrv_msg *rsp);
+
 static void cancel_branch(px_branch *b)
 {
   px_ctx *c = b->ctx;
   sipsrv_msg *cancel;
-  if (b->status || b->cancelled || !b->ct || !c->invite)
+  if (b->cancelled || !b->ct || !c->invite || (b->status && !b->cancel_pending))
     return;
-  /* RFC 3261 9.1: not before a provisional response. */
+  /* RFC 3261 9.1: not before a provisional response; it goes when one
+   * comes. Meanwhile the branch counts as answered 487, so the caller is
+   * not held until Timer B for a next hop that never answers. */
   if (!b->provisional) {
-    b->cancel_pending = true;
+    if (!b->cancel_pending) {
+      b->cancel_pending = true;
+      branch_done(b, 487, NULL, NULL);
+    }
     return;
   }
   b->cancelled = true;

@@ -86,8 +86,13 @@ bool px_uri_is_us(const sipsrv_proxy *p, url_t const *u)
 
 bool px_domain_is_ours(const sipsrv_proxy *p, url_t const *u)
 {
-  return u->url_host && (u->url_type == url_sip || u->url_type == url_sips) &&
-         (is_domain(p, u->url_host) || ss_core_is_local(p->core, u->url_host, 0));
+  if (!u->url_host || (u->url_type != url_sip && u->url_type != url_sips))
+    return false;
+  /* A domain that is an IP address is shared by everything on that
+   * address: with a port, it is ours only on one of our ports. */
+  if (u->url_port && ss_is_ip_address(u->url_host))
+    return ss_core_is_local(p->core, u->url_host, url_port_or_default(u));
+  return is_domain(p, u->url_host) || ss_core_is_local(p->core, u->url_host, 0);
 }
 
 /* ---- branches and loops ------------------------------------------------ */

@@ -1,0 +1,133 @@
+#!/bin/sh
+# Drives the proxy examples with sipp (RFC 3261 16):
+#  - sipsrv-proxy in each mode (stateless, stateful, dialog): a sipp uas
+#    registers its address for "service" (the location service), then
+#    sipp's built-in uac places 2,000 calls at 200 calls/s through the proxy
+#    to it, over UDP and over TCP, with no failed call and no unexpected
+#    message;
+#  - sipsrv-stateless-proxy --to the sipp uas: the same;
+#  - CANCEL during ringing (cancel-uac.xml -> proxy -> cancel-uas.xml): the
+#    CANCEL reaches the callee with the INVITE's branch, the caller gets
+#    200 and 487, and the 487 is ACKed hop by hop; stateful and dialog
+#    modes, UDP and TCP;
+#  - the same loads, shorter, under valgrind: no error, no leak.
+# Only 127.0.0.1, free ports, every process bounded in time and stopped.
+#
+#   run.sh SIPSRV-PROXY SIPSRV-STATELESS-PROXY SCRATCH-DIR
+set -u
+proxy=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+slproxy=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
+dir=$3
+here=$(cd "$(dirname "$0")" && pwd)
+mkdir -p "$dir"
+cd "$dir" || exit 1
+
+if ! command -v sipp >/dev/null 2>&1; then
+  echo "proxy suite skipped: sipp (Debian package sip-tester) is not installed"
+  exit 77
+fi
+
+server=$proxy
+server_args=
+. "$here/../sipp-lib.sh"
+
+callee=
+cleanup_all() { cleanup; [ -n "$callee" ] && kill "$callee" 2>/dev/null; }
+trap cleanup_all EXIT INT TERM HUP
+
+cpu_ns() { awk '{print $1}' "/proc/$pid/schedstat"; }
+
+# callee_start T SIPP-ARGS...: a sipp callee on a free port (sets callee, cport)
+callee_start() {
+  t=$1; shift
+  for _ in $(seq 1 20); do
+    cport=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 30000 ))
+    timeout 300 sipp -i 127.0.0.1 -p "$cport" -t "$t" -nostdin "$@" >callee.log 2>&1 &
+    callee=$!
+    sleep 0.3
+    kill -0 "$callee" 2>/dev/null && return 0
+  done
+  bad "no free port for the callee"
+  return 1
+}
+
+callee_stop() {  # callee_stop NAME [expect-exit-0]
+  if [ "${2:-}" = wait ]; then
+    if wait "$callee"; then ok "$1: the callee's scenario passed"
+    else bad "$1: the callee's scenario failed ($(tail -3 callee.log))"; fi
+  else
+    kill "$callee" 2>/dev/null
+    wait "$callee" 2>/dev/null
+  fi
+  callee=
+}
+
+# register T: the callee's address for sip:service@127.0.0.1 (port 0: none)
+register() {
+  tp=""; [ "$1" = t1 ] && tp=";transport=tcp"
+  sipp_run "register the callee ($1)" 127.0.0.1:$udp -t u1 -sf "$here/register-contact.xml" \
+    -s service -key contact "sip:service@127.0.0.1:$cport$tp" -m 1
+}
+
+load() {  # load TAG T CALLS RATE: sipp uac -> proxy -> sipp uas
+  port=$udp; [ "$2" = t1 ] && port=$tcp
+  before=$(cpu_ns)
+  sipp_run "$1: $3 calls at $4/s ($2)" 127.0.0.1:$port -sn uac -t "$2" -s service -m "$3" \
+    -r "$4" -l 400
+  after=$(cpu_ns)
+  echo "cpu: $1 $2: $(( (after - before) / $3 / 1000 )) us of proxy CPU per call"
+}
+
+proxy_suite() {  # proxy_suite TAG MODE CALLS RATE [valgrind]
+  server=$proxy
+  server_args="--domain 127.0.0.1 --mode $2"
+  start ${5:-} || return
+  for t in u1 t1; do
+    callee_start $t -sn uas || return
+    register $t
+    load "$1 $2" $t "$3" "$4"
+    callee_stop "$1 $2"
+  done
+  if [ "$2" != stateless ]; then
+    for t in u1 t1; do
+      port=$udp; [ $t = t1 ] && port=$tcp
+      callee_start $t -sf "$here/cancel-uas.xml" -m 1 || return
+      register $t
+      sipp_run "$1 $2: CANCEL during ringing -> 487, ACK hop by hop ($t)" 127.0.0.1:$port -t $t \
+        -sf "$here/cancel-uac.xml" -s service -m 1
+      callee_stop "$1 $2 CANCEL ($t)" wait
+    done
+  fi
+  stop "$1 $2"
+}
+
+stateless_suite() {  # stateless_suite TAG CALLS RATE [valgrind]
+  for t in u1 t1; do
+    callee_start $t -sn uas || return
+    server=$slproxy
+    server_args="--to 127.0.0.1:$cport --transport $( [ $t = t1 ] && echo tcp || echo udp)"
+    start ${4:-} || return
+    load "$1 stateless-proxy" $t "$2" "$3"
+    stop "$1 stateless-proxy ($t)"
+    callee_stop "$1 stateless-proxy"
+  done
+}
+
+for mode in stateless stateful dialog; do
+  proxy_suite native $mode 2000 200
+done
+stateless_suite native 2000 200
+
+if ldd "$proxy" 2>/dev/null | grep -q libasan; then
+  echo "valgrind part skipped: this sipsrv-proxy is built with AddressSanitizer (its own checks ran)"
+elif command -v valgrind >/dev/null 2>&1; then
+  for mode in stateless dialog; do
+    proxy_suite valgrind $mode 200 50 valgrind
+  done
+  stateless_suite valgrind 200 50 valgrind
+else
+  echo "valgrind part skipped: valgrind is not installed"
+fi
+
+echo "proxy: $passed passed, $fail failed"
+[ "$fail" -eq 0 ]
