@@ -2,19 +2,25 @@
  *
  *   sipsrv-proxy --domain D [--listen udp|tcp:IP:PORT]...
  *                [--mode stateless|stateful|dialog] [--store memory|sqlite:PATH]
- *                [--to IP:PORT] [--serial] [--max-dialogs N] [--log-level L]
+ *                [--users FILE] [--to IP:PORT] [--gateway PREFIX=IP:PORT]...
+ *                [--serial] [--max-dialogs N] [--log-level L]
  *
  * REGISTER for D goes to the registrar; requests for users of D go to their
  * registered contacts (in parallel, or with --serial one after another by
- * q); other requests go to --to, or get 403. In dialog mode it Record-Routes
- * every call and logs each dialog's start and end. Stops on SIGINT/SIGTERM
- * having freed everything. */
+ * q); numbers (tel: or a numeric user) of a --gateway PREFIX ("+33", "00",
+ * "" for all) go to its gateways, the next on a timeout, 408 or 5xx; other
+ * requests go to --to, or get 403. With --users (USER:PASSWORD
+ * lines) REGISTER needs digest (401) and so do calls from users of D (407,
+ * stateful modes), who reach other domains only so. In dialog mode it
+ * Record-Routes every call and logs dialogs (--log-level info). Stops on
+ * SIGINT/SIGTERM having freed everything. */
 #include <sipsrv/sipsrv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_LISTEN 16
+#define MAX_GW 16
 
 static void log_stderr(sipsrv_log_level level, const char *msg, void *user)
 {
@@ -42,16 +48,20 @@ static void sweep(void *user)     /* expired bindings go once a second */
 static int usage(void)
 {
   fprintf(stderr, "usage: sipsrv-proxy --domain D [--listen udp|tcp:IP:PORT]... [--mode "
-                  "stateless|stateful|dialog] [--store memory|sqlite:PATH] [--to IP:PORT] "
-                  "[--serial] [--max-dialogs N] [--log-level L]\n");
+                  "stateless|stateful|dialog] [--store memory|sqlite:PATH] [--users FILE] [--to IP:PORT] "
+                  "[--gateway PREFIX=IP:PORT]... [--serial] [--max-dialogs N] [--log-level L]\n");
   return 2;
 }
 
 int main(int argc, char **argv)
 {
-  const char *listen[MAX_LISTEN], *domains[2] = { NULL, NULL }, *db = NULL, *to = NULL;
+  const char *listen[MAX_LISTEN], *domains[2] = { NULL, NULL }, *db = NULL, *to = NULL,
+             *users = NULL;
   int nlisten = 0, level = SIPSRV_LOG_WARN, rc = 1;
-  char hop[300], err[256];
+  char hop[300], err[256], gwuri[MAX_GW][80];
+  const char *gwlist[MAX_GW][2];
+  sipsrv_proxy_gateway gw[MAX_GW];
+  size_t ngw = 0;
   app a = { NULL, NULL };
   sipsrv_core_cfg ccfg = SIPSRV_CORE_CFG_INIT;
   sipsrv_registrar_cfg rcfg = SIPSRV_REGISTRAR_CFG_INIT;
@@ -84,6 +94,19 @@ int main(int argc, char **argv)
       db = strcmp(v, "memory") ? v + 7 : NULL;
     else if (strcmp(argv[i], "--to") == 0)
       to = v;
+    else if (strcmp(argv[i], "--users") == 0)
+      users = v;
+    else if (strcmp(argv[i], "--gateway") == 0 && strchr(v, '=') && ngw < MAX_GW) {
+      /* One route per option; a prefix given twice gets its gateways in order. */
+      char *eq = strchr(v, '=');
+      *eq = '\0';
+      snprintf(gwuri[ngw], sizeof gwuri[ngw], "sip:%s", eq + 1);
+      gwlist[ngw][0] = gwuri[ngw];
+      gwlist[ngw][1] = NULL;
+      gw[ngw].prefix = v;
+      gw[ngw].gateways = gwlist[ngw];
+      ngw++;
+    }
     else if (strcmp(argv[i], "--max-dialogs") == 0)
       pcfg.max_dialogs = (unsigned)strtoul(v, NULL, 10);
     else if (strcmp(argv[i], "--log-level") == 0 && (level = sipsrv_log_level_parse(v)) >= 0)
@@ -114,17 +137,31 @@ int main(int argc, char **argv)
   }
   rcfg.domains = pcfg.domains = domains;
   rcfg.store = pcfg.location = a.store;
+  if (users) {   /* MD5: the one algorithm sipp and sipsak answer */
+    unsigned line;
+    int n = sipsrv_store_load_users(a.store, users, domains[0], &line);
+    if (n < 0) {
+      fprintf(stderr, "sipsrv-proxy: %s:%u: %s\n", users, line, sipsrv_strerror(n));
+      goto out;
+    }
+    rcfg.auth_realm = domains[0];
+    rcfg.auth_algs = pcfg.auth_algs = SIPSRV_DIGEST_MD5;
+    if (pcfg.mode != SIPSRV_PROXY_STATELESS)
+      pcfg.auth_realm = domains[0];
+  }
   if (to) {
     snprintf(hop, sizeof hop, "sip:%s", to);
     pcfg.next_hop = hop;
   }
+  pcfg.gateways = gw;
+  pcfg.ngateways = ngw;
   pcfg.on_dialog = on_dialog;
   pcfg.user = &level;
   /* Attach order: the registrar claims REGISTER for D, the proxy what it
    * forwards, the UAS answers what is for this server itself. */
   if (sipsrv_registrar_new(&reg, a.core, &rcfg) < 0 ||
       sipsrv_proxy_new(&proxy, a.core, &pcfg) < 0) {
-    fprintf(stderr, "sipsrv-proxy: bad --to (an IP address and port)\n");
+    fprintf(stderr, "sipsrv-proxy: bad --to or --gateway (an IP address and port)\n");
     goto out;
   }
   if (sipsrv_uas_new(&uas, a.core, NULL) < 0 || sipsrv_loop_new(&loop, a.core) < 0 ||

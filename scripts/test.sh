@@ -50,7 +50,12 @@ if [ -f "$san/build.ninja" ]; then
 else
   meson setup "$san" -Dwerror=true -Db_sanitize=address,undefined -Dbench=false >/dev/null
 fi
-meson compile -C "$san" >/dev/null
+if ! meson compile -C "$san" >"$build/meson-logs/sanitize-build.out" 2>&1; then
+  echo "== sanitize: the build failed"
+  tail -n 30 "$build/meson-logs/sanitize-build.out"
+  echo "$passed passed, $((failed + 1)) failed"
+  exit 1
+fi
 build=$san
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 # The example servers built with the sanitizers too: the full sipp loads

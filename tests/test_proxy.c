@@ -13,6 +13,7 @@
  * PX_DUMP=1 in the environment prints every message sent, per test. */
 #include <check.h>
 
+#include "auth/digest.h"
 #include "harness.h"
 
 #include <sipsrv/core.h>
@@ -127,6 +128,8 @@ typedef struct world {
   unsigned route_calls;
   sipsrv_method route_method;
   bool route_proxy_ok;
+  /* on_authorize */
+  char authz_user[64];
 } world;
 
 /* One world at a time, in static storage: the checked teardown frees it
@@ -516,6 +519,7 @@ typedef struct rq {
   const char *via;      /* the whole Via value; NULL: from CALLER with branch */
   const char *headers;  /* extra lines, each ending in CRLF */
   unsigned cseq;        /* 0: 1 */
+  const char *from;     /* the From value; NULL: "Alice" <sip:alice@example.org>;tag=caller1 */
 } rq;
 
 #define RQ(...) (&(const rq){ __VA_ARGS__ })
@@ -541,7 +545,7 @@ static size_t build(char *buf, size_t size, const rq *r)
                "%s %s SIP/2.0\r\n"
                "Via: %s\r\n"
                "%s"
-               "From: \"Alice\" <sip:alice@example.org>;tag=caller1\r\n"
+               "From: %s\r\n"
                "To: %s\r\n"
                "Call-ID: %s\r\n"
                "CSeq: %u %s\r\n"
@@ -549,7 +553,9 @@ static size_t build(char *buf, size_t size, const rq *r)
                "%s"
                "Content-Length: 0\r\n"
                "\r\n",
-               method, r->uri ? r->uri : BOB, via, mf, r->to ? r->to : "<" BOB ">",
+               method, r->uri ? r->uri : BOB, via, mf,
+               r->from ? r->from : "\"Alice\" <sip:alice@example.org>;tag=caller1",
+               r->to ? r->to : "<" BOB ">",
                r->call_id ? r->call_id : "call-1@192.0.2.1", r->cseq ? r->cseq : 1, method,
                strcmp(method, "INVITE") == 0 ? "Contact: <sip:alice@" CALLER ">\r\n" : "",
                r->headers ? r->headers : "");
@@ -2402,10 +2408,10 @@ static void track_add(track_alloc *t, void *p)
     t->live[t->n++] = p;
 }
 
-static void track_del(track_alloc *t, void *p)
+static void track_del(track_alloc *t, uintptr_t p)
 {
   for (size_t i = 0; i < t->n; i++)
-    if (t->live[i] == p) {
+    if ((uintptr_t)t->live[i] == p) {
       t->live[i] = t->live[--t->n];
       return;
     }
@@ -2420,9 +2426,10 @@ static void *ta_malloc(size_t size, void *user)
 
 static void *ta_realloc(void *ptr, size_t size, void *user)
 {
+  uintptr_t old = (uintptr_t)ptr;          /* compared, never used, after realloc */
   void *p = realloc(ptr, size);
   if (p) {
-    track_del(user, ptr);
+    track_del(user, old);
     track_add(user, p);
   }
   return p;
@@ -2430,7 +2437,7 @@ static void *ta_realloc(void *ptr, size_t size, void *user)
 
 static void ta_free(void *ptr, void *user)
 {
-  track_del(user, ptr);
+  track_del(user, (uintptr_t)ptr);
   free(ptr);
 }
 
@@ -2653,6 +2660,372 @@ END_TEST
 
 /* ---- suite ------------------------------------------------------------------------------- */
 
+/* ======================================================================
+ * 22.3: authentication and authorization at the proxy
+ * ====================================================================== */
+
+#define ALICE_OURS "<sip:alice@example.com>;tag=caller1"
+
+static sipsrv_proxy_cfg auth_cfg(void)
+{
+  sipsrv_proxy_cfg c = base_cfg(SIPSRV_PROXY_STATEFUL);
+  c.auth_realm = "example.com";
+  c.auth_algs = SIPSRV_DIGEST_MD5;
+  return c;
+}
+
+/* A world whose store knows alice (password "wonder") and bob's binding. */
+static world *auth_world(const sipsrv_proxy_cfg *cfg)
+{
+  world *w = world_new(cfg, 0);
+  ck_assert_int_eq(sipsrv_store_add_user(w->store, "alice", "example.com", "wonder"), 0);
+  bind_one(w, C1);
+  return w;
+}
+
+/* The nonce of the Proxy-Authenticate in sent message i. */
+static void proxy_nonce(const world *w, size_t i, char nonce[SS_NONCE_LEN + 1])
+{
+  const char *line = strstr(w->sent[i].data, "\r\nProxy-Authenticate: Digest ");
+  const char *n = line ? strstr(line, "nonce=\"") : NULL;
+  ck_assert_ptr_nonnull(n);
+  memcpy(nonce, n + 7, SS_NONCE_LEN);
+  nonce[SS_NONCE_LEN] = '\0';
+}
+
+/* A Proxy-Authorization line (with CRLF) answering nonce for an INVITE to uri. */
+static void proxy_authz(char *buf, size_t size, const char *user, const char *password,
+                        const char *nonce, const char *uri)
+{
+  char a1[256], ha1[129], rsp[129];
+  snprintf(a1, sizeof a1, "%s:example.com:%s", user, password);
+  ck_assert_int_eq(ss_digest_hex(SS_DIGEST_MD5, a1, strlen(a1), ha1), 0);
+  ck_assert_int_eq(ss_digest_response(SS_DIGEST_MD5, ha1, "INVITE", uri, nonce, "00000001",
+                                      "c0ffee", "auth", rsp), 0);
+  snprintf(buf, size,
+           "Proxy-Authorization: Digest username=\"%s\", realm=\"example.com\", nonce=\"%s\", "
+           "uri=\"%s\", response=\"%s\", algorithm=MD5, qop=auth, nc=00000001, "
+           "cnonce=\"c0ffee\"\r\n", user, nonce, uri, rsp);
+}
+
+/* RFC 3261 22.3: an initial request from a user of our domain without
+ * credentials gets 407 with a Proxy-Authenticate for our realm and is not
+ * forwarded; answered, it goes on, without our Proxy-Authorization (the
+ * next hop has no use for it). */
+START_TEST(proxy_auth_407_then_forwarded)
+{
+  sipsrv_proxy_cfg cfg = auth_cfg();
+  world *w = auth_world(&cfg);
+  char nonce[SS_NONCE_LEN + 1], h[1024];
+  size_t r, i;
+
+  send_rq(w, RQ(.from = ALICE_OURS));
+  r = one(w, 0, "407", CALLER);
+  ck_assert_ptr_nonnull(strstr(w->sent[r].data, "Proxy-Authenticate: Digest realm=\"example.com\""));
+  ck_assert_ptr_nonnull(strstr(w->sent[r].data, "qop=\"auth\""));
+  ck_assert_int_eq(count(w, 0, "INVITE", NULL), 0);
+  proxy_nonce(w, r, nonce);
+  proxy_authz(h, sizeof h, "alice", "wonder", nonce, BOB);
+  i = invite_to(w, RQ(.from = ALICE_OURS, .branch = "z9hG4bKcaller2", .cseq = 2, .headers = h), UA1);
+  ck_assert_ptr_null(strstr(w->sent[i].data, "Proxy-Authorization"));
+  world_fini(w);
+}
+END_TEST
+
+/* 22.3 (RFC 7616 3.4): a wrong password, or an unknown user, gets a new
+ * 407; nothing is forwarded. A replayed nonce count is refused as well. */
+START_TEST(proxy_auth_wrong_password_407)
+{
+  sipsrv_proxy_cfg cfg = auth_cfg();
+  world *w = auth_world(&cfg);
+  char nonce[SS_NONCE_LEN + 1], h[1024];
+  size_t r, m0;
+
+  send_rq(w, RQ(.from = ALICE_OURS));
+  r = one(w, 0, "407", CALLER);
+  proxy_nonce(w, r, nonce);
+  m0 = w->nsent;
+  proxy_authz(h, sizeof h, "alice", "wrong", nonce, BOB);
+  send_rq(w, RQ(.from = ALICE_OURS, .branch = "z9hG4bKcaller2", .cseq = 2, .headers = h));
+  one(w, m0, "407", CALLER);
+  m0 = w->nsent;
+  proxy_authz(h, sizeof h, "mallory", "x", nonce, BOB);
+  send_rq(w, RQ(.from = "<sip:mallory@example.com>;tag=m1", .branch = "z9hG4bKcaller3",
+                .cseq = 3, .headers = h));
+  one(w, m0, "407", CALLER);
+  ck_assert_int_eq(count(w, 0, "INVITE", NULL), 0);
+  /* The right answer works once; the same nonce count again is a replay. */
+  proxy_authz(h, sizeof h, "alice", "wonder", nonce, BOB);
+  invite_to(w, RQ(.from = ALICE_OURS, .branch = "z9hG4bKcaller4", .cseq = 4, .headers = h), UA1);
+  m0 = w->nsent;
+  send_rq(w, RQ(.from = ALICE_OURS, .branch = "z9hG4bKcaller5", .cseq = 5, .headers = h));
+  one(w, m0, "407", CALLER);
+  world_fini(w);
+}
+END_TEST
+
+/* proxy.h default policy: a user speaks only as itself (authenticated as
+ * alice, From bob: 403); a caller from another domain is not challenged
+ * and reaches our users, but not other domains. */
+START_TEST(proxy_auth_policy)
+{
+  sipsrv_proxy_cfg cfg = auth_cfg();
+  world *w;
+  char nonce[SS_NONCE_LEN + 1], h[1024];
+  size_t r, m0;
+
+  cfg.next_hop = "sip:" NEXT_HOP;
+  w = auth_world(&cfg);
+  ck_assert_int_eq(sipsrv_store_add_user(w->store, "bob", "example.com", "builder"), 0);
+  send_rq(w, RQ(.from = "<sip:bob@example.com>;tag=b1"));
+  r = one(w, 0, "407", CALLER);
+  proxy_nonce(w, r, nonce);
+  m0 = w->nsent;
+  proxy_authz(h, sizeof h, "alice", "wonder", nonce, BOB);
+  send_rq(w, RQ(.from = "<sip:bob@example.com>;tag=b1", .branch = "z9hG4bKcaller2", .cseq = 2,
+                .headers = h));
+  r = one(w, m0, "403", CALLER);
+  ck_assert_int_eq(count(w, 0, "INVITE", NULL), 0);
+  /* A caller of another domain: to our user, forwarded without a challenge. */
+  m0 = w->nsent;
+  invite_to(w, RQ(.branch = "z9hG4bKcaller3", .call_id = "call-3@192.0.2.1"), UA1);
+  ck_assert_int_eq(count(w, m0, "407", NULL), 0);
+  /* ... to another domain: 403, even with a next hop. */
+  m0 = w->nsent;
+  send_rq(w, RQ(.uri = "sip:carol@other.test", .to = "<sip:carol@other.test>",
+                .branch = "z9hG4bKcaller4", .call_id = "call-4@192.0.2.1"));
+  one(w, m0, "403", CALLER);
+  ck_assert_int_eq(count(w, m0, "INVITE", NULL), 0);
+  world_fini(w);
+}
+END_TEST
+
+/* RFC 3261 22.1: CANCEL (and ACK) are never challenged: the CANCEL of an
+ * authenticated INVITE from our user goes through without credentials. */
+START_TEST(proxy_auth_cancel_not_challenged)
+{
+  sipsrv_proxy_cfg cfg = auth_cfg();
+  world *w = auth_world(&cfg);
+  char nonce[SS_NONCE_LEN + 1], h[1024];
+  size_t r, i, m0;
+
+  send_rq(w, RQ(.from = ALICE_OURS));
+  r = one(w, 0, "407", CALLER);
+  proxy_nonce(w, r, nonce);
+  proxy_authz(h, sizeof h, "alice", "wonder", nonce, BOB);
+  i = invite_to(w, RQ(.from = ALICE_OURS, .branch = "z9hG4bKcaller2", .cseq = 2, .headers = h), UA1);
+  reply_to(w, i, 180, "callee1", NULL);
+  m0 = w->nsent;
+  send_rq(w, RQ(.method = "CANCEL", .from = ALICE_OURS, .branch = "z9hG4bKcaller2", .cseq = 2));
+  one(w, m0, "200", CALLER);
+  one(w, m0, "CANCEL", UA1);
+  ck_assert_int_eq(count(w, m0, "407", NULL), 0);
+  world_fini(w);
+}
+END_TEST
+
+static int authorize_404(sipsrv_proxy *p, const char *user, const sipsrv_msg *req, void *app)
+{
+  world *w = app;
+  (void)p;
+  (void)req;
+  snprintf(w->authz_user, sizeof w->authz_user, "%s", user ? user : "(none)");
+  return 404;
+}
+
+/* proxy.h: on_authorize decides instead of the default policy, and is told
+ * the authenticated user. */
+START_TEST(proxy_auth_on_authorize)
+{
+  sipsrv_proxy_cfg cfg = auth_cfg();
+  world *w;
+  char nonce[SS_NONCE_LEN + 1], h[1024];
+  size_t r, m0;
+
+  cfg.on_authorize = authorize_404;
+  w = auth_world(&cfg);
+  send_rq(w, RQ(.from = ALICE_OURS));
+  r = one(w, 0, "407", CALLER);
+  proxy_nonce(w, r, nonce);
+  proxy_authz(h, sizeof h, "alice", "wonder", nonce, BOB);
+  m0 = w->nsent;
+  send_rq(w, RQ(.from = ALICE_OURS, .branch = "z9hG4bKcaller2", .cseq = 2, .headers = h));
+  one(w, m0, "404", CALLER);
+  ck_assert_str_eq(w->authz_user, "alice");
+  /* Without authentication it is asked too, with no user. */
+  m0 = w->nsent;
+  send_rq(w, RQ(.branch = "z9hG4bKcaller3", .call_id = "call-3@192.0.2.1"));
+  one(w, m0, "404", CALLER);
+  ck_assert_str_eq(w->authz_user, "(none)");
+  world_fini(w);
+}
+END_TEST
+
+/* proxy.h: authentication needs a stateful mode and a store. */
+START_TEST(proxy_auth_new_checks)
+{
+  sipsrv_proxy_cfg cfg = auth_cfg();
+  world *w = world_new(NULL, W_NOPROXY);
+  sipsrv_proxy *p = NULL;
+  ck_assert_int_eq(sipsrv_proxy_new(&p, w->core, &cfg), SIPSRV_E_INVAL);      /* no store */
+  cfg.location = w->store;
+  cfg.mode = SIPSRV_PROXY_STATELESS;
+  cfg.next_hop = "sip:" NEXT_HOP;
+  ck_assert_int_eq(sipsrv_proxy_new(&p, w->core, &cfg), SIPSRV_E_INVAL);
+  cfg.mode = SIPSRV_PROXY_STATEFUL;
+  cfg.auth_algs = 0x80;
+  ck_assert_int_eq(sipsrv_proxy_new(&p, w->core, &cfg), SIPSRV_E_INVAL);
+  cfg.auth_algs = 0;
+  ck_assert_int_eq(sipsrv_proxy_new(&p, w->core, &cfg), 0);
+  sipsrv_proxy_free(p);
+  world_fini(w);
+}
+END_TEST
+
+/* ======================================================================
+ * Gateways: calls to the telephone network
+ * ====================================================================== */
+
+#define GW1 "192.0.2.31:5060"
+#define GW2 "192.0.2.32:5060"
+#define GW3 "192.0.2.33:5060"
+#define GW4 "192.0.2.34:5060"
+
+static const char *const gws_33[] = { "sip:" GW1, "sip:" GW2, NULL };
+static const char *const gws_331[] = { "sip:" GW3, NULL };
+static const char *const gws_any[] = { "sip:" GW4, NULL };
+static const char *const gws_331b[] = { "sip:" GW2, NULL };
+static const sipsrv_proxy_gateway gw_table[] = {
+  { "+33", gws_33 }, { "+331", gws_331 }, { "", gws_any }, { "+331", gws_331b },
+};
+
+static sipsrv_proxy_cfg gw_cfg(void)
+{
+  sipsrv_proxy_cfg c = base_cfg(SIPSRV_PROXY_STATEFUL);
+  c.gateways = gw_table;
+  c.ngateways = 4;
+  return c;
+}
+
+/* proxy.h gateways: the longest matching prefix wins; a tel: URI and a SIP
+ * URI with a number (visual separators dropped) both count; the gateway
+ * gets the number as user part; a name goes to the location service. */
+START_TEST(proxy_gateway_longest_prefix)
+{
+  sipsrv_proxy_cfg cfg = gw_cfg();
+  world *w = world_new(&cfg, 0);
+  size_t i, m0;
+
+  i = invite_to(w, RQ(.uri = "sip:+33-1-23.45@example.com", .to = "<sip:+331234@example.com>"), GW3);
+  ruri_eq(msg_at(w, i), "sip:+3312345@192.0.2.33:5060");
+  /* The second route of that prefix is the next gateway. */
+  m0 = w->nsent;
+  reply_to(w, i, 500, "gw3", NULL);
+  i = one(w, m0, "INVITE", GW2);
+  ruri_eq(msg_at(w, i), "sip:+3312345@192.0.2.32:5060");
+  i = invite_to(w, RQ(.uri = "tel:+3398765", .to = "<tel:+3398765>", .branch = "z9hG4bKcaller2",
+                      .call_id = "call-2@192.0.2.1"), GW1);
+  ruri_eq(msg_at(w, i), "sip:+3398765@192.0.2.31:5060");
+  i = invite_to(w, RQ(.uri = "sip:0044123@example.com", .to = "<sip:0044123@example.com>",
+                      .branch = "z9hG4bKcaller3", .call_id = "call-3@192.0.2.1"), GW4);
+  m0 = w->nsent;
+  send_rq(w, RQ(.uri = "sip:alice@example.com", .to = "<sip:alice@example.com>",
+                .branch = "z9hG4bKcaller4", .call_id = "call-4@192.0.2.1"));
+  one(w, m0, "480", CALLER);
+  world_fini(w);
+}
+END_TEST
+
+/* proxy.h gateways: one gateway at a time; a 503 (or a timeout) moves to
+ * the next; any other final response ends the call there. */
+START_TEST(proxy_gateway_failover)
+{
+  sipsrv_proxy_cfg cfg = gw_cfg();
+  world *w = world_new(&cfg, 0);
+  size_t i, j, m0, r;
+
+  i = invite_to(w, RQ(.uri = "tel:+3398765", .to = "<tel:+3398765>"), GW1);
+  ck_assert_int_eq(count(w, 0, "INVITE", GW2), 0);
+  m0 = w->nsent;
+  reply_to(w, i, 503, "gw1", NULL);
+  j = one(w, m0, "INVITE", GW2);
+  ck_assert_int_eq(count(w, m0, "final", CALLER), 0);
+  m0 = w->nsent;
+  reply_to(w, j, 486, "gw2", NULL);
+  r = one(w, m0, "final", CALLER);
+  ck_assert_int_eq(sipsrv_msg_status(msg_at(w, r)), 486);
+  /* A 486 at the first gateway: the second is not tried. */
+  i = invite_to(w, RQ(.uri = "tel:+3398766", .to = "<tel:+3398766>", .branch = "z9hG4bKcaller2",
+                      .call_id = "call-2@192.0.2.1"), GW1);
+  m0 = w->nsent;
+  reply_to(w, i, 486, "gw1", NULL);
+  ck_assert_int_eq(count(w, m0, "INVITE", NULL), 0);
+  r = one(w, m0, "final", CALLER);
+  ck_assert_int_eq(sipsrv_msg_status(msg_at(w, r)), 486);
+  /* No answer at all (Timer B): the next gateway. */
+  i = invite_to(w, RQ(.uri = "tel:+3398767", .to = "<tel:+3398767>", .branch = "z9hG4bKcaller3",
+                      .call_id = "call-3@192.0.2.1"), GW1);
+  m0 = w->nsent;
+  run_for(w, 32000);                       /* Timer B: 64*T1 */
+  one(w, m0, "INVITE", GW2);
+  world_fini(w);
+}
+END_TEST
+
+/* transport.h sipsrv_core_conn_failed(), RFC 3261 17.1.4 and 16.9: a TCP
+ * gateway that refuses the connection fails its branch at once (a
+ * transport error, as a 503), and the next gateway is tried without waiting
+ * for Timer B; the caller hears nothing of the first. */
+START_TEST(proxy_gateway_connect_refused)
+{
+  static const char *const tcp_gws[] = { "sip:" GW1 ";transport=tcp", "sip:" GW2 ";transport=tcp",
+                                         NULL };
+  static const sipsrv_proxy_gateway t[] = { { "+1", tcp_gws } };
+  sipsrv_proxy_cfg cfg = base_cfg(SIPSRV_PROXY_STATEFUL);
+  struct sockaddr_in a;
+  world *w;
+  size_t m0;
+
+  cfg.gateways = t;
+  cfg.ngateways = 1;
+  w = world_new(&cfg, W_TCP);
+  invite_to(w, RQ(.uri = "tel:+15551234", .to = "<tel:+15551234>"), GW1);
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_port = htons(5060);
+  inet_pton(AF_INET, "192.0.2.32", &a.sin_addr);
+  /* Another address: nothing happens. */
+  ck_assert_int_eq(sipsrv_core_conn_failed(w->core, w->tcp.tp, (struct sockaddr *)&a, sizeof a), 0);
+  inet_pton(AF_INET, "192.0.2.31", &a.sin_addr);
+  m0 = w->nsent;
+  ck_assert_int_eq(sipsrv_core_conn_failed(w->core, w->tcp.tp, (struct sockaddr *)&a, sizeof a), 1);
+  one(w, m0, "INVITE", GW2);
+  ck_assert_int_eq(count(w, m0, "any", CALLER), 0);
+  ck_assert_int_eq(sipsrv_core_conn_failed(NULL, w->tcp.tp, (struct sockaddr *)&a, sizeof a),
+                   SIPSRV_E_INVAL);
+  ck_assert_int_eq(sipsrv_core_conn_failed(w->core, w->tcp.tp, NULL, 0), SIPSRV_E_INVAL);
+  world_fini(w);
+}
+END_TEST
+
+/* proxy.h: gateways must be SIP URIs with IP addresses. */
+START_TEST(proxy_gateway_new_checks)
+{
+  static const char *const bad[] = { "sip:gw.example.com", NULL };
+  static const sipsrv_proxy_gateway t[] = { { "+1", bad } };
+  sipsrv_proxy_cfg cfg = gw_cfg();
+  world *w = world_new(NULL, W_NOPROXY);
+  sipsrv_proxy *p = NULL;
+  cfg.gateways = t;
+  cfg.ngateways = 1;
+  ck_assert_int_eq(sipsrv_proxy_new(&p, w->core, &cfg), SIPSRV_E_INVAL);
+  cfg.gateways = NULL;
+  ck_assert_int_eq(sipsrv_proxy_new(&p, w->core, &cfg), SIPSRV_E_INVAL);
+  ck_assert_ptr_null(p);
+  world_fini(w);
+}
+END_TEST
+
 static TCase *tcase(Suite *s, const char *name)
 {
   TCase *tc = tcase_create(name);
@@ -2743,6 +3116,20 @@ static Suite *suite(void)
   tcase_add_test(tc, proxy_dialog_bye_from_callee);
   tcase_add_test(tc, proxy_dialog_2xx_retransmission_after_bye);
   tcase_add_test(tc, proxy_dialog_free_no_callback);
+
+  tc = tcase(s, "auth");
+  tcase_add_test(tc, proxy_auth_407_then_forwarded);
+  tcase_add_test(tc, proxy_auth_wrong_password_407);
+  tcase_add_test(tc, proxy_auth_policy);
+  tcase_add_test(tc, proxy_auth_cancel_not_challenged);
+  tcase_add_test(tc, proxy_auth_on_authorize);
+  tcase_add_test(tc, proxy_auth_new_checks);
+
+  tc = tcase(s, "gateway");
+  tcase_add_test(tc, proxy_gateway_longest_prefix);
+  tcase_add_test(tc, proxy_gateway_failover);
+  tcase_add_test(tc, proxy_gateway_connect_refused);
+  tcase_add_test(tc, proxy_gateway_new_checks);
 
   tc = tcase(s, "api");
   tcase_add_test(tc, proxy_api_new_null_args);

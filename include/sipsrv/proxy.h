@@ -64,6 +64,7 @@
 #include <sipsrv/common.h>
 #include <sipsrv/core.h>
 #include <sipsrv/msg.h>
+#include <sipsrv/registrar.h>
 #include <sipsrv/store.h>
 
 SIPSRV_BEGIN_DECLS
@@ -110,6 +111,25 @@ typedef struct sipsrv_dialog_info {
   int end_status;           /**< 0 while active; the BYE's final status; 408 for a timeout. */
 } sipsrv_dialog_info;
 
+/**
+ * Authorization (with or without authentication): what may this request
+ * do? user is the name the request authenticated as, or NULL when it did
+ * not have to (a user of another domain, ACK, CANCEL, in-dialog requests).
+ * @return 0 to forward it, or a status 300-699 to answer it with (403...).
+ */
+typedef int (*sipsrv_proxy_authorize_cb)(sipsrv_proxy *proxy, const char *user,
+                                         const sipsrv_msg *req, void *app);
+
+/** A route to the telephone network (for sipsrv_proxy_cfg::gateways). */
+typedef struct sipsrv_proxy_gateway {
+  /** Digits, with a leading '+' for international numbers ("+33", "00");
+   *  "" matches every number. The longest matching prefix wins. */
+  const char *prefix;
+  /** The gateways, tried in this order: SIP URIs with IP addresses
+   *  ("sip:192.0.2.5:5060;transport=tcp"), NULL-terminated. */
+  const char *const *gateways;
+} sipsrv_proxy_gateway;
+
 /** A dialog started (info->ended_ms == 0) or ended. */
 typedef void (*sipsrv_proxy_dialog_cb)(sipsrv_proxy *proxy, const sipsrv_dialog_info *info,
                                        void *user);
@@ -145,12 +165,37 @@ typedef struct sipsrv_proxy_cfg {
   sipsrv_proxy_route_cb on_route;     /**< May be NULL. */
   sipsrv_proxy_dialog_cb on_dialog;   /**< May be NULL. */
   void *user;                         /**< Passed to the callbacks. */
+  /** The digest realm: initial requests whose From names one of its
+   *  domains must authenticate (RFC 3261 22.3: 407 with Proxy-Authenticate;
+   *  ACK, CANCEL and in-dialog requests never are, 22.1) against the
+   *  credentials in location (sipsrv_store_add_user()); NULL: none. Not in
+   *  stateless mode. */
+  const char *auth_realm;
+  /** The secret that signs nonces (nodes that share it accept each
+   *  other's); NULL: a random one (copied; up to 64 bytes). */
+  const unsigned char *auth_secret;
+  size_t auth_secret_len;             /**< Its length. */
+  /** SIPSRV_DIGEST_* of registrar.h or-ed; 0: all three, strongest first. */
+  unsigned auth_algs;
+  /** Decides what a request may do; NULL: the default policy, with
+   *  auth_realm: the From user must be the authenticated user (else 403),
+   *  and only authenticated users reach other domains (else 403). */
+  sipsrv_proxy_authorize_cb on_authorize;
+  /** Calls to the telephone network: a tel: Request-URI, or a SIP one whose
+   *  user part is a number (digits, a leading '+', visual separators "-.()"
+   *  ignored; or user=phone), goes to the gateways of the longest matching
+   *  prefix (every route with that prefix, in table order), one after
+   *  another: the next on a timeout, 408 or 5xx, none after any other
+   *  final response. Checked before the location service.
+   *  NULL: none (borrowed). */
+  const sipsrv_proxy_gateway *gateways;
+  size_t ngateways;                   /**< Their number. */
 } sipsrv_proxy_cfg;
 
 /** Defaults: a stateful proxy for no domain (mode and domains to set). */
 #define SIPSRV_PROXY_CFG_INIT \
   { SIPSRV_PROXY_CFG_VERSION, SIPSRV_PROXY_STATEFUL, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, \
-    NULL, NULL, NULL }
+    NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, 0 }
 
 /**
  * @brief Create a proxy on a core; attach the registrar first (it claims
@@ -158,7 +203,9 @@ typedef struct sipsrv_proxy_cfg {
  * @param[out] out Receives the proxy, written only on success.
  * @param core The core (borrowed: free the proxy first). Needs a clock.
  * @param cfg The configuration (copied; domains and location borrowed).
- * @return 0; SIPSRV_E_INVAL for NULL, an unknown mode, or a next hop that
+ * @return 0; SIPSRV_E_INVAL for NULL, an unknown mode, a next hop that is
+ *         not a SIP URI with an IP address, auth_realm in stateless mode or
+ *         without a location store, unknown auth_algs bits, a gateway that
  *         is not a SIP URI with an IP address; SIPSRV_E_VERSION;
  *         SIPSRV_E_STATE for a core without a clock; SIPSRV_E_NOMEM.
  * @since 0.1.0

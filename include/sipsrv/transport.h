@@ -136,6 +136,22 @@ SIPSRV_API int sipsrv_core_recv(sipsrv_core *core, sipsrv_transport *tp, uint64_
  */
 SIPSRV_API int sipsrv_core_conn_closed(sipsrv_core *core, sipsrv_transport *tp, uint64_t conn);
 
+/**
+ * @brief Tell the core a connection the transport was opening to dst for a
+ *        request could not be made (refused, unreachable, timed out): the
+ *        client transactions waiting for an answer from dst over tp fail at
+ *        once with a transport error (RFC 3261 17.1.4, 8.1.3.1), instead of
+ *        at Timer B or F. A proxy then tries its next target (16.9).
+ * @param core The core.
+ * @param tp The stream transport.
+ * @param dst The address it could not reach (borrowed).
+ * @param dstlen Its length.
+ * @return The number of transactions that failed; SIPSRV_E_INVAL.
+ * @since 0.1.0
+ */
+SIPSRV_API int sipsrv_core_conn_failed(sipsrv_core *core, sipsrv_transport *tp,
+                                       const struct sockaddr *dst, socklen_t dstlen);
+
 SIPSRV_END_DECLS
 
 #endif /* SIPSRV_TRANSPORT_H */

@@ -43,6 +43,10 @@ typedef struct ss_sink {
   /* The core is being freed. */
   void (*fini)(void *self);
   void *self;
+  /* A stream transport could not reach addr: fail what waits on it; the
+   * number failed. May be NULL. */
+  int (*unreachable)(void *self, const sipsrv_transport *tp, const struct sockaddr *addr,
+                     socklen_t len);
 } ss_sink;
 
 /* A core's allocator (the C library's for NULL). */

@@ -173,6 +173,16 @@ int sipsrv_core_conn_closed(sipsrv_core *core, sipsrv_transport *tp, uint64_t co
   return 0;
 }
 
+int sipsrv_core_conn_failed(sipsrv_core *core, sipsrv_transport *tp, const struct sockaddr *dst,
+                            socklen_t dstlen)
+{
+  if (!core || !tp || tp->core != core || !dst || !dstlen)
+    return SIPSRV_E_INVAL;
+  if (!core->has_sink || !core->sink.unreachable)
+    return 0;
+  return core->sink.unreachable(core->sink.self, tp, dst, dstlen);
+}
+
 void ss_core_io_fini(sipsrv_core *core)
 {
   for (ss_hnode *n; (n = ss_htab_any(&core->conns)) != NULL;)

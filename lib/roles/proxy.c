@@ -226,6 +226,67 @@ void px_route_fini(sipsrv_proxy *p)
   }
 }
 
+/* The number a Request-URI calls, digits only (a leading '+' kept): a tel:
+ * URI's, or a SIP URI's user part when it is a number (RFC 3966 visual
+ * separators allowed) or user=phone. False when it is not a number. */
+static bool number_of(url_t const *u, char *out, size_t size)
+{
+  const char *n = u->url_type == url_tel ? (u->url_user ? u->url_user : u->url_host)
+                  : (u->url_type == url_sip || u->url_type == url_sips) ? u->url_user : NULL;
+  size_t k = 0;
+  bool phone = u->url_params && url_has_param(u, "user=phone");
+  if (!n || !*n)
+    return false;
+  for (const char *c = n; *c && *c != ';'; c++) {
+    if (*c >= '0' && *c <= '9')
+      out[k++] = *c;
+    else if (*c == '+' && c == n)
+      out[k++] = '+';
+    else if (!strchr("-.()", *c) && !(phone && strchr("*#", *c)))
+      return false;
+    if (k + 1 >= size)
+      return false;
+  }
+  out[k] = '\0';
+  return k > 0 && !(k == 1 && out[0] == '+');
+}
+
+/* The gateways of the longest prefix the number matches, in order. */
+static bool gateway_targets(sipsrv_proxy *p, url_t const *ru, px_targets *out)
+{
+  const sipsrv_proxy_gateway *best = NULL;
+  char num[64], uri[600];
+  if (!number_of(ru, num, sizeof num))
+    return false;
+  for (size_t i = 0; i < p->cfg.ngateways; i++) {
+    const char *pre = p->cfg.gateways[i].prefix ? p->cfg.gateways[i].prefix : "";
+    if (strncmp(num, pre, strlen(pre)) == 0 &&
+        (!best || strlen(pre) > strlen(best->prefix ? best->prefix : "")))
+      best = &p->cfg.gateways[i];
+  }
+  if (!best)
+    return false;
+  out->failover = true;
+  /* Every route with that prefix, in table order. */
+  for (size_t i = 0; i < p->cfg.ngateways; i++) {
+    const char *pre = p->cfg.gateways[i].prefix ? p->cfg.gateways[i].prefix : "";
+    if (strcmp(pre, best->prefix ? best->prefix : "") != 0)
+      continue;
+    for (const char *const *g = p->cfg.gateways[i].gateways; g && *g; g++) {
+      /* The gateway's URI with the number as its user part. */
+      const char *rest = strncmp(*g, "sips:", 5) == 0 ? *g + 5 : *g + 4;
+      snprintf(uri, sizeof uri, "%.*s%s@%s", (int)(rest - *g), *g, num, rest);
+      if (add_target(out, uri, NULL, NULL, -1) < 0)
+        break;
+    }
+  }
+  if (!out->n) {
+    out->status = 500;
+    out->phrase = "No Gateway";
+  }
+  return true;
+}
+
 void px_route(sipsrv_proxy *p, const sipsrv_msg *req, bool routed, px_targets *out,
               px_route_done done, void *ctx)
 {
@@ -261,6 +322,10 @@ void px_route(sipsrv_proxy *p, const sipsrv_msg *req, bool routed, px_targets *o
     }
     px_targets_clear(out);
     out->status = 0;
+  }
+  if (p->cfg.ngateways && gateway_targets(p, ru, out)) {
+    done(ctx, out);
+    return;
   }
   if (p->cfg.location && px_domain_is_ours(p, ru)) {
     char aor[1024];
@@ -453,6 +518,18 @@ static bool px_request(void *self, ss_txn *st, sipsrv_msg *req)
 
 /* ---- life cycle ---------------------------------------------------------- */
 
+/* A SIP or SIPS URI with an IP address and no user (a next hop, a gateway). */
+static bool ip_sip_uri(const char *s)
+{
+  url_t u;
+  char tmp[600];
+  if (strlen(s) >= sizeof tmp)
+    return false;
+  strcpy(tmp, s);
+  return url_d(&u, tmp) >= 0 && (u.url_type == url_sip || u.url_type == url_sips) && u.url_host &&
+         !u.url_user && ss_is_ip_address(u.url_host);
+}
+
 int sipsrv_proxy_new(sipsrv_proxy **out, sipsrv_core *core, const sipsrv_proxy_cfg *cfg)
 {
   sipsrv_proxy *p;
@@ -464,16 +541,17 @@ int sipsrv_proxy_new(sipsrv_proxy **out, sipsrv_core *core, const sipsrv_proxy_c
     return SIPSRV_E_INVAL;
   if (!ss_core_has_clock(core))
     return SIPSRV_E_STATE;
-  if (cfg->next_hop) {
-    url_t u;
-    char tmp[600];
-    if (strlen(cfg->next_hop) >= sizeof tmp)
-      return SIPSRV_E_INVAL;
-    strcpy(tmp, cfg->next_hop);
-    if (url_d(&u, tmp) < 0 || (u.url_type != url_sip && u.url_type != url_sips) || !u.url_host ||
-        !ss_is_ip_address(u.url_host))
-      return SIPSRV_E_INVAL;
-  }
+  if (cfg->next_hop && !ip_sip_uri(cfg->next_hop))
+    return SIPSRV_E_INVAL;
+  if (cfg->ngateways && !cfg->gateways)
+    return SIPSRV_E_INVAL;
+  for (size_t i = 0; i < cfg->ngateways; i++)
+    for (const char *const *g = cfg->gateways[i].gateways; g && *g; g++)
+      if (!ip_sip_uri(*g))
+        return SIPSRV_E_INVAL;
+  if (cfg->auth_realm && (cfg->mode == SIPSRV_PROXY_STATELESS || !cfg->location ||
+                          (cfg->auth_algs & ~SIPSRV_DIGEST_ALL)))
+    return SIPSRV_E_INVAL;
   p = ss_zalloc(core, sizeof *p);
   if (!p)
     return SIPSRV_E_NOMEM;
@@ -485,6 +563,15 @@ int sipsrv_proxy_new(sipsrv_proxy **out, sipsrv_core *core, const sipsrv_proxy_c
     ss_free(core, p->next_hop);
     ss_free(core, p);
     return SIPSRV_E_NOMEM;
+  }
+  if (cfg->auth_realm) {
+    ss_auth_cfg ac = { cfg->auth_realm, cfg->auth_secret, cfg->auth_secret_len, 0, cfg->auth_algs };
+    int rc = ss_auth_new(&p->auth, core, &ac);
+    if (rc < 0) {
+      ss_free(core, p->next_hop);
+      ss_free(core, p);
+      return rc;
+    }
   }
   if (!p->cfg.timer_c_ms)
     p->cfg.timer_c_ms = 180000;
@@ -509,9 +596,11 @@ void sipsrv_proxy_free(sipsrv_proxy *p)
   p->freeing = true;
   ss_core_txn_detach(p->ct, &p->role);
   px_route_fini(p);
+  px_auth_fini(p);
   px_fork_fini(p);
   px_dialog_fini(p);
   ss_htab_fini(&p->dialogs);
+  ss_auth_free(p->auth);
   ss_free(p->core, p->next_hop);
   ss_free(p->core, p);
 }

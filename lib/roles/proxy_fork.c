@@ -40,6 +40,7 @@ struct px_ctx {
   bool answered;              /* a final response went upstream */
   bool cancelled;             /* the caller cancelled (16.10) */
   bool stop;                  /* a 2xx or 6xx came: no new branch */
+  bool routed;                /* it came with a Route of ours */
   px_ctx *prev, *next;
 };
 
@@ -295,8 +296,11 @@ static void branch_done(px_branch *b, int status, const char *phrase, const sips
   for (size_t i = 0; i < c->nb; i++)
     if (!c->b[i].status)
       return;                            /* others still pending */
-  if (!c->stop && !c->cancelled && c->nb < c->t.n) {
-    start_branches(c);                   /* serial: the next target */
+  /* Serial: the next target; gateways only after a timeout, 408 or 5xx
+   * (a busy or unknown number does not get better at the next gateway). */
+  if (!c->stop && !c->cancelled && c->nb < c->t.n &&
+      (!c->t.failover || status == 408 || (status >= 500 && status < 600))) {
+    start_branches(c);
     return;
   }
   send_best(c);
@@ -356,7 +360,7 @@ static void sort_by_q(px_targets *t)
 static void start_branches(px_ctx *c)
 {
   /* 16.6: every target at once, or (serial) the next in q order. */
-  size_t until = c->p->cfg.serial ? c->nb + 1 : c->t.n;
+  size_t until = c->p->cfg.serial || c->t.failover ? c->nb + 1 : c->t.n;
   while (c->nb < until && c->nb < c->t.n && !c->answered && !c->stop && !c->cancelled)
     start_branch(c, c->nb);
 }
@@ -375,6 +379,30 @@ static void on_routed(void *arg, px_targets *t)
     if (c->p->cfg.serial)
       sort_by_q(t);
     start_branches(c);
+  }
+  leave(c);
+}
+
+/* 22.3 and the policy have spoken: answer, or route the request (16.4,
+ * 16.5). */
+static void on_authed(void *arg, const px_auth_result *r)
+{
+  px_ctx *c = enter(arg);
+  sipsrv_proxy *p = c->p;
+  if (!r || !c->st) {
+    c->routing = false;                  /* the proxy is being freed, or the caller gone */
+  } else if (r->status) {
+    c->routing = false;
+    answer(c, r->status, r->phrase, r->headers);
+  } else if (c->cancelled) {
+    c->routing = false;
+    answer(c, 487, NULL, NULL);
+  } else {
+    bool routed;
+    if (r->user)
+      px_auth_consume(p, c->base);
+    routed = px_preprocess(p, c->base) || c->routed;
+    px_route(p, c->base, routed, &c->t, on_routed, c);
   }
   leave(c);
 }
@@ -409,11 +437,11 @@ void px_fork_start(sipsrv_proxy *p, ss_txn *st, sipsrv_msg *req, bool routed, ui
   if (p->ctxs)
     p->ctxs->prev = c;
   p->ctxs = c;
-  routed = px_preprocess(p, c->base) || routed;
+  c->routed = routed;
   /* 16.6 step 4: Record-Route what makes a dialog (call-stateful: always). */
   c->rr = (p->cfg.mode == SIPSRV_PROXY_DIALOG || p->cfg.record_route) && dialog_creating(c->base);
   c->routing = true;
-  px_route(p, c->base, routed, &c->t, on_routed, c);
+  px_authenticate(p, c->base, on_authed, c);
 }
 
 /* ---- events ---------------------------------------------------------------- */

@@ -10,6 +10,7 @@
 #ifndef SS_PROXY_INT_H
 #define SS_PROXY_INT_H
 
+#include "auth/auth.h"
 #include "core/htab.h"
 #include "core/timer.h"
 #include "txn/txn.h"
@@ -36,6 +37,7 @@ typedef struct px_targets {
   const char *phrase; /* static, or phrase_buf */
   char phrase_buf[64];
   bool by_route;      /* the request carries its route: keep its Request-URI */
+  bool failover;      /* gateways: one after another, the next only on 408/5xx */
 } px_targets;
 
 struct sipsrv_proxy {
@@ -48,6 +50,8 @@ struct sipsrv_proxy {
   uint64_t seq;                   /* for branches */
   struct px_ctx *ctxs;            /* live response contexts */
   struct lookup *lookups;         /* location lookups in flight */
+  ss_auth *auth;                  /* NULL: no authentication */
+  struct px_authing *authing;     /* credential lookups in flight */
   ss_htab dialogs;
   size_t ndialogs;
   struct px_dialog *dlist;
@@ -64,8 +68,11 @@ int px_next_hop(const sipsrv_proxy *p, url_t const *u, ss_peer *out, const char 
 /* True for a URI naming this proxy: one of its addresses (and port), or one
  * of its domains with no port or one of its ports. */
 bool px_uri_is_us(const sipsrv_proxy *p, url_t const *u);
-/* True when the host of u is one of the proxy's domains or addresses. */
+/* True when the host of u is one of the proxy's domains or addresses (an
+ * IP domain with a port: only on one of our ports). */
 bool px_domain_is_ours(const sipsrv_proxy *p, url_t const *u);
+/* The same for the host alone: an AOR's domain (From), whatever the port. */
+bool px_host_is_ours(const sipsrv_proxy *p, url_t const *u);
 
 /* RFC 5393 / RFC 3261 16.3 step 4: the hash of what makes a request the
  * same request at this proxy (computed on the request as received). */
@@ -114,6 +121,28 @@ void px_targets_clear(px_targets *t);
 /* The proxy is being freed: every routing still waiting for its store ends
  * with done(ctx, NULL). */
 void px_route_fini(sipsrv_proxy *p);
+
+/* ---- proxy_auth.c ------------------------------------------------------- */
+
+/* What authentication and authorization decided: status 0 and the user
+ * (NULL when the request needed none) to go on, or a status to answer
+ * with, its phrase and header fields (a 407's challenges). Borrowed for
+ * the callback. */
+typedef struct px_auth_result {
+  int status;
+  const char *phrase;
+  const char *headers;
+  const char *user;
+} px_auth_result;
+
+/* r is NULL when the proxy is freed first: free what you hold, no more. */
+typedef void (*px_auth_done)(void *ctx, const px_auth_result *r);
+
+/* 22.3 and the policy, on req (kept alive by the caller until done). */
+void px_authenticate(sipsrv_proxy *p, const sipsrv_msg *req, px_auth_done done, void *ctx);
+void px_auth_fini(sipsrv_proxy *p);
+/* Remove the Proxy-Authorization values for our realm from a copy. */
+void px_auth_consume(const sipsrv_proxy *p, sipsrv_msg *m);
 
 /* ---- proxy_fork.c ------------------------------------------------------- */
 

@@ -84,6 +84,12 @@ bool px_uri_is_us(const sipsrv_proxy *p, url_t const *u)
   return is_domain(p, u->url_host) && !u->url_port;
 }
 
+bool px_host_is_ours(const sipsrv_proxy *p, url_t const *u)
+{
+  return u->url_host && (u->url_type == url_sip || u->url_type == url_sips) &&
+         (is_domain(p, u->url_host) || ss_core_is_local(p->core, u->url_host, 0));
+}
+
 bool px_domain_is_ours(const sipsrv_proxy *p, url_t const *u)
 {
   if (!u->url_host || (u->url_type != url_sip && u->url_type != url_sips))

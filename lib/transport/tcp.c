@@ -266,7 +266,11 @@ static void conn_io(void *arg, unsigned events)
       int err = 0;
       socklen_t len = sizeof err;
       if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err) {
+        /* RFC 3261 17.1.4: what was waiting on this connection fails now. */
+        struct sockaddr_storage a = c->addr;
+        socklen_t alen = c->addrlen;
         conn_close(c);
+        sipsrv_core_conn_failed(t->core, t->tp, (struct sockaddr *)&a, alen);
         return;
       }
       c->connecting = false;

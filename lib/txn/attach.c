@@ -108,6 +108,12 @@ static void sink_message(void *self, sipsrv_msg *m, const ss_peer *src)
   ss_txn_recv(ct_of(self)->layer, m, src);
 }
 
+static int sink_unreachable(void *self, const sipsrv_transport *tp, const struct sockaddr *addr,
+                            socklen_t len)
+{
+  return ss_txn_unreachable(ct_of(self)->layer, tp, addr, len);
+}
+
 static void sink_after_expire(void *self)
 {
   ss_txn_layer_reap(ct_of(self)->layer);
@@ -126,7 +132,7 @@ ss_core_txn *ss_core_txn_of(sipsrv_core *core)
   ss_txn_cfg cfg = SS_TXN_CFG_DEFAULT;
   ss_txn_tu tu = { on_request, on_ack, on_response, on_stray, on_timeout, on_transport_error,
                    on_terminated, do_send, do_now, NULL, on_early };
-  ss_sink sink = { sink_message, sink_after_expire, sink_fini, NULL };
+  ss_sink sink = { sink_message, sink_after_expire, sink_fini, NULL, sink_unreachable };
 
   if (c)
     return c;

@@ -436,6 +436,45 @@ int ss_txn_request(ss_txn_layer *l, ss_txn **out, sipsrv_msg *req, const ss_peer
   return rc;
 }
 
+static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr *b, socklen_t len)
+{
+  if (a->ss_family != b->sa_family)
+    return false;
+  if (b->sa_family == AF_INET) {
+    const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+    return len >= sizeof *y && x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+  }
+  if (b->sa_family == AF_INET6) {
+    const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+    return len >= sizeof *y && x->sin6_port == y->sin6_port &&
+           memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
+  }
+  return false;
+}
+
+int ss_txn_unreachable(ss_txn_layer *l, const sipsrv_transport *tp, const struct sockaddr *addr,
+                       socklen_t len)
+{
+  int n = 0;
+  if (!l || !tp || !addr)
+    return SIPSRV_E_INVAL;
+  ss_txn_enter(l);
+  for (ss_txn *t = l->all; t; t = t->next) {
+    if (t->dead || (t->kind != SS_TXN_ICT && t->kind != SS_TXN_NICT) ||
+        t->peer.transport != tp || !same_addr(&t->peer.addr, addr, len) ||
+        (t->state != SS_TXN_CALLING && t->state != SS_TXN_TRYING &&
+         t->state != SS_TXN_PROCEEDING))
+      continue;
+    /* 17.1.4: the TU hears of it, the transaction ends. */
+    if (l->tu.transport_error)
+      l->tu.transport_error(l->tu.user, t);
+    ss_txn_terminate(t);
+    n++;
+  }
+  ss_txn_leave(l);
+  return n;
+}
+
 ss_txn *ss_txn_cancel_target(ss_txn_layer *l, const sipsrv_msg *cancel)
 {
   char key[1024];

@@ -99,6 +99,11 @@ int ss_txn_respond(ss_txn *st, sipsrv_msg *rsp);
  * request without a branch, or an ACK (ACKs for 2xx are the TU's, RFC 3261
  * 13.2.2.4); SIPSRV_E_EXISTS for a branch and method in use. */
 int ss_txn_request(ss_txn_layer *l, ss_txn **out, sipsrv_msg *req, const ss_peer *dst, void *owner);
+/* Client transactions over tp to addr that wait for a response (Calling,
+ * Trying, Proceeding) fail with a transport error (RFC 3261 17.1.4): the
+ * number failed. */
+int ss_txn_unreachable(ss_txn_layer *l, const sipsrv_transport *tp, const struct sockaddr *addr,
+                       socklen_t len);
 /* The INVITE server transaction a CANCEL is for (RFC 3261 9.2), or NULL. */
 ss_txn *ss_txn_cancel_target(ss_txn_layer *l, const sipsrv_msg *cancel);
 

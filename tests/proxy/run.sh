@@ -10,6 +10,13 @@
 #    CANCEL reaches the callee with the INVITE's branch, the caller gets
 #    200 and 487, and the 487 is ACKed hop by hop; stateful and dialog
 #    modes, UDP and TCP;
+#  - with --users (RFC 3261 22.3): the callee registers through a 401, a
+#    caller of the domain calls through a 407 (auth-uac.xml, sipp -au/-ap),
+#    and a wrong password gets no call through; stateful and dialog, UDP
+#    and TCP;
+#  - --gateway: calls to +33 numbers go to the first gateway of the prefix
+#    (a closed TCP port: a transport error, 16.9) and fail over to the
+#    second (the sipp callee), 200 calls, no failure;
 #  - the same loads, shorter, under valgrind: no error, no leak.
 # Only 127.0.0.1, free ports, every process bounded in time and stopped.
 #
@@ -62,11 +69,12 @@ callee_stop() {  # callee_stop NAME [expect-exit-0]
   callee=
 }
 
-# register T: the callee's address for sip:service@127.0.0.1 (port 0: none)
+# register T [SIPP-ARGS]: the callee's address for sip:service@127.0.0.1
 register() {
   tp=""; [ "$1" = t1 ] && tp=";transport=tcp"
-  sipp_run "register the callee ($1)" 127.0.0.1:$udp -t u1 -sf "$here/register-contact.xml" \
-    -s service -key contact "sip:service@127.0.0.1:$cport$tp" -m 1
+  t=$1; shift
+  sipp_run "register the callee ($t)" 127.0.0.1:$udp -t u1 -sf "$here/register-contact.xml" \
+    -s service -key contact "sip:service@127.0.0.1:$cport$tp" -m 1 "$@"
 }
 
 load() {  # load TAG T CALLS RATE: sipp uac -> proxy -> sipp uas
@@ -101,6 +109,44 @@ proxy_suite() {  # proxy_suite TAG MODE CALLS RATE [valgrind]
   stop "$1 $2"
 }
 
+auth_suite() {  # auth_suite TAG MODE [valgrind]
+  printf 'alice:wonder\nservice:callee\n' >users.txt
+  server=$proxy
+  server_args="--domain 127.0.0.1 --mode $2 --users users.txt"
+  start ${3:-} || return
+  for t in u1 t1; do
+    port=$udp; [ $t = t1 ] && port=$tcp
+    callee_start $t -sn uas || return
+    register $t -au service -ap callee
+    # sipp's digest uri is remote_ip:remote_port unless told: the
+    # Request-URI is what RFC 3261 22.4 and our check want.
+    sipp_run "$1 $2: 50 calls through a 407 ($t)" 127.0.0.1:$port -t $t -sf "$here/auth-uac.xml" \
+      -s service -au alice -ap wonder -auth_uri "service@127.0.0.1:$port" -m 50 -r 25
+    if timeout 30 sipp 127.0.0.1:$port -t $t -sf "$here/auth-uac.xml" -s service -au alice \
+         -ap wrong -auth_uri "service@127.0.0.1:$port" -m 1 -nostdin -p 0 -timeout 10s \
+         -timeout_error >sipp.log 2>&1; then
+      bad "$1 $2: a wrong password got through ($t)"
+    else
+      ok "$1 $2: a wrong password gets no call through ($t)"
+    fi
+    callee_stop "$1 $2 auth"
+  done
+  stop "$1 $2 auth"
+}
+
+gateway_suite() {  # gateway_suite TAG CALLS RATE [valgrind]
+  callee_start t1 -sn uas || return
+  server=$proxy
+  # Port 9 (discard) is closed on 127.0.0.1: the first gateway fails at once.
+  server_args="--domain 127.0.0.1 --gateway +33=127.0.0.1:9;transport=tcp \
+    --gateway +33=127.0.0.1:$cport;transport=tcp"
+  start ${4:-} || return
+  sipp_run "$1 gateway: $2 calls to +33 numbers fail over to the second gateway" 127.0.0.1:$udp \
+    -sn uac -t u1 -s +3312345678 -m "$2" -r "$3" -l 400
+  stop "$1 gateway"
+  callee_stop "$1 gateway"
+}
+
 stateless_suite() {  # stateless_suite TAG CALLS RATE [valgrind]
   for t in u1 t1; do
     callee_start $t -sn uas || return
@@ -117,6 +163,10 @@ for mode in stateless stateful dialog; do
   proxy_suite native $mode 2000 200
 done
 stateless_suite native 2000 200
+for mode in stateful dialog; do
+  auth_suite native $mode
+done
+gateway_suite native 200 50
 
 if ldd "$proxy" 2>/dev/null | grep -q libasan; then
   echo "valgrind part skipped: this sipsrv-proxy is built with AddressSanitizer (its own checks ran)"
@@ -125,6 +175,7 @@ elif command -v valgrind >/dev/null 2>&1; then
     proxy_suite valgrind $mode 200 50 valgrind
   done
   stateless_suite valgrind 200 50 valgrind
+  auth_suite valgrind dialog valgrind
 else
   echo "valgrind part skipped: valgrind is not installed"
 fi
