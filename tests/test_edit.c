@@ -9,6 +9,7 @@
 #include <sipsrv/sipsrv.h>
 
 #include "harness.h"
+#include "msg/msg_int.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -1209,6 +1210,35 @@ START_TEST(edit_header_remove_all)
 }
 END_TEST
 
+/* A copy of a message (what a forking proxy edits, one per branch) has its
+ * headers removed like the original: an unknown header (RFC 5393's
+ * Max-Breadth) and a known one. */
+START_TEST(edit_header_remove_on_copy)
+{
+  static const char req[] = RQ_LINE VIA_ONE "Max-Breadth: 10\r\n" MF70 DIALOG "Subject: hi\r\n" CL0 END;
+  sipsrv_msg *m = parse_ok(req), *c = ss_msg_dup(m), *r;
+  char *out;
+
+  ck_assert_ptr_nonnull(c);
+  ck_assert_int_eq(sipsrv_msg_header_remove(c, "Max-Breadth"), 1);
+  ck_assert_int_eq(sipsrv_msg_header_remove(c, "Subject"), 1);
+  ck_assert_int_eq(sipsrv_msg_header_add(c, "Max-Breadth: 3"), 0);
+  r = reparse(c, &out);
+  ck_assert_ptr_null(strstr(out, "Max-Breadth: 10"));
+  ck_assert_ptr_nonnull(strstr(out, "Max-Breadth: 3\r\n"));
+  ck_assert_ptr_null(strstr(out, "Subject"));
+  free(out);
+  sipsrv_msg_free(r);
+  /* The original is untouched. */
+  r = reparse(m, &out);
+  ck_assert_ptr_nonnull(strstr(out, "Max-Breadth: 10\r\n"));
+  free(out);
+  sipsrv_msg_free(r);
+  sipsrv_msg_free(c);
+  sipsrv_msg_free(m);
+}
+END_TEST
+
 /* RFC 3261 7.3.3: the compact form names the same header ("s" = Subject),
  * here wsinv's empty "s :" (RFC 4475 3.1.1.1). */
 START_TEST(edit_header_remove_compact)
@@ -1851,6 +1881,7 @@ static Suite *suite(void)
   tc = tcase_create("header");
   tcase_add_test(tc, edit_header_add);
   tcase_add_test(tc, edit_header_remove_all);
+  tcase_add_test(tc, edit_header_remove_on_copy);
   tcase_add_test(tc, edit_header_remove_compact);
   tcase_add_test(tc, edit_header_inval);
   tcase_add_test(tc, edit_header_add_bad_name);

@@ -61,6 +61,7 @@ typedef struct sent_msg {
   size_t len;
   char dst[64];           /* "ip:port" */
   const char *tp;         /* "UDP" or "TCP" */
+  uint64_t conn;          /* the connection asked for (0: by address) */
   bool failed;            /* the send op reported an error */
 } sent_msg;
 
@@ -162,7 +163,6 @@ static int fake_send(void *user, uint64_t conn, const struct sockaddr *dst, sock
   sent_msg *s;
   size_t len = 0;
 
-  (void)conn;
   (void)dstlen;
   if (w->nsent == w->cap) {
     size_t cap = w->cap ? w->cap * 2 : 64;
@@ -185,6 +185,7 @@ static int fake_send(void *user, uint64_t conn, const struct sockaddr *dst, sock
   }
   s->data[len] = '\0';
   s->tp = f->name;
+  s->conn = conn;
   addr_str(dst, s->dst, sizeof s->dst);
   w->nsent++;
   if (w->fail_dst[0] && strcmp(s->dst, w->fail_dst) == 0) {
@@ -1991,6 +1992,30 @@ START_TEST(proxy_stateless_branch_stable)
 }
 END_TEST
 
+/* RFC 3261 18.2.2 and 16.11: a stateless proxy keeps no state, yet the
+ * response to a request that came over TCP goes back on that connection
+ * (its branch names it), not to the Via's sent-by (behind a NAT, nothing
+ * listens there). */
+START_TEST(proxy_stateless_tcp_response_on_connection)
+{
+  sipsrv_proxy_cfg cfg = stateless_cfg();
+  world *w = world_new(&cfg, W_TCP | W_NOLOC);
+  char buf[4096];
+  size_t n, i, m0, r;
+
+  n = build(buf, sizeof buf, RQ(.uri = "sip:carol@other.test", .to = "<sip:carol@other.test>",
+                                .via = "SIP/2.0/TCP 10.0.0.5:5070;branch=z9hG4bKtcp1"));
+  inject(w, &w->tcp, CALLER, buf, n);
+  i = one(w, 0, "INVITE", NEXT_HOP);
+  m0 = w->nsent;
+  reply_to(w, i, 180, "callee1", NULL);
+  r = one(w, m0, "180", NULL);
+  ck_assert_str_eq(w->sent[r].tp, "TCP");
+  ck_assert_uint_eq(w->sent[r].conn, 42);
+  world_fini(w);
+}
+END_TEST
+
 /* RFC 3261 16.11 and 16.7 step 3, 18.2.2, RFC 3581 4: a response with our
  * Via on top goes to the next Via's received address and rport (the
  * caller's NAT binding), our Via removed. */
@@ -3026,6 +3051,98 @@ START_TEST(proxy_gateway_new_checks)
 }
 END_TEST
 
+/* ======================================================================
+ * RFC 5393 Max-Breadth
+ * ====================================================================== */
+
+#define UA3 "192.0.2.22:5066"
+
+static void bind_three(world *w)
+{
+  bspec b[3] = { { C1, -1, NULL, 0 }, { C2, -1, NULL, 0 }, { "sip:bob@" UA3, -1, NULL, 0 } };
+  put_bindings(w, BOB, b, 3);
+}
+
+static void breadth_eq(world *w, size_t i, const char *want)
+{
+  char v[32];
+  ck_assert_int_gt(sipsrv_msg_header(msg_at(w, i), "Max-Breadth", 0, v, sizeof v), 0);
+  ck_assert_str_eq(v, want);
+}
+
+/* RFC 5393 (Max-Breadth): parallel branches share the received breadth
+ * (10 over three branches: 3 each, 9 in all); without one, 60 is assumed. */
+START_TEST(proxy_breadth_shared)
+{
+  world *w = world_new(NULL, 0);
+  size_t m0 = 0;
+
+  bind_three(w);
+  send_rq(w, RQ(.headers = "Max-Breadth: 10\r\n"));
+  breadth_eq(w, (size_t)find(w, m0, "INVITE", UA1), "3");
+  breadth_eq(w, (size_t)find(w, m0, "INVITE", UA2), "3");
+  breadth_eq(w, (size_t)find(w, m0, "INVITE", UA3), "3");
+  world_fini(w);
+  w = world_new(NULL, 0);
+  bind_one(w, C1);
+  breadth_eq(w, invite_to(w, RQ(.method = "INVITE"), UA1), "60");
+  world_fini(w);
+}
+END_TEST
+
+/* RFC 5393: no more branches at once than the breadth (2 for three
+ * targets, 1 each); the third starts when one of them ends. */
+START_TEST(proxy_breadth_limits_parallel)
+{
+  world *w = world_new(NULL, 0);
+  size_t i, m0;
+
+  bind_three(w);
+  send_rq(w, RQ(.headers = "Max-Breadth: 2\r\n"));
+  ck_assert_int_eq(count(w, 0, "INVITE", NULL), 2);
+  ck_assert_int_eq(count(w, 0, "INVITE", UA3), 0);
+  i = (size_t)find(w, 0, "INVITE", UA1);
+  breadth_eq(w, i, "1");
+  m0 = w->nsent;
+  reply_to(w, i, 486, "ua1", NULL);
+  breadth_eq(w, one(w, m0, "INVITE", UA3), "1");
+  ck_assert_int_eq(count(w, m0, "final", CALLER), 0);
+  world_fini(w);
+}
+END_TEST
+
+/* RFC 5393: with Max-Breadth 0 no branch may be pursued: 440. */
+START_TEST(proxy_breadth_zero_440)
+{
+  world *w = world_new(NULL, 0);
+  size_t r;
+
+  bind_one(w, C1);
+  send_rq(w, RQ(.headers = "Max-Breadth: 0\r\n"));
+  ck_assert_int_eq(count(w, 0, "INVITE", NULL), 0);
+  r = one(w, 0, "final", CALLER);
+  ck_assert_int_eq(sipsrv_msg_status(msg_at(w, r)), 440);
+  ck_assert_str_eq(sipsrv_msg_phrase(msg_at(w, r)), "Max-Breadth Exceeded");
+  world_fini(w);
+}
+END_TEST
+
+/* RFC 5393: a branch pursued alone (serial forking) gets the whole
+ * breadth. */
+START_TEST(proxy_breadth_serial_whole)
+{
+  sipsrv_proxy_cfg cfg = base_cfg(SIPSRV_PROXY_STATEFUL);
+  world *w;
+  cfg.serial = 1;
+  w = world_new(&cfg, 0);
+  bind_two(w);
+  send_rq(w, RQ(.headers = "Max-Breadth: 7\r\n"));
+  ck_assert_int_eq(count(w, 0, "INVITE", NULL), 1);
+  breadth_eq(w, (size_t)find(w, 0, "INVITE", NULL), "7");
+  world_fini(w);
+}
+END_TEST
+
 static TCase *tcase(Suite *s, const char *name)
 {
   TCase *tc = tcase_create(name);
@@ -3106,6 +3223,7 @@ static Suite *suite(void)
   tc = tcase(s, "stateless");
   tcase_add_test(tc, proxy_stateless_branch_stable);
   tcase_add_test(tc, proxy_stateless_response_by_via);
+  tcase_add_test(tc, proxy_stateless_tcp_response_on_connection);
   tcase_add_test(tc, proxy_stateless_483_420);
   tcase_add_test(tc, proxy_stateless_route_add_one_target);
 
@@ -3130,6 +3248,12 @@ static Suite *suite(void)
   tcase_add_test(tc, proxy_gateway_failover);
   tcase_add_test(tc, proxy_gateway_connect_refused);
   tcase_add_test(tc, proxy_gateway_new_checks);
+
+  tc = tcase(s, "breadth");
+  tcase_add_test(tc, proxy_breadth_shared);
+  tcase_add_test(tc, proxy_breadth_limits_parallel);
+  tcase_add_test(tc, proxy_breadth_zero_440);
+  tcase_add_test(tc, proxy_breadth_serial_whole);
 
   tc = tcase(s, "api");
   tcase_add_test(tc, proxy_api_new_null_args);

@@ -35,6 +35,9 @@
  *   or 408 when no branch answered;
  * - forking (16.6, 16.7): targets in parallel, or one after another in
  *   decreasing q (serial); a 2xx or a 6xx cancels the pending branches;
+ *   RFC 5393 Max-Breadth (60 when the request has none): parallel branches
+ *   share it (no more of them at once than it allows, the others start as
+ *   these end), a branch pursued alone gets it whole, 0 gets 440;
  * - CANCEL (16.10): answered 200, then every pending branch is cancelled
  *   (those with no provisional response yet once one arrives, RFC 3261 9.1);
  *   the caller gets 487 from downstream;
@@ -45,7 +48,9 @@
  * Stateless mode (16.11) keeps no state at all: the branch of a forwarded
  * request is computed from the received one, so a retransmission (and its
  * CANCEL and non-2xx ACK) goes out with the same branch; responses are
- * forwarded by the next Via; only the first target is used.
+ * forwarded by the next Via, on the connection the request came on when it
+ * came over TCP (the branch names it, 18.2.2); only the first target is
+ * used; Max-Breadth passes unchanged.
  *
  * Call-stateful mode also tracks dialogs: one starts with a 2xx to an
  * initial INVITE and ends with BYE (any final response to it) or when

@@ -290,6 +290,10 @@ int sipsrv_msg_header_remove(sipsrv_msg *msg, const char *name)
   if (!msg || !name || !*name)
     return SIPSRV_E_INVAL;
   len = strlen(name);
+  /* A copy (msg_dup) or a built message has no fragment chain yet: make it,
+   * or nothing would be found. */
+  if (!*msg_chain_head(msg->msg) && msg_serialize(msg->msg, PUB(msg)) < 0)
+    return SIPSRV_E_NOMEM;
   for (h = *msg_chain_head(msg->msg); h; h = next) {
     msg_hclass_t const *hc = h->sh_class;
     const char *hn = hc == sip_unknown_class ? h->sh_unknown->un_name : hc->hc_name;

@@ -407,7 +407,7 @@ static void sl_routed(void *arg, px_targets *t)
     ss_peer peer;
     int st;
     bool rr = p->cfg.record_route && dialog_creating(f->m);
-    px_branch_stateless(p, f->m, branch);
+    px_branch_stateless(p, f->m, f->src.transport && f->src.reliable ? f->src.conn : 0, branch);
     st = px_prepare(p, f->m, &t->t[0], t->by_route || !t->t[0].uri, rr, &f->src, branch, &peer,
                     &phrase);
     if (st == 0)

@@ -5,6 +5,7 @@
 
 #include <sipsrv/error.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +42,7 @@ struct px_ctx {
   bool cancelled;             /* the caller cancelled (16.10) */
   bool stop;                  /* a 2xx or 6xx came: no new branch */
   bool routed;                /* it came with a Route of ours */
+  unsigned breadth;           /* RFC 5393 Max-Breadth received (60 without) */
   px_ctx *prev, *next;
 };
 
@@ -293,6 +295,12 @@ static void branch_done(px_branch *b, int status, const char *phrase, const sips
   }
   if (c->answered)
     return;
+  /* Parallel forking held back by Max-Breadth: a slot is free. */
+  if (!c->p->cfg.serial && !c->t.failover && c->nb < c->t.n && !c->stop && !c->cancelled) {
+    start_branches(c);
+    if (c->answered)
+      return;
+  }
   for (size_t i = 0; i < c->nb; i++)
     if (!c->b[i].status)
       return;                            /* others still pending */
@@ -304,6 +312,28 @@ static void branch_done(px_branch *b, int status, const char *phrase, const sips
     return;
   }
   send_best(c);
+}
+
+/* RFC 5393 5.3 (Max-Breadth): branches pursued at once share the received
+ * breadth (their values add up to it at most); one pursued alone (serial
+ * forking, failover) gets all of it. */
+static size_t concurrent(const px_ctx *c)
+{
+  bool serial = c->p->cfg.serial || c->t.failover;
+  size_t n = serial ? 1 : c->t.n;
+  return n < c->breadth ? n : c->breadth;
+}
+
+static int set_breadth(px_ctx *c, sipsrv_msg *m)
+{
+  char h[40];
+  size_t k = concurrent(c);
+  unsigned share = k ? (unsigned)(c->breadth / k) : 0;
+  if (!share)
+    return 440;
+  snprintf(h, sizeof h, "Max-Breadth: %u", share);
+  sipsrv_msg_header_remove(m, "Max-Breadth");
+  return sipsrv_msg_header_add(m, h) < 0 ? 500 : 0;
 }
 
 static void start_branch(px_ctx *c, size_t i)
@@ -327,7 +357,10 @@ static void start_branch(px_ctx *c, size_t i)
     return;
   }
   px_branch_stateful(p, c->loop, branch);
-  st = px_prepare(p, m, t, c->t.by_route || !t->uri, c->rr, &c->src, branch, &peer, &phrase);
+  st = set_breadth(c, m);
+  phrase = st == 440 ? "Max-Breadth Exceeded" : NULL;
+  if (!st)
+    st = px_prepare(p, m, t, c->t.by_route || !t->uri, c->rr, &c->src, branch, &peer, &phrase);
   if (st) {
     sipsrv_msg_free(m);
     branch_done(b, st, phrase, NULL);
@@ -360,9 +393,16 @@ static void sort_by_q(px_targets *t)
 static void start_branches(px_ctx *c)
 {
   /* 16.6: every target at once, or (serial) the next in q order. */
-  size_t until = c->p->cfg.serial || c->t.failover ? c->nb + 1 : c->t.n;
-  while (c->nb < until && c->nb < c->t.n && !c->answered && !c->stop && !c->cancelled)
+  size_t until = c->p->cfg.serial || c->t.failover ? c->nb + 1 : c->t.n, pending = 0;
+  for (size_t i = 0; i < c->nb; i++)
+    pending += !c->b[i].status;
+  /* RFC 5393: no more branches at once than the breadth allows; the others
+   * start as these end. */
+  while (c->nb < until && c->nb < c->t.n && pending < concurrent(c) && !c->answered && !c->stop &&
+         !c->cancelled) {
     start_branch(c, c->nb);
+    pending += !c->b[c->nb - 1].status;
+  }
 }
 
 static void on_routed(void *arg, px_targets *t)
@@ -375,6 +415,8 @@ static void on_routed(void *arg, px_targets *t)
     answer(c, t->status, t->phrase, NULL);
   else if (c->cancelled)
     answer(c, 487, NULL, NULL);
+  else if (!c->breadth)
+    answer(c, 440, "Max-Breadth Exceeded", NULL);   /* RFC 5393: no branch at all */
   else {
     if (c->p->cfg.serial)
       sort_by_q(t);
@@ -432,6 +474,14 @@ void px_fork_start(sipsrv_proxy *p, ss_txn *st, sipsrv_msg *req, bool routed, ui
   c->loop = loop;
   c->live = 1;
   c->invite = req->sip->sip_request->rq_method == sip_method_invite;
+  {
+    /* RFC 5393: without Max-Breadth, 60. */
+    char v[16];
+    int n = sipsrv_msg_header(req, "Max-Breadth", 0, v, sizeof v);
+    c->breadth = n > 0 && (size_t)n < sizeof v ? (unsigned)strtoul(v, NULL, 10) : 60;
+    if (n > 0 && (v[0] < '0' || v[0] > '9'))
+      c->breadth = 60;
+  }
   ss_txn_set_owner(st, &c->hdr);
   c->next = p->ctxs;
   if (p->ctxs)

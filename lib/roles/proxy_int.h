@@ -89,9 +89,10 @@ int px_prepare(sipsrv_proxy *p, sipsrv_msg *m, const px_target *t, bool keep_uri
 
 /* A branch: stateful ones carry the loop hash (RFC 5393); stateless ones a
  * hash of the request (16.11: the same for its retransmissions, its CANCEL
- * and its ACK of a non-2xx). buf: 64 bytes. */
+ * and its ACK of a non-2xx), naming the connection it came on (conn, 0
+ * for none) so its response finds it. buf: 64 bytes. */
 void px_branch_stateful(sipsrv_proxy *p, uint64_t loop, char *buf);
-void px_branch_stateless(const sipsrv_proxy *p, const sipsrv_msg *m, char *buf);
+void px_branch_stateless(const sipsrv_proxy *p, const sipsrv_msg *m, uint64_t conn, char *buf);
 
 /* 16.7 step 3, 16.11: a response whose top Via is ours: pop it and send it
  * to the next Via (18.2.2). Takes rsp. True when it was ours. */

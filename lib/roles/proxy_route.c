@@ -162,12 +162,24 @@ void px_branch_stateful(sipsrv_proxy *p, uint64_t loop, char *buf)
            (unsigned long long)id);
 }
 
-void px_branch_stateless(const sipsrv_proxy *p, const sipsrv_msg *m, char *buf)
+void px_branch_stateless(const sipsrv_proxy *p, const sipsrv_msg *m, uint64_t conn, char *buf)
 {
   /* 16.11: Call-ID, From tag, CSeq number and the top Via's branch: equal
-   * for a request, its retransmissions, its CANCEL and its non-2xx ACK. */
-  snprintf(buf, 64, OUR_BRANCH "l%016llx",
-           (unsigned long long)ss_msg_id_hash(m, p->secret ^ 0x5aULL));
+   * for a request, its retransmissions, its CANCEL and its non-2xx ACK.
+   * A request that came on a connection names it, so that the response
+   * goes back on it (18.2.2) though no state remembers it. */
+  int n = snprintf(buf, 64, OUR_BRANCH "l%016llx",
+                   (unsigned long long)ss_msg_id_hash(m, p->secret ^ 0x5aULL));
+  if (conn && n > 0 && n < 40)
+    snprintf(buf + n, 64 - (size_t)n, ".c%llx", (unsigned long long)conn);
+}
+
+/* The connection a stateless branch of ours names, 0 if none. */
+static uint64_t branch_conn(const char *branch)
+{
+  const char *c = strstr(branch, ".c");
+  return strncmp(branch, OUR_BRANCH "l", strlen(OUR_BRANCH) + 1) == 0 && c
+         ? strtoull(c + 2, NULL, 16) : 0;
 }
 
 /* ---- forwarding a copy -------------------------------------------------- */
@@ -296,8 +308,11 @@ bool px_forward_response(sipsrv_proxy *p, sipsrv_msg *rsp)
   unsigned port;
   ss_peer peer;
 
+  uint64_t conn;
+
   if (!v || !via_is_ours(p, v))
     return false;
+  conn = branch_conn(v->v_branch);
   sipsrv_msg_via_pop(rsp);
   v = rsp->sip->sip_via;
   if (!v) {
@@ -311,6 +326,7 @@ bool px_forward_response(sipsrv_proxy *p, sipsrv_msg *rsp)
          : v->v_port             ? (unsigned)strtoul(v->v_port, NULL, 10)
                                  : 5060;
   memset(&peer, 0, sizeof peer);
+  peer.conn = conn;
   snprintf(hostport, sizeof hostport, "%s%s%s:%u", strchr(host, ':') && host[0] != '[' ? "[" : "",
            host, strchr(host, ':') && host[0] != '[' ? "]" : "", port);
   {
