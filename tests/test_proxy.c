@@ -3111,6 +3111,29 @@ START_TEST(proxy_breadth_limits_parallel)
 }
 END_TEST
 
+/* RFC 3261 7.3.1 keeps only the order of same-name fields, but UAs (and
+ * sipp scenarios) copy the Via lines as a block: in the forwarded copy our
+ * Via stays right above the caller's, whatever else was added (Record-Route,
+ * Max-Breadth). */
+START_TEST(proxy_forward_via_block)
+{
+  sipsrv_proxy_cfg cfg = base_cfg(SIPSRV_PROXY_DIALOG);
+  world *w = world_new(&cfg, 0);
+  const char *v1, *eol;
+  size_t i;
+
+  bind_one(w, C1);
+  i = invite_to(w, RQ(.headers = "Max-Breadth: 10\r\n"), UA1);
+  v1 = strstr(w->sent[i].data, "\r\nVia: ");
+  ck_assert_ptr_nonnull(v1);
+  eol = strstr(v1 + 2, "\r\n");
+  ck_assert_ptr_nonnull(eol);
+  ck_assert_int_eq(strncmp(eol, "\r\nVia: SIP/2.0/UDP " CALLER, 19 + strlen(CALLER)), 0);
+  ck_assert_ptr_nonnull(strstr(w->sent[i].data, "\r\nRecord-Route: <sip:192.0.2.10:5060;lr>\r\n"));
+  world_fini(w);
+}
+END_TEST
+
 /* RFC 5393: with Max-Breadth 0 no branch may be pursued: 440. */
 START_TEST(proxy_breadth_zero_440)
 {
@@ -3253,6 +3276,7 @@ static Suite *suite(void)
   tcase_add_test(tc, proxy_breadth_shared);
   tcase_add_test(tc, proxy_breadth_limits_parallel);
   tcase_add_test(tc, proxy_breadth_zero_440);
+  tcase_add_test(tc, proxy_forward_via_block);
   tcase_add_test(tc, proxy_breadth_serial_whole);
 
   tc = tcase(s, "api");

@@ -357,10 +357,11 @@ static void start_branch(px_ctx *c, size_t i)
     return;
   }
   px_branch_stateful(p, c->loop, branch);
-  st = set_breadth(c, m);
-  phrase = st == 440 ? "Max-Breadth Exceeded" : NULL;
-  if (!st)
-    st = px_prepare(p, m, t, c->t.by_route || !t->uri, c->rr, &c->src, branch, &peer, &phrase);
+  st = px_prepare(p, m, t, c->t.by_route || !t->uri, c->rr, &c->src, branch, &peer, &phrase);
+  /* After the Via and Record-Route pushes, which keep their places only
+   * while the copy has no fragment chain (removing a header makes one). */
+  if (!st && (st = set_breadth(c, m)) != 0)
+    phrase = st == 440 ? "Max-Breadth Exceeded" : NULL;
   if (st) {
     sipsrv_msg_free(m);
     branch_done(b, st, phrase, NULL);
