@@ -200,6 +200,10 @@ SIPSRV_API int sipsrv_store_sqlite_new(sipsrv_store **out, sipsrv_core *core,
 /**
  * @brief Add or replace a user's credentials: the H(A1) of MD5, SHA-256
  *        and SHA-512-256 are computed from the password, which is not kept.
+ * @param store The store (its backend must have put_credential).
+ * @param username The user name (no ':').
+ * @param realm The digest realm.
+ * @param password The password (borrowed; not kept).
  * @return 0; SIPSRV_E_INVAL for NULL arguments or a user name that is empty
  *         or holds ':'; SIPSRV_E_NOTSUP for a store without put_credential;
  *         SIPSRV_E_NOMEM; what the backend's put_credential returns.
@@ -213,6 +217,9 @@ SIPSRV_API int sipsrv_store_add_user(sipsrv_store *store, const char *username, 
  *        password is the rest of the line), empty lines and lines starting
  *        with '#' skipped; each user added as by sipsrv_store_add_user() for
  *        realm.
+ * @param store The store (its backend must have put_credential).
+ * @param path The file.
+ * @param realm The realm of every user in it.
  * @param line If not NULL, set to the number of the line that failed (0
  *        when none did or the file could not be read).
  * @return the number of users loaded; SIPSRV_E_IO if the file cannot be
