@@ -17,6 +17,10 @@
 #  - --gateway: calls to +33 numbers go to the first gateway of the prefix
 #    (a closed TCP port: a transport error, 16.9) and fail over to the
 #    second (the sipp callee), 200 calls, no failure;
+#  - baresip calls baresip through sipsrv-proxy in dialog mode (both
+#    register, bob answers automatically, alice hangs up): the call is
+#    established on both sides and the BYE goes through the proxy (its
+#    dialog ends with 200); UDP and TCP;
 #  - the same loads, shorter, under valgrind: no error, no leak.
 # Only 127.0.0.1, free ports, every process bounded in time and stopped.
 #
@@ -147,6 +151,54 @@ gateway_suite() {  # gateway_suite TAG CALLS RATE [valgrind]
   callee_stop "$1 gateway"
 }
 
+baresip_suite() {  # baresip_suite TAG [valgrind]
+  if ! command -v baresip >/dev/null 2>&1; then
+    echo "baresip part skipped: baresip (Debian package baresip-core) is not installed"
+    return
+  fi
+  server=$proxy
+  server_args="--domain 127.0.0.1 --mode dialog --log-level info"
+  for t in udp tcp; do
+    start ${2:-} || return
+    port=$udp; [ $t = tcp ] && port=$tcp
+    base=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 30000 ))
+    for who in alice bob; do
+      mkdir -p "bs-$who"
+      lp=$base; [ $who = bob ] && lp=$((base + 10))   # baresip takes the next port for TLS
+      printf 'poll_method\t\tepoll\nsip_listen\t\t127.0.0.1:%s\nnet_interface\t\t127.0.0.1\n' "$lp" \
+        >"bs-$who/config"
+      printf 'call_local_timeout\t120\nmodule_path\t\t/usr/lib/baresip/modules\nmodule\t\t\tg711.so\n' \
+        >>"bs-$who/config"
+      printf 'module_app\t\taccount.so\nmodule_app\t\tcontact.so\nmodule_app\t\tmenu.so\n' \
+        >>"bs-$who/config"
+      : >"bs-$who/contacts"
+    done
+    echo "<sip:alice@127.0.0.1:$port;transport=$t>;regint=60" >bs-alice/accounts
+    echo "<sip:bob@127.0.0.1:$port;transport=$t>;regint=60;answermode=auto" >bs-bob/accounts
+    timeout 20 baresip -f bs-bob -t 6 >bs-bob.log 2>&1 &
+    bob=$!
+    sleep 1
+    timeout 20 baresip -f bs-alice -t 3 -e "/dial sip:bob@127.0.0.1:$port" >bs-alice.log 2>&1
+    arc=$?
+    wait "$bob"
+    brc=$?
+    if [ $arc -eq 0 ] && [ $brc -eq 0 ] && grep -aq "Call established" bs-alice.log &&
+       grep -aq "Call established" bs-bob.log && grep -aq "terminated" bs-bob.log; then
+      ok "$1: baresip calls baresip through the proxy ($t)"
+    else
+      bad "$1: baresip call ($t): alice exit $arc, bob exit $brc"
+      tail -n 3 bs-alice.log bs-bob.log
+    fi
+    sleep 0.5
+    if grep -q "dialog ended .*(200)" server.err; then
+      ok "$1: the BYE went through the proxy ($t)"
+    else
+      bad "$1: no dialog end through the proxy ($t): $(tail -n 3 server.err)"
+    fi
+    stop "$1 baresip ($t)"
+  done
+}
+
 stateless_suite() {  # stateless_suite TAG CALLS RATE [valgrind]
   for t in u1 t1; do
     callee_start $t -sn uas || return
@@ -167,6 +219,7 @@ for mode in stateful dialog; do
   auth_suite native $mode
 done
 gateway_suite native 200 50
+baresip_suite native
 
 if ldd "$proxy" 2>/dev/null | grep -q libasan; then
   echo "valgrind part skipped: this sipsrv-proxy is built with AddressSanitizer (its own checks ran)"
