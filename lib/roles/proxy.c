@@ -66,10 +66,9 @@ static int validate(const sipsrv_proxy *p, const sipsrv_msg *req, uint64_t loop,
   return 0;
 }
 
-bool px_preprocess(sipsrv_proxy *p, sipsrv_msg *req)
+void px_preprocess(sipsrv_proxy *p, sipsrv_msg *req)
 {
   sip_t *sip = req->sip;
-  bool routed = false;
 
   /* 16.4: a Request-URI that is a Record-Route value of ours (an lr URI
    * naming us) came from a strict router: the real one is the last Route. */
@@ -81,17 +80,12 @@ bool px_preprocess(sipsrv_proxy *p, sipsrv_msg *req)
     while (last->r_next)
       last = last->r_next;
     n = url_e(uri, sizeof uri, last->r_url);
-    if (n >= 0 && (size_t)n < sizeof uri && sipsrv_msg_set_request_uri(req, uri) == 0) {
+    if (n >= 0 && (size_t)n < sizeof uri && sipsrv_msg_set_request_uri(req, uri) == 0)
       msg_header_remove(req->msg, (msg_pub_t *)sip, (msg_header_t *)last);
-      routed = true;
-    }
   }
   /* 16.4: our own Route values on top go (two when we Record-Routed twice). */
-  while (sip->sip_route && px_uri_is_us(p, sip->sip_route->r_url)) {
+  while (sip->sip_route && px_uri_is_us(p, sip->sip_route->r_url))
     sipsrv_msg_addr_pop(req, SIPSRV_HDR_ROUTE);
-    routed = true;
-  }
-  return routed;
 }
 
 /* ---- targets (16.5) ---------------------------------------------------- */
@@ -287,7 +281,7 @@ static bool gateway_targets(sipsrv_proxy *p, url_t const *ru, px_targets *out)
   return true;
 }
 
-void px_route(sipsrv_proxy *p, const sipsrv_msg *req, bool routed, px_targets *out,
+void px_route(sipsrv_proxy *p, const sipsrv_msg *req, px_targets *out,
               px_route_done done, void *ctx)
 {
   url_t const *ru = req->sip->sip_request->rq_url;
@@ -303,10 +297,8 @@ void px_route(sipsrv_proxy *p, const sipsrv_msg *req, bool routed, px_targets *o
    * domains (a UA that ignores the Contact, as sipp's built-in uac) and an
    * initial request that was routed to us (we are its outbound proxy) are
    * targeted like any other. */
-  (void)routed;
   if (req->sip->sip_route || (in_dialog && !px_domain_is_ours(p, ru))) {
     const char *hop = !req->sip->sip_route && p->next_hop ? p->next_hop : NULL;
-    out->by_route = true;
     if (add_target(out, NULL, NULL, hop, -1) < 0)
       out->status = 500;
     done(ctx, out);
@@ -383,12 +375,6 @@ typedef struct sl_fwd {
   struct sl_fwd *next;
 } sl_fwd;
 
-static bool dialog_creating(const sipsrv_msg *m)
-{
-  sip_t const *sip = m->sip;
-  return sip->sip_request->rq_method == sip_method_invite && sip->sip_to && !sip->sip_to->a_tag;
-}
-
 static void sl_routed(void *arg, px_targets *t)
 {
   sl_fwd *f = arg;
@@ -406,10 +392,9 @@ static void sl_routed(void *arg, px_targets *t)
     const char *phrase;
     ss_peer peer;
     int st;
-    bool rr = p->cfg.record_route && dialog_creating(f->m);
+    bool rr = p->cfg.record_route && px_dialog_creating(f->m);
     px_branch_stateless(p, f->m, f->src.transport && f->src.reliable ? f->src.conn : 0, branch);
-    st = px_prepare(p, f->m, &t->t[0], t->by_route || !t->t[0].uri, rr, &f->src, branch, &peer,
-                    &phrase);
+    st = px_prepare(p, f->m, &t->t[0], rr, &f->src, branch, &peer, &phrase);
     if (st == 0)
       ss_core_send(p->core, &peer, f->m);
     else if (!ack)
@@ -424,7 +409,6 @@ static void sl_routed(void *arg, px_targets *t)
 static void forward_stateless(sipsrv_proxy *p, sipsrv_msg *m, const ss_peer *src, bool check)
 {
   sl_fwd *f;
-  bool routed;
   if (check) {
     char hdr[256];
     const char *phrase;
@@ -444,8 +428,8 @@ static void forward_stateless(sipsrv_proxy *p, sipsrv_msg *m, const ss_peer *src
   f->p = p;
   f->m = m;
   f->src = *src;
-  routed = px_preprocess(p, m);
-  px_route(p, m, routed, &f->t, sl_routed, f);
+  px_preprocess(p, m);
+  px_route(p, m, &f->t, sl_routed, f);
 }
 
 static bool px_early(void *self, sipsrv_msg *m, const ss_peer *src)
@@ -499,7 +483,10 @@ static bool px_request(void *self, ss_txn *st, sipsrv_msg *req)
     return true;
   loop = px_loop_hash(p, req);
   status = validate(p, req, loop, &phrase, hdr, sizeof hdr);
-  if (!status && p->cfg.mode == SIPSRV_PROXY_DIALOG && dialog_creating(req) && px_dialog_full(p)) {
+  /* Only an initial INVITE makes a dialog this proxy tracks. */
+  if (!status && p->cfg.mode == SIPSRV_PROXY_DIALOG &&
+      req->sip->sip_request->rq_method == sip_method_invite && !req->sip->sip_to->a_tag &&
+      px_dialog_full(p)) {
     status = 503;
     phrase = "Too Many Calls";
     snprintf(hdr, sizeof hdr, "Retry-After: 5");
@@ -512,7 +499,7 @@ static bool px_request(void *self, ss_txn *st, sipsrv_msg *req)
       ss_txn_respond(st, rsp);
     return true;
   }
-  px_fork_start(p, st, req, false, loop);
+  px_fork_start(p, st, req, loop);
   return true;
 }
 

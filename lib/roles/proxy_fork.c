@@ -41,7 +41,6 @@ struct px_ctx {
   bool answered;              /* a final response went upstream */
   bool cancelled;             /* the caller cancelled (16.10) */
   bool stop;                  /* a 2xx or 6xx came: no new branch */
-  bool routed;                /* it came with a Route of ours */
   unsigned breadth;           /* RFC 5393 Max-Breadth received (60 without) */
   px_ctx *prev, *next;
 };
@@ -314,7 +313,7 @@ static void branch_done(px_branch *b, int status, const char *phrase, const sips
   send_best(c);
 }
 
-/* RFC 5393 5.3 (Max-Breadth): branches pursued at once share the received
+/* RFC 5393 Max-Breadth: branches pursued at once share the received
  * breadth (their values add up to it at most); one pursued alone (serial
  * forking, failover) gets all of it. */
 static size_t concurrent(const px_ctx *c)
@@ -357,7 +356,7 @@ static void start_branch(px_ctx *c, size_t i)
     return;
   }
   px_branch_stateful(p, c->loop, branch);
-  st = px_prepare(p, m, t, c->t.by_route || !t->uri, c->rr, &c->src, branch, &peer, &phrase);
+  st = px_prepare(p, m, t, c->rr, &c->src, branch, &peer, &phrase);
   /* After the Via and Record-Route pushes, which keep their places only
    * while the copy has no fragment chain (removing a header makes one). */
   if (!st && (st = set_breadth(c, m)) != 0)
@@ -441,24 +440,15 @@ static void on_authed(void *arg, const px_auth_result *r)
     c->routing = false;
     answer(c, 487, NULL, NULL);
   } else {
-    bool routed;
     if (r->user)
       px_auth_consume(p, c->base);
-    routed = px_preprocess(p, c->base) || c->routed;
-    px_route(p, c->base, routed, &c->t, on_routed, c);
+    px_preprocess(p, c->base);
+    px_route(p, c->base, &c->t, on_routed, c);
   }
   leave(c);
 }
 
-static bool dialog_creating(const sipsrv_msg *m)
-{
-  sip_t const *sip = m->sip;
-  sip_method_t k = sip->sip_request->rq_method;
-  return (k == sip_method_invite || k == sip_method_subscribe || k == sip_method_refer) &&
-         sip->sip_to && !sip->sip_to->a_tag;
-}
-
-void px_fork_start(sipsrv_proxy *p, ss_txn *st, sipsrv_msg *req, bool routed, uint64_t loop)
+void px_fork_start(sipsrv_proxy *p, ss_txn *st, sipsrv_msg *req, uint64_t loop)
 {
   px_ctx *c = ss_zalloc(p->core, sizeof *c);
   if (!c || !(c->base = ss_msg_dup(req))) {
@@ -488,9 +478,8 @@ void px_fork_start(sipsrv_proxy *p, ss_txn *st, sipsrv_msg *req, bool routed, ui
   if (p->ctxs)
     p->ctxs->prev = c;
   p->ctxs = c;
-  c->routed = routed;
   /* 16.6 step 4: Record-Route what makes a dialog (call-stateful: always). */
-  c->rr = (p->cfg.mode == SIPSRV_PROXY_DIALOG || p->cfg.record_route) && dialog_creating(c->base);
+  c->rr = (p->cfg.mode == SIPSRV_PROXY_DIALOG || p->cfg.record_route) && px_dialog_creating(c->base);
   c->routing = true;
   px_authenticate(p, c->base, on_authed, c);
 }

@@ -36,7 +36,6 @@ typedef struct px_targets {
   int status;         /* >= 300: answer this instead */
   const char *phrase; /* static, or phrase_buf */
   char phrase_buf[64];
-  bool by_route;      /* the request carries its route: keep its Request-URI */
   bool failover;      /* gateways: one after another, the next only on 408/5xx */
 } px_targets;
 
@@ -80,11 +79,16 @@ uint64_t px_loop_hash(const sipsrv_proxy *p, const sipsrv_msg *req);
 /* True when a Via of ours carries this loop hash: a loop, not a spiral. */
 bool px_is_loop(const sipsrv_proxy *p, const sipsrv_msg *req, uint64_t loop);
 
-/* 16.6 steps 2-8 on a copy for one target: Request-URI, pre-loaded Route,
+/* 16.6 step 4: a request that makes a dialog (INVITE, SUBSCRIBE, REFER
+ * without a To tag) is the one to Record-Route. */
+bool px_dialog_creating(const sipsrv_msg *m);
+
+/* 16.6 steps 2-8 on a copy for one target (a target without uri keeps the
+ * Request-URI): Request-URI, pre-loaded Route,
  * Max-Forwards, Record-Route (rr: facing in and out), strict-route
  * compatibility, the next hop into *peer and the Via with branch. 0, or an
  * error status to answer (phrase static). */
-int px_prepare(sipsrv_proxy *p, sipsrv_msg *m, const px_target *t, bool keep_uri, bool rr,
+int px_prepare(sipsrv_proxy *p, sipsrv_msg *m, const px_target *t, bool rr,
                const ss_peer *in, const char *branch, ss_peer *peer, const char **phrase);
 
 /* A branch: stateful ones carry the loop hash (RFC 5393); stateless ones a
@@ -105,17 +109,15 @@ void px_reply_stateless(sipsrv_proxy *p, const sipsrv_msg *req, const ss_peer *s
 /* ---- proxy.c ------------------------------------------------------------ */
 
 /* 16.4 on a request we own: a strict router's Request-URI replaced by the
- * last Route, our own topmost Route values removed. True when a Route of
- * ours was removed (the request is routed: an in-dialog request, or one
- * sent through us as an outbound proxy). */
-bool px_preprocess(sipsrv_proxy *p, sipsrv_msg *req);
+ * last Route, our own topmost Route values removed. */
+void px_preprocess(sipsrv_proxy *p, sipsrv_msg *req);
 
 /* Route a request (16.5): fill *out with targets, or a status, then call
  * done(ctx, out) (at once for synchronous sources, later for a store that
  * completes later). When the proxy is freed first, done(ctx, NULL) runs
  * then: the caller frees what it holds and does nothing else. */
 typedef void (*px_route_done)(void *ctx, px_targets *t);
-void px_route(sipsrv_proxy *p, const sipsrv_msg *req, bool routed, px_targets *out,
+void px_route(sipsrv_proxy *p, const sipsrv_msg *req, px_targets *out,
               px_route_done done, void *ctx);
 /* Free the strings of targets. */
 void px_targets_clear(px_targets *t);
@@ -150,7 +152,7 @@ void px_auth_consume(const sipsrv_proxy *p, sipsrv_msg *m);
 typedef struct px_ctx px_ctx;
 
 /* Take a claimed request into a response context and route it. */
-void px_fork_start(sipsrv_proxy *p, ss_txn *st, sipsrv_msg *req, bool routed, uint64_t loop);
+void px_fork_start(sipsrv_proxy *p, ss_txn *st, sipsrv_msg *req, uint64_t loop);
 /* A CANCEL for one of our INVITE server transactions (16.10): true if it was. */
 bool px_fork_cancel(sipsrv_proxy *p, ss_txn *st, sipsrv_msg *cancel);
 /* The proxy is being freed: answer and detach every context. */

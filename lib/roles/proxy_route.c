@@ -184,29 +184,31 @@ static uint64_t branch_conn(const char *branch)
 
 /* ---- forwarding a copy -------------------------------------------------- */
 
-/* A Record-Route value naming the transport tp (16.6 step 4). */
+/* A Record-Route value naming the transport tp (16.6 step 4); the
+ * transport parameter in lower case, as URIs write it. */
 static void rr_value(const sipsrv_transport *tp, char *buf, size_t size)
 {
   const char *name, *host;
   unsigned port, flags;
+  char tpl[16] = "";
   bool v6;
   ss_transport_info(tp, &name, &host, &port, &flags);
   v6 = strchr(host, ':') != NULL;
+  for (size_t i = 0; strcasecmp(name, "UDP") && name[i] && i + 1 < sizeof tpl; i++)
+    tpl[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] - 'A' + 'a' : name[i]);
   snprintf(buf, size, "<sip:%s%s%s:%u%s%s;lr>", v6 ? "[" : "", host, v6 ? "]" : "", port,
-           strcasecmp(name, "UDP") ? ";transport=" : "", strcasecmp(name, "UDP") ? name : "");
+           tpl[0] ? ";transport=" : "", tpl);
 }
 
-static void lower_transport(char *buf)
+bool px_dialog_creating(const sipsrv_msg *m)
 {
-  char *t = strstr(buf, ";transport=");
-  if (!t)
-    return;
-  for (t += 11; *t && *t != ';' && *t != '>'; t++)
-    if (*t >= 'A' && *t <= 'Z')
-      *t = (char)(*t - 'A' + 'a');
+  sip_t const *sip = m->sip;
+  sip_method_t k = sip->sip_request->rq_method;
+  return (k == sip_method_invite || k == sip_method_subscribe || k == sip_method_refer) &&
+         sip->sip_to && !sip->sip_to->a_tag;
 }
 
-int px_prepare(sipsrv_proxy *p, sipsrv_msg *m, const px_target *t, bool keep_uri, bool rr,
+int px_prepare(sipsrv_proxy *p, sipsrv_msg *m, const px_target *t, bool rr,
                const ss_peer *in, const char *branch, ss_peer *peer, const char **phrase)
 {
   sip_t *sip = m->sip;
@@ -219,7 +221,7 @@ int px_prepare(sipsrv_proxy *p, sipsrv_msg *m, const px_target *t, bool keep_uri
 
   *phrase = NULL;
   /* Step 2: the Request-URI. */
-  if (!keep_uri && sipsrv_msg_set_request_uri(m, t->uri) < 0) {
+  if (t->uri && sipsrv_msg_set_request_uri(m, t->uri) < 0) {
     *phrase = "Bad Target";
     return 500;
   }
@@ -282,12 +284,10 @@ int px_prepare(sipsrv_proxy *p, sipsrv_msg *m, const px_target *t, bool keep_uri
   if (rr) {
     if (in->transport && in->transport != peer->transport) {
       rr_value(in->transport, buf, sizeof buf);
-      lower_transport(buf);
       if (sipsrv_msg_addr_push(m, SIPSRV_HDR_RECORD_ROUTE, buf, 0) < 0)
         return 500;
     }
     rr_value(peer->transport, buf, sizeof buf);
-    lower_transport(buf);
     if (sipsrv_msg_addr_push(m, SIPSRV_HDR_RECORD_ROUTE, buf, 0) < 0)
       return 500;
   }
