@@ -2,14 +2,16 @@
  *
  *   sipsrv-proxy --domain D [--listen udp|tcp:IP:PORT]...
  *                [--mode stateless|stateful|dialog] [--store memory|sqlite:PATH]
- *                [--users FILE] [--to IP:PORT] [--gateway PREFIX=IP:PORT]...
- *                [--serial] [--max-dialogs N] [--log-level L]
+ *                [--users FILE] [--to HOST[:PORT]] [--gateway PREFIX=HOST[:PORT]]...
+ *                [--serial] [--max-dialogs N] [--resolv-conf FILE] [--log-level L]
  *
  * REGISTER for D goes to the registrar; requests for users of D go to their
  * registered contacts (in parallel, or with --serial one after another by
  * q); numbers (tel: or a numeric user) of a --gateway PREFIX ("+33", "00",
  * "" for all) go to its gateways, the next on a timeout, 408 or 5xx; other
- * requests go to --to, or get 403. With --users (USER:PASSWORD
+ * requests go to --to, or get 403. A HOST may be a name, resolved by RFC
+ * 3263 (NAPTR, SRV, A/AAAA; the name servers of --resolv-conf or
+ * /etc/resolv.conf), or a SIP URI ("sip:example.com;transport=tcp"). With --users (USER:PASSWORD
  * lines) REGISTER needs digest (401) and so do calls from users of D (407,
  * stateful modes), who reach other domains only so. In dialog mode it
  * Record-Routes every call and logs dialogs (--log-level info). Stops on
@@ -45,18 +47,25 @@ static void sweep(void *user)     /* expired bindings go once a second */
   sipsrv_core_timer_new(a->core, 1000, sweep, a, NULL);
 }
 
+/* "sip:..." or "sips:..." is a URI already; "sip.example.com" is a host. */
+static int has_scheme(const char *s)
+{
+  return strncmp(s, "sip:", 4) == 0 || strncmp(s, "sips:", 5) == 0;
+}
+
 static int usage(void)
 {
   fprintf(stderr, "usage: sipsrv-proxy --domain D [--listen udp|tcp:IP:PORT]... [--mode "
-                  "stateless|stateful|dialog] [--store memory|sqlite:PATH] [--users FILE] [--to IP:PORT] "
-                  "[--gateway PREFIX=IP:PORT]... [--serial] [--max-dialogs N] [--log-level L]\n");
+                  "stateless|stateful|dialog] [--store memory|sqlite:PATH] [--users FILE] [--to HOST[:PORT]] "
+                  "[--gateway PREFIX=HOST[:PORT]]... [--serial] [--max-dialogs N] [--resolv-conf FILE] "
+                  "[--log-level L]\n");
   return 2;
 }
 
 int main(int argc, char **argv)
 {
   const char *listen[MAX_LISTEN], *domains[2] = { NULL, NULL }, *db = NULL, *to = NULL,
-             *users = NULL;
+             *users = NULL, *resolv_conf = NULL;
   int nlisten = 0, level = SIPSRV_LOG_WARN, rc = 1;
   char hop[300], err[256], gwuri[MAX_GW][80];
   const char *gwlist[MAX_GW][2];
@@ -71,6 +80,7 @@ int main(int argc, char **argv)
   sipsrv_proxy *proxy = NULL;
   sipsrv_uas *uas = NULL;
   sipsrv_loop *loop = NULL;
+  sipsrv_resolver *resolver = NULL;
 
   for (int i = 1; i < argc; i++) {
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -100,13 +110,16 @@ int main(int argc, char **argv)
       /* One route per option; a prefix given twice gets its gateways in order. */
       char *eq = strchr(v, '=');
       *eq = '\0';
-      snprintf(gwuri[ngw], sizeof gwuri[ngw], "sip:%s", eq + 1);
+      snprintf(gwuri[ngw], sizeof gwuri[ngw], "%s%s", has_scheme(eq + 1) ? "" : "sip:",
+               eq + 1);
       gwlist[ngw][0] = gwuri[ngw];
       gwlist[ngw][1] = NULL;
       gw[ngw].prefix = v;
       gw[ngw].gateways = gwlist[ngw];
       ngw++;
     }
+    else if (strcmp(argv[i], "--resolv-conf") == 0)
+      resolv_conf = v;
     else if (strcmp(argv[i], "--max-dialogs") == 0)
       pcfg.max_dialogs = (unsigned)strtoul(v, NULL, 10);
     else if (strcmp(argv[i], "--log-level") == 0 && (level = sipsrv_log_level_parse(v)) >= 0)
@@ -150,22 +163,29 @@ int main(int argc, char **argv)
       pcfg.auth_realm = domains[0];
   }
   if (to) {
-    snprintf(hop, sizeof hop, "sip:%s", to);
+    snprintf(hop, sizeof hop, "%s%s", has_scheme(to) ? "" : "sip:", to);
     pcfg.next_hop = hop;
   }
   pcfg.gateways = gw;
   pcfg.ngateways = ngw;
   pcfg.on_dialog = on_dialog;
   pcfg.user = &level;
+  if (sipsrv_loop_new(&loop, a.core) < 0 || sipsrv_loop_handle_signals(loop) < 0)
+    goto out;
+  if (sipsrv_loop_resolver_new(&resolver, loop, resolv_conf) < 0) {
+    fprintf(stderr, "sipsrv-proxy: cannot set up DNS\n");
+    goto out;
+  }
+  pcfg.resolver = resolver;
   /* Attach order: the registrar claims REGISTER for D, the proxy what it
    * forwards, the UAS answers what is for this server itself. */
   if (sipsrv_registrar_new(&reg, a.core, &rcfg) < 0 ||
       sipsrv_proxy_new(&proxy, a.core, &pcfg) < 0) {
-    fprintf(stderr, "sipsrv-proxy: bad --to or --gateway (an IP address and port)\n");
+    fprintf(stderr, "sipsrv-proxy: bad --to or --gateway (a host and port)\n");
     goto out;
   }
-  if (sipsrv_uas_new(&uas, a.core, NULL) < 0 || sipsrv_loop_new(&loop, a.core) < 0 ||
-      sipsrv_loop_handle_signals(loop) < 0 || sipsrv_core_timer_new(a.core, 1000, sweep, &a, NULL) < 0)
+  if (sipsrv_uas_new(&uas, a.core, NULL) < 0 ||
+      sipsrv_core_timer_new(a.core, 1000, sweep, &a, NULL) < 0)
     goto out;
   for (int i = 0; i < nlisten; i++) {
     unsigned port;
@@ -182,6 +202,7 @@ out:
   sipsrv_proxy_free(proxy);
   sipsrv_registrar_free(reg);
   sipsrv_uas_free(uas);
+  sipsrv_resolver_free(resolver);
   sipsrv_loop_free(loop);
   sipsrv_core_free(a.core);
   sipsrv_store_free(a.store);

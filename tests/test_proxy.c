@@ -3051,6 +3051,365 @@ START_TEST(proxy_gateway_new_checks)
 }
 END_TEST
 
+
+/* ======================================================================
+ * RFC 3263: next hops named by host names, through the resolver vtable
+ * ====================================================================== */
+
+#define SRV1 "192.0.2.30:5070"
+#define SRV2 "192.0.2.31:5080"
+
+/* A resolver whose answers the test gives: one query at a time, answered
+ * inline (fr.inline_ok) or when fr_answer() says. */
+typedef struct fake_res {
+  char uri[256];              /* the last URI asked */
+  unsigned queries, cancels;
+  bool pending;
+  sipsrv_resolve_cb done;
+  void *ctx;
+  int token;                  /* the query handle points here */
+  bool answer_inline;
+  int err;
+  const char *tp[4];          /* the answer: transports and "ip:port" */
+  const char *addr[4];
+  size_t n;
+} fake_res;
+
+static fake_res FR;
+static sipsrv_resolver *fr_resolver;
+
+static void fr_deliver(void)
+{
+  sipsrv_resolved r[4];
+  for (size_t i = 0; i < FR.n; i++) {
+    memset(&r[i], 0, sizeof r[i]);
+    snprintf(r[i].transport, sizeof r[i].transport, "%s", FR.tp[i]);
+    sockaddr_of(FR.addr[i], (struct sockaddr_in *)&r[i].addr);
+    r[i].addrlen = sizeof(struct sockaddr_in);
+  }
+  FR.pending = false;
+  FR.done(FR.ctx, FR.err, FR.err ? NULL : r, FR.err ? 0 : FR.n);
+}
+
+static int fr_resolve(void *user, const char *uri, sipsrv_resolve_cb done, void *ctx, void **query)
+{
+  (void)user;
+  ck_assert(!FR.pending);
+  snprintf(FR.uri, sizeof FR.uri, "%s", uri);
+  FR.queries++;
+  FR.done = done;
+  FR.ctx = ctx;
+  FR.pending = true;
+  *query = &FR.token;
+  if (FR.answer_inline)
+    fr_deliver();
+  return 0;
+}
+
+static void fr_cancel(void *user, void *query)
+{
+  (void)user;
+  ck_assert_ptr_eq(query, &FR.token);
+  ck_assert(FR.pending);
+  FR.pending = false;
+  FR.cancels++;
+}
+
+static const struct sipsrv_resolver_ops fr_ops = {
+  SIPSRV_RESOLVER_OPS_VERSION, sizeof(struct sipsrv_resolver_ops), fr_resolve, fr_cancel, NULL
+};
+
+static void fr_setup(void)
+{
+  memset(&FR, 0, sizeof FR);
+  FR.tp[0] = "UDP";
+  FR.addr[0] = SRV1;
+  FR.tp[1] = "UDP";
+  FR.addr[1] = SRV2;
+  FR.n = 2;
+  ck_assert_int_eq(sipsrv_resolver_new(&fr_resolver, &fr_ops, NULL), 0);
+}
+
+static void fr_teardown(void)
+{
+  world_fini(&W);
+  sipsrv_resolver_free(fr_resolver);
+  fr_resolver = NULL;
+}
+
+static void fr_answer(void)
+{
+  ck_assert(FR.pending);
+  fr_deliver();
+}
+
+/* A stateful relay for other domains, with the fake resolver. */
+static world *dns_world(sipsrv_proxy_mode mode, unsigned flags)
+{
+  sipsrv_proxy_cfg cfg = base_cfg(mode);
+  cfg.relay = 1;
+  cfg.resolver = fr_resolver;
+  return world_new(&cfg, flags);
+}
+
+#define CAROL RQ(.uri = "sip:carol@other.test", .to = "<sip:carol@other.test>")
+
+/* RFC 3263 4.1 and 4.3: the request waits for the resolver, goes to the
+ * first place, and after a 503 (ACKed there) to the next one in a new
+ * client transaction (a new branch); the caller hears only the answer. */
+START_TEST(proxy_dns_503_next_place)
+{
+  world *w = dns_world(SIPSRV_PROXY_STATEFUL, 0);
+  size_t i, j, m0, r;
+  char b1[64];
+
+  send_rq(w, CAROL);
+  ck_assert_str_eq(FR.uri, "sip:other.test");
+  ck_assert_int_eq(count(w, 0, "INVITE", NULL), 0);
+  m0 = w->nsent;
+  fr_answer();
+  i = one(w, m0, "INVITE", SRV1);
+  ruri_eq(msg_at(w, i), "sip:carol@other.test");
+  snprintf(b1, sizeof b1, "%s", via_branch(msg_at(w, i), 0));
+  m0 = w->nsent;
+  reply_to(w, i, 503, "srv1", NULL);
+  one(w, m0, "ACK", SRV1);
+  j = one(w, m0, "INVITE", SRV2);
+  ck_assert_str_ne(via_branch(msg_at(w, j), 0), b1);
+  ck_assert_int_eq(count(w, m0, "any", CALLER), 0);
+  m0 = w->nsent;
+  reply_to(w, j, 200, "srv2", NULL);
+  r = one(w, m0, "final", CALLER);
+  ck_assert_int_eq(sipsrv_msg_status(msg_at(w, r)), 200);
+  ck_assert_uint_eq(FR.queries, 1);
+  world_fini(w);
+}
+END_TEST
+
+/* RFC 3263 4.3: a timeout (Timer B) moves on to the next place too; when
+ * every place fails the caller gets the best answer (a 503 as 500, 16.7
+ * step 6). */
+START_TEST(proxy_dns_timeout_then_all_fail)
+{
+  world *w = dns_world(SIPSRV_PROXY_STATEFUL, 0);
+  size_t j, m0, r;
+
+  FR.answer_inline = true;
+  send_rq(w, CAROL);
+  one(w, 0, "INVITE", SRV1);
+  m0 = w->nsent;
+  run_for(w, 32000);                       /* Timer B: 64*T1 */
+  j = one(w, m0, "INVITE", SRV2);
+  ck_assert_int_eq(count(w, m0, "final", CALLER), 0);
+  m0 = w->nsent;
+  reply_to(w, j, 503, "srv2", NULL);
+  r = one(w, m0, "final", CALLER);
+  ck_assert_int_eq(sipsrv_msg_status(msg_at(w, r)), 500);
+  world_fini(w);
+}
+END_TEST
+
+/* RFC 3263 4.3 and RFC 3261 17.1.4: a send that fails at once goes to the
+ * next place at once. */
+START_TEST(proxy_dns_transport_error_next_place)
+{
+  world *w = dns_world(SIPSRV_PROXY_STATEFUL, 0);
+  size_t j, r, m0;
+
+  FR.answer_inline = true;
+  snprintf(w->fail_dst, sizeof w->fail_dst, "%s", SRV1);
+  send_rq(w, CAROL);
+  ck_assert_int_eq(count(w, 0, "INVITE", SRV1), 1);
+  ck_assert(w->sent[find(w, 0, "INVITE", SRV1)].failed);
+  j = one(w, 0, "INVITE", SRV2);
+  m0 = w->nsent;
+  reply_to(w, j, 180, "srv2", NULL);
+  reply_to(w, j, 200, "srv2", NULL);
+  one(w, m0, "180", CALLER);
+  r = one(w, m0, "final", CALLER);
+  ck_assert_int_eq(sipsrv_msg_status(msg_at(w, r)), 200);
+  world_fini(w);
+}
+END_TEST
+
+/* RFC 3263 4.3: once a provisional response came the place handles the
+ * request; a 503 after it goes to the caller (as 500) and the next place
+ * is not tried. Neither after a 486. */
+START_TEST(proxy_dns_no_next_after_provisional_or_4xx)
+{
+  world *w = dns_world(SIPSRV_PROXY_STATEFUL, 0);
+  size_t i, m0, r;
+
+  FR.answer_inline = true;
+  send_rq(w, CAROL);
+  i = one(w, 0, "INVITE", SRV1);
+  reply_to(w, i, 180, "srv1", NULL);
+  m0 = w->nsent;
+  reply_to(w, i, 503, "srv1", NULL);
+  ck_assert_int_eq(count(w, m0, "INVITE", NULL), 0);
+  r = one(w, m0, "final", CALLER);
+  ck_assert_int_eq(sipsrv_msg_status(msg_at(w, r)), 500);
+
+  send_rq(w, RQ(.uri = "sip:carol@other.test", .to = "<sip:carol@other.test>",
+                .branch = "z9hG4bKcaller2", .call_id = "call-2@192.0.2.1"));
+  i = (size_t)find(w, m0, "INVITE", SRV1);
+  m0 = w->nsent;
+  reply_to(w, i, 486, "srv1", NULL);
+  ck_assert_int_eq(count(w, m0, "INVITE", NULL), 0);
+  r = one(w, m0, "final", CALLER);
+  ck_assert_int_eq(sipsrv_msg_status(msg_at(w, r)), 486);
+  world_fini(w);
+}
+END_TEST
+
+/* A name without records, or with only transports the proxy lacks: 503. */
+START_TEST(proxy_dns_unresolvable_503)
+{
+  world *w = dns_world(SIPSRV_PROXY_STATEFUL, 0);
+  size_t r, m0;
+
+  FR.answer_inline = true;
+  FR.err = SIPSRV_E_NOTFOUND;
+  send_rq(w, CAROL);
+  ck_assert_int_eq(count(w, 0, "INVITE", NULL), 0);
+  r = one(w, 0, "final", CALLER);
+  ck_assert_int_eq(sipsrv_msg_status(msg_at(w, r)), 503);
+
+  FR.err = 0;
+  FR.tp[0] = FR.tp[1] = "TCP";           /* this world has UDP only */
+  m0 = w->nsent;
+  send_rq(w, RQ(.uri = "sip:carol@other.test", .to = "<sip:carol@other.test>",
+                .branch = "z9hG4bKcaller2", .call_id = "call-2@192.0.2.1"));
+  ck_assert_int_eq(count(w, m0, "INVITE", NULL), 0);
+  r = one(w, m0, "final", CALLER);
+  ck_assert_int_eq(sipsrv_msg_status(msg_at(w, r)), 503);
+  world_fini(w);
+}
+END_TEST
+
+/* 16.10 while resolving: the CANCEL gets 200, the INVITE 487, the query is
+ * cancelled and nothing goes downstream. */
+START_TEST(proxy_dns_cancel_while_resolving)
+{
+  world *w = dns_world(SIPSRV_PROXY_STATEFUL, 0);
+  size_t r;
+
+  send_rq(w, CAROL);
+  ck_assert(FR.pending);
+  send_rq(w, RQ(.method = "CANCEL", .uri = "sip:carol@other.test", .to = "<sip:carol@other.test>"));
+  ck_assert(!FR.pending);
+  ck_assert_uint_eq(FR.cancels, 1);
+  one(w, 0, "200", CALLER);
+  r = one(w, 0, "487", CALLER);
+  (void)r;
+  ck_assert_int_eq(count(w, 0, "INVITE", NULL), 0);
+  ck_assert_int_eq(count(w, 0, "CANCEL", NULL), 0);
+  world_fini(w);
+}
+END_TEST
+
+/* Freeing the proxy during a resolution cancels it (stateful: the caller
+ * gets 500; stateless: the request is dropped), without a leak. */
+START_TEST(proxy_dns_free_while_resolving)
+{
+  world *w = dns_world(SIPSRV_PROXY_STATEFUL, 0);
+  send_rq(w, CAROL);
+  ck_assert(FR.pending);
+  sipsrv_proxy_free(w->proxy);
+  w->proxy = NULL;
+  ck_assert_uint_eq(FR.cancels, 1);
+  ck_assert_int_eq(sipsrv_msg_status(msg_at(w, one(w, 0, "final", CALLER))), 500);
+
+  w = dns_world(SIPSRV_PROXY_STATELESS, 0);
+  send_rq(w, CAROL);
+  ck_assert(FR.pending);
+  sipsrv_proxy_free(w->proxy);
+  w->proxy = NULL;
+  ck_assert_uint_eq(FR.cancels, 2);
+  ck_assert_int_eq(count(w, 0, "any", NULL), 0);
+  world_fini(w);
+}
+END_TEST
+
+/* 16.11: a stateless proxy sends to the first place, the same one for a
+ * retransmission (with the same branch). */
+START_TEST(proxy_dns_stateless_first_place)
+{
+  world *w = dns_world(SIPSRV_PROXY_STATELESS, 0);
+  size_t i, j, m0;
+  char b[64];
+
+  send_rq(w, CAROL);
+  fr_answer();
+  i = one(w, 0, "INVITE", SRV1);
+  snprintf(b, sizeof b, "%s", via_branch(msg_at(w, i), 0));
+  m0 = w->nsent;
+  send_rq(w, CAROL);
+  fr_answer();
+  j = one(w, m0, "INVITE", SRV1);
+  ck_assert_str_eq(via_branch(msg_at(w, j), 0), b);
+  ck_assert_uint_eq(FR.queries, 2);
+  world_fini(w);
+}
+END_TEST
+
+/* An outbound proxy whose next hop is a name: accepted only with a
+ * resolver, and resolved with its transport parameter (RFC 3263 4.1). */
+START_TEST(proxy_dns_next_hop_name)
+{
+  sipsrv_proxy_cfg cfg = base_cfg(SIPSRV_PROXY_STATEFUL);
+  world *w = world_new(NULL, W_NOPROXY);
+  sipsrv_proxy *p = NULL;
+
+  cfg.next_hop = "sip:outbound.test;transport=tcp";
+  ck_assert_int_eq(sipsrv_proxy_new(&p, w->core, &cfg), SIPSRV_E_INVAL);
+  ck_assert_ptr_null(p);
+  cfg.resolver = fr_resolver;
+  FR.answer_inline = true;
+  FR.tp[0] = "TCP";
+  w = world_new(&cfg, W_TCP);
+  send_rq(w, CAROL);
+  ck_assert_str_eq(FR.uri, "sip:outbound.test;transport=tcp");
+  ck_assert_str_eq(w->sent[one(w, 0, "INVITE", SRV1)].tp, "TCP");
+  world_fini(w);
+}
+END_TEST
+
+static void fr_resolve_cb_unused(void *ctx, int err, const sipsrv_resolved *r, size_t n)
+{
+  (void)ctx;
+  (void)err;
+  (void)r;
+  (void)n;
+  ck_abort_msg("not called");
+}
+
+/* resolver.h: the table is checked like the store's. */
+START_TEST(proxy_dns_resolver_api)
+{
+  struct sipsrv_resolver_ops ops = fr_ops;
+  sipsrv_resolver *r = NULL;
+  void *q = NULL;
+  ck_assert_int_eq(sipsrv_resolver_new(NULL, &ops, NULL), SIPSRV_E_INVAL);
+  ck_assert_int_eq(sipsrv_resolver_new(&r, NULL, NULL), SIPSRV_E_INVAL);
+  ops.version = 99;
+  ck_assert_int_eq(sipsrv_resolver_new(&r, &ops, NULL), SIPSRV_E_VERSION);
+  ops = fr_ops;
+  ops.size = 8;
+  ck_assert_int_eq(sipsrv_resolver_new(&r, &ops, NULL), SIPSRV_E_VERSION);
+  ops = fr_ops;
+  ops.cancel = NULL;
+  ck_assert_int_eq(sipsrv_resolver_new(&r, &ops, NULL), SIPSRV_E_INVAL);
+  ck_assert_ptr_null(r);
+  ck_assert_int_eq(sipsrv_resolver_resolve(NULL, "sip:a.test", fr_resolve_cb_unused, NULL, &q),
+                   SIPSRV_E_INVAL);
+  ck_assert_int_eq(sipsrv_resolver_resolve(fr_resolver, NULL, fr_resolve_cb_unused, NULL, &q),
+                   SIPSRV_E_INVAL);
+  sipsrv_resolver_cancel(NULL, NULL);
+  sipsrv_resolver_free(NULL);
+}
+END_TEST
+
 /* ======================================================================
  * RFC 5393 Max-Breadth
  * ====================================================================== */
@@ -3271,6 +3630,19 @@ static Suite *suite(void)
   tcase_add_test(tc, proxy_gateway_failover);
   tcase_add_test(tc, proxy_gateway_connect_refused);
   tcase_add_test(tc, proxy_gateway_new_checks);
+
+  tc = tcase(s, "dns");
+  tcase_add_checked_fixture(tc, fr_setup, fr_teardown);
+  tcase_add_test(tc, proxy_dns_503_next_place);
+  tcase_add_test(tc, proxy_dns_timeout_then_all_fail);
+  tcase_add_test(tc, proxy_dns_transport_error_next_place);
+  tcase_add_test(tc, proxy_dns_no_next_after_provisional_or_4xx);
+  tcase_add_test(tc, proxy_dns_unresolvable_503);
+  tcase_add_test(tc, proxy_dns_cancel_while_resolving);
+  tcase_add_test(tc, proxy_dns_free_while_resolving);
+  tcase_add_test(tc, proxy_dns_stateless_first_place);
+  tcase_add_test(tc, proxy_dns_next_hop_name);
+  tcase_add_test(tc, proxy_dns_resolver_api);
 
   tc = tcase(s, "breadth");
   tcase_add_test(tc, proxy_breadth_shared);

@@ -18,6 +18,7 @@
 
 #include <sipsrv/common.h>
 #include <sipsrv/core.h>
+#include <sipsrv/resolver.h>
 
 SIPSRV_BEGIN_DECLS
 
@@ -96,6 +97,26 @@ SIPSRV_API int sipsrv_loop_run(sipsrv_loop *loop);
  * @since 0.1.0
  */
 SIPSRV_API void sipsrv_loop_stop(sipsrv_loop *loop);
+
+/**
+ * @brief A resolver (resolver.h) on Sofia-SIP's asynchronous DNS
+ *        resolver, its sockets and retransmissions run by this loop:
+ *        RFC 3263 NAPTR, then SRV, then A and AAAA.
+ *
+ * Sofia-SIP returns the transport of the first usable NAPTR record only,
+ * and does not retry a truncated answer over TCP.
+ *
+ * @param[out] out Receives the resolver, written only on success. Free it
+ *             with sipsrv_resolver_free() before the loop.
+ * @param loop The loop.
+ * @param resolv_conf The resolv.conf to read name servers from; NULL:
+ *             /etc/resolv.conf.
+ * @return 0; SIPSRV_E_INVAL; SIPSRV_E_IO if the resolver cannot be set up;
+ *         SIPSRV_E_NOMEM.
+ * @since 0.1.0
+ */
+SIPSRV_API int sipsrv_loop_resolver_new(sipsrv_resolver **out, sipsrv_loop *loop,
+                                        const char *resolv_conf);
 
 /**
  * @brief Close every socket and free the loop; its transports leave the core.

@@ -57,9 +57,8 @@
  * dialog_timeout_ms passes; on_dialog hears both; above max_dialogs a new
  * INVITE gets 503 with Retry-After.
  *
- * Names in Request-URIs and routes are not resolved yet (RFC 3263 comes
- * later): a target whose host is not an IP address gets 503 unless it is the
- * next hop given as one.
+ * Next hops named by a host name are resolved through cfg.resolver (RFC
+ * 3263); without one, such a target gets 503.
  *
  * Threads: used from its core's thread.
  */
@@ -70,6 +69,7 @@
 #include <sipsrv/core.h>
 #include <sipsrv/msg.h>
 #include <sipsrv/registrar.h>
+#include <sipsrv/resolver.h>
 #include <sipsrv/store.h>
 
 SIPSRV_BEGIN_DECLS
@@ -131,7 +131,8 @@ typedef struct sipsrv_proxy_gateway {
    *  "" matches every number. The longest matching prefix wins. */
   const char *prefix;
   /** The gateways, tried in this order: SIP URIs with IP addresses
-   *  ("sip:192.0.2.5:5060;transport=tcp"), NULL-terminated. */
+   *  ("sip:192.0.2.5:5060;transport=tcp"), or host names with a resolver
+   *  (sipsrv_proxy_cfg::resolver), NULL-terminated. */
   const char *const *gateways;
 } sipsrv_proxy_gateway;
 
@@ -152,7 +153,8 @@ typedef struct sipsrv_proxy_cfg {
   /** The location service for its domains (borrowed); NULL: none. */
   sipsrv_store *location;
   /** Where requests for other domains go, a SIP URI with an IP address
-   *  ("sip:192.0.2.7:5060;transport=tcp"); NULL: none (copied). */
+   *  ("sip:192.0.2.7:5060;transport=tcp"), or a host name with a resolver;
+   *  NULL: none (copied). */
   const char *next_hop;
   /** Without a next hop: 1 forwards requests for other domains to their
    *  Request-URI; 0 answers 403 (not an open relay). */
@@ -195,12 +197,20 @@ typedef struct sipsrv_proxy_cfg {
    *  NULL: none (borrowed). */
   const sipsrv_proxy_gateway *gateways;
   size_t ngateways;                   /**< Their number. */
+  /** Resolves next hops named by a host name (RFC 3263: NAPTR, SRV, A and
+   *  AAAA, e.g. sipsrv_loop_resolver_new()); each place it returns is tried
+   *  in order, the next one, in a new client transaction, after a
+   *  transport error, a timeout or a 503 that comes before any provisional
+   *  response (RFC 3263 4.3). A stateless proxy sends to the first place.
+   *  NULL: next hops, gateways and Request-URIs must name IP addresses
+   *  (503 otherwise). Borrowed. */
+  sipsrv_resolver *resolver;
 } sipsrv_proxy_cfg;
 
 /** Defaults: a stateful proxy for no domain (mode and domains to set). */
 #define SIPSRV_PROXY_CFG_INIT \
   { SIPSRV_PROXY_CFG_VERSION, SIPSRV_PROXY_STATEFUL, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, \
-    NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, 0 }
+    NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, 0, NULL }
 
 /**
  * @brief Create a proxy on a core; attach the registrar first (it claims
@@ -209,7 +219,8 @@ typedef struct sipsrv_proxy_cfg {
  * @param core The core (borrowed: free the proxy first). Needs a clock.
  * @param cfg The configuration (copied; domains and location borrowed).
  * @return 0; SIPSRV_E_INVAL for NULL, an unknown mode, a next hop that is
- *         not a SIP URI with an IP address, auth_realm in stateless mode or
+ *         not a SIP URI with an IP address (or a host name, with a
+ *         resolver), auth_realm in stateless mode or
  *         without a location store, unknown auth_algs bits, a gateway that
  *         is not a SIP URI with an IP address; SIPSRV_E_VERSION;
  *         SIPSRV_E_STATE for a core without a clock; SIPSRV_E_NOMEM.

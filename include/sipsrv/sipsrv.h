@@ -16,6 +16,7 @@
 #include <sipsrv/msg.h>
 #include <sipsrv/framer.h>
 #include <sipsrv/transport.h>
+#include <sipsrv/resolver.h>
 #include <sipsrv/loop.h>
 #include <sipsrv/uas.h>
 #include <sipsrv/store.h>

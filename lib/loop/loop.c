@@ -1,6 +1,6 @@
 /* The ready event loop (loop.h): epoll, signalfd, CLOCK_MONOTONIC, and the
  * UDP and TCP transports of lib/transport. */
-#include "transport/transport_int.h"
+#include "loop_int.h"
 
 #include <sipsrv/error.h>
 #include <sipsrv/loop.h>
@@ -41,7 +41,26 @@ struct sipsrv_loop {
   listener *listeners;
   ss_poller poller;
   uint64_t last_sweep;
+  ss_loop_hook *hooks;
 };
+
+const ss_poller *ss_loop_poller(sipsrv_loop *l) { return &l->poller; }
+sipsrv_core *ss_loop_core(sipsrv_loop *l) { return l->core; }
+
+void ss_loop_hook_add(sipsrv_loop *l, ss_loop_hook *h)
+{
+  h->next = l->hooks;
+  l->hooks = h;
+}
+
+void ss_loop_hook_remove(sipsrv_loop *l, ss_loop_hook *h)
+{
+  for (ss_loop_hook **pp = &l->hooks; *pp; pp = &(*pp)->next)
+    if (*pp == h) {
+      *pp = h->next;
+      return;
+    }
+}
 
 uint64_t sipsrv_clock_monotonic(void *unused)
 {
@@ -221,6 +240,9 @@ int sipsrv_loop_run_once(sipsrv_loop *l, int timeout_ms)
   }
   if (wait < 0 || (uint64_t)wait > SWEEP_MS)
     wait = (int)SWEEP_MS;                /* wake up now and then for the TCP sweep */
+  for (ss_loop_hook *h = l->hooks; h; h = h->next)
+    if (wait > SS_LOOP_BUSY_MS && h->busy(h->arg))
+      wait = SS_LOOP_BUSY_MS;            /* DNS retransmissions */
   n = epoll_wait(l->epfd, evs, 64, wait);
   if (n < 0 && errno != EINTR)
     return SIPSRV_E_IO;
@@ -233,6 +255,10 @@ int sipsrv_loop_run_once(sipsrv_loop *l, int timeout_ms)
       l->watches[fd].fn(l->watches[fd].arg, events);
   }
   sipsrv_core_expire(l->core);
+  for (ss_loop_hook *h = l->hooks, *next; h; h = next) {
+    next = h->next;
+    h->tick(h->arg);
+  }
   now = sipsrv_clock_monotonic(NULL);
   if (now - l->last_sweep >= SWEEP_MS) {
     l->last_sweep = now;

@@ -372,8 +372,45 @@ typedef struct sl_fwd {
   sipsrv_msg *m;
   ss_peer src;
   px_targets t;
-  struct sl_fwd *next;
+  px_dns *dns;
 } sl_fwd;
+
+static void sl_free(sl_fwd *f)
+{
+  px_targets_clear(&f->t);
+  sipsrv_msg_free(f->m);
+  ss_free(f->p->core, f);
+}
+
+/* Send to the first target (16.11), to fixed when it was resolved. */
+static void sl_send(sl_fwd *f, const ss_peer *fixed)
+{
+  sipsrv_proxy *p = f->p;
+  bool ack = f->m->sip->sip_request->rq_method == sip_method_ack;
+  bool rr = p->cfg.record_route && px_dialog_creating(f->m);
+  char branch[64];
+  const char *phrase;
+  ss_peer peer;
+  int st;
+  px_branch_stateless(p, f->m, f->src.transport && f->src.reliable ? f->src.conn : 0, branch);
+  st = px_prepare(p, f->m, &f->t.t[0], rr, &f->src, branch, fixed, &peer, &phrase);
+  if (st == 0)
+    ss_core_send(p->core, &peer, f->m);
+  else if (!ack)
+    px_reply_stateless(p, f->m, &f->src, st, phrase, NULL);
+}
+
+static void sl_resolved(void *arg, int err, const ss_peer *peers, size_t n)
+{
+  sl_fwd *f = arg;
+  if (err == SIPSRV_E_STATE)
+    ;                                    /* the proxy is being freed */
+  else if (n)
+    sl_send(f, &peers[0]);               /* the first place (16.11; see proxy.h) */
+  else if (f->m->sip->sip_request->rq_method != sip_method_ack)
+    px_reply_stateless(f->p, f->m, &f->src, 503, "Cannot Resolve Target", NULL);
+  sl_free(f);
+}
 
 static void sl_routed(void *arg, px_targets *t)
 {
@@ -387,22 +424,18 @@ static void sl_routed(void *arg, px_targets *t)
     if (!ack)
       px_reply_stateless(p, f->m, &f->src, t->status, t->phrase, NULL);
   } else if (t->n) {
-    /* Stateless: the first target only (16.11). */
-    char branch[64];
-    const char *phrase;
-    ss_peer peer;
-    int st;
-    bool rr = p->cfg.record_route && px_dialog_creating(f->m);
-    px_branch_stateless(p, f->m, f->src.transport && f->src.reliable ? f->src.conn : 0, branch);
-    st = px_prepare(p, f->m, &t->t[0], rr, &f->src, branch, &peer, &phrase);
-    if (st == 0)
-      ss_core_send(p->core, &peer, f->m);
-    else if (!ack)
-      px_reply_stateless(p, f->m, &f->src, st, phrase, NULL);
+    char uri[700];
+    if (px_hop_dns(p, f->m, &t->t[0], uri, sizeof uri)) {
+      /* RFC 3263: f waits for the answer, which may come at once. */
+      if (px_resolve(p, uri, sl_resolved, f, &f->dns) == 0)
+        return;
+      if (!ack)
+        px_reply_stateless(p, f->m, &f->src, 503, "Cannot Resolve Target", NULL);
+    } else {
+      sl_send(f, NULL);
+    }
   }
-  px_targets_clear(&f->t);
-  sipsrv_msg_free(f->m);
-  ss_free(p->core, f);
+  sl_free(f);
 }
 
 /* Forward m (taken) without a transaction. */
@@ -506,7 +539,9 @@ static bool px_request(void *self, ss_txn *st, sipsrv_msg *req)
 /* ---- life cycle ---------------------------------------------------------- */
 
 /* A SIP or SIPS URI with an IP address and no user (a next hop, a gateway). */
-static bool ip_sip_uri(const char *s)
+/* A next hop: a SIP URI of a host, an IP address unless names can be
+ * resolved. */
+static bool hop_uri(const char *s, bool names)
 {
   url_t u;
   char tmp[600];
@@ -514,7 +549,7 @@ static bool ip_sip_uri(const char *s)
     return false;
   strcpy(tmp, s);
   return url_d(&u, tmp) >= 0 && (u.url_type == url_sip || u.url_type == url_sips) && u.url_host &&
-         !u.url_user && ss_is_ip_address(u.url_host);
+         !u.url_user && (names || ss_is_ip_address(u.url_host));
 }
 
 int sipsrv_proxy_new(sipsrv_proxy **out, sipsrv_core *core, const sipsrv_proxy_cfg *cfg)
@@ -528,13 +563,13 @@ int sipsrv_proxy_new(sipsrv_proxy **out, sipsrv_core *core, const sipsrv_proxy_c
     return SIPSRV_E_INVAL;
   if (!ss_core_has_clock(core))
     return SIPSRV_E_STATE;
-  if (cfg->next_hop && !ip_sip_uri(cfg->next_hop))
+  if (cfg->next_hop && !hop_uri(cfg->next_hop, cfg->resolver != NULL))
     return SIPSRV_E_INVAL;
   if (cfg->ngateways && !cfg->gateways)
     return SIPSRV_E_INVAL;
   for (size_t i = 0; i < cfg->ngateways; i++)
     for (const char *const *g = cfg->gateways[i].gateways; g && *g; g++)
-      if (!ip_sip_uri(*g))
+      if (!hop_uri(*g, cfg->resolver != NULL))
         return SIPSRV_E_INVAL;
   if (cfg->auth_realm && (cfg->mode == SIPSRV_PROXY_STATELESS || !cfg->location ||
                           (cfg->auth_algs & ~SIPSRV_DIGEST_ALL)))
@@ -585,6 +620,7 @@ void sipsrv_proxy_free(sipsrv_proxy *p)
   px_route_fini(p);
   px_auth_fini(p);
   px_fork_fini(p);
+  px_dns_fini(p);
   px_dialog_fini(p);
   ss_htab_fini(&p->dialogs);
   ss_auth_free(p->auth);

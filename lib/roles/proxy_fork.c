@@ -21,7 +21,11 @@ typedef struct px_branch {
   bool provisional;           /* a 1xx came: it may be cancelled (9.1) */
   bool cancel_pending;        /* cancel it when a 1xx comes */
   bool cancelled;
+  bool sending, retry;        /* inside ss_txn_request(); try the next place after it */
   ss_timer timer_c;
+  px_dns *dns;                /* resolving its next hop (RFC 3263) */
+  ss_peer *peers;             /* the places resolved for it, in order */
+  size_t npeers, next_peer;   /* next_peer: the one to try after a failure */
 } px_branch;
 
 struct px_ctx {
@@ -67,6 +71,8 @@ static void ctx_free(px_ctx *c)
     ss_timer_stop(ss_core_timers(p->core), &c->b[i].timer_c);
     if (c->b[i].ct)
       ss_txn_set_owner(c->b[i].ct, NULL);
+    px_dns_cancel(c->b[i].dns);          /* only when the proxy is freed */
+    ss_free(p->core, c->b[i].peers);
     sipsrv_msg_free(c->b[i].final);
   }
   if (c->st)
@@ -174,6 +180,13 @@ static void cancel_branch(px_branch *b)
 {
   px_ctx *c = b->ctx;
   sipsrv_msg *cancel;
+  if (b->dns) {
+    /* Still resolving: nothing went out, nothing to cancel downstream. */
+    px_dns_cancel(b->dns);
+    c->live--;
+    branch_done(b, 487, NULL, NULL);
+    return;
+  }
   if (b->cancelled || !b->ct || !c->invite || (b->status && !b->cancel_pending))
     return;
   /* RFC 3261 9.1: not before a provisional response; it goes when one
@@ -335,47 +348,124 @@ static int set_breadth(px_ctx *c, sipsrv_msg *m)
   return sipsrv_msg_header_add(m, h) < 0 ? 500 : 0;
 }
 
+/* Send the branch's request: a fresh copy with a new branch id, to fixed
+ * when its next hop was resolved; on to the next resolved place while a
+ * first send fails (try_next_peer() asks for it during the send). */
+static void send_branch(px_branch *b, const ss_peer *fixed)
+{
+  px_ctx *c = b->ctx;
+  sipsrv_proxy *p = c->p;
+  const px_target *t = &c->t.t[b->target];
+
+  for (;;) {
+    char branch[64];
+    const char *phrase;
+    sipsrv_msg *m = ss_msg_dup(c->base);
+    ss_peer peer;
+    int st, rc;
+
+    if (!m) {
+      branch_done(b, 500, NULL, NULL);
+      return;
+    }
+    px_branch_stateful(p, c->loop, branch);
+    st = px_prepare(p, m, t, c->rr, &c->src, branch, fixed, &peer, &phrase);
+    /* After the Via and Record-Route pushes, which keep their places only
+     * while the copy has no fragment chain (removing a header makes one). */
+    if (!st && (st = set_breadth(c, m)) != 0)
+      phrase = st == 440 ? "Max-Breadth Exceeded" : NULL;
+    if (st) {
+      sipsrv_msg_free(m);
+      branch_done(b, st, phrase, NULL);
+      return;
+    }
+    /* The events of a first send that fails (transport error, then
+     * terminated) come before this returns. */
+    c->live++;
+    b->sending = true;
+    b->retry = false;
+    rc = ss_txn_request(layer(c), &b->ct, m, &peer, &b->hdr);
+    b->sending = false;
+    if (b->retry) {
+      fixed = &b->peers[b->next_peer++];
+      continue;
+    }
+    if (rc < 0) {
+      if (!b->ct && !b->status) {
+        c->live--;                       /* refused before it existed */
+        branch_done(b, 500, NULL, NULL);
+      }
+      return;
+    }
+    arm_timer_c(b);
+    return;
+  }
+}
+
+/* RFC 3263 4.3: after a transport error, a timeout or a 503, the next
+ * place the next hop resolved to gets the request, in a new client
+ * transaction; not once a provisional response came (the request was
+ * being handled there) or the context is done with new attempts. */
+static bool try_next_peer(px_branch *b)
+{
+  px_ctx *c = b->ctx;
+  if (b->next_peer >= b->npeers || b->provisional || b->status || c->cancelled || c->stop ||
+      c->answered)
+    return false;
+  if (b->sending) {
+    b->retry = true;                     /* send_branch() goes on once the send returns */
+    return true;
+  }
+  if (b->ct) {
+    ss_txn_set_owner(b->ct, NULL);       /* it ends on its own, unheard */
+    b->ct = NULL;
+    c->live--;
+  }
+  ss_timer_stop(ss_core_timers(c->p->core), &b->timer_c);
+  send_branch(b, &b->peers[b->next_peer++]);
+  return true;
+}
+
+static void on_resolved(void *arg, int err, const ss_peer *peers, size_t n)
+{
+  px_branch *b = arg;
+  px_ctx *c = enter(b->ctx);
+  c->live--;                             /* the resolution held it */
+  if (err == SIPSRV_E_STATE)
+    ;                                    /* the proxy is being freed */
+  else if (!n)
+    branch_done(b, 503, "Cannot Resolve Target", NULL);
+  else if (!(b->peers = ss_alloc(c->p->core, n * sizeof *peers)))
+    branch_done(b, 500, NULL, NULL);
+  else {
+    memcpy(b->peers, peers, n * sizeof *peers);
+    b->npeers = n;
+    b->next_peer = 1;
+    send_branch(b, &b->peers[0]);
+  }
+  leave(c);
+}
+
 static void start_branch(px_ctx *c, size_t i)
 {
-  sipsrv_proxy *p = c->p;
   px_branch *b = &c->b[c->nb++];
-  const px_target *t = &c->t.t[i];
-  char branch[64];
-  const char *phrase;
-  sipsrv_msg *m = ss_msg_dup(c->base);
-  ss_peer peer;
-  int st;
+  char uri[700];
 
   memset(b, 0, sizeof *b);
   b->hdr.ev = &branch_events;
   b->ctx = c;
   b->target = i;
   ss_timer_init(&b->timer_c);
-  if (!m) {
-    branch_done(b, 500, NULL, NULL);
+  if (!px_hop_dns(c->p, c->base, &c->t.t[i], uri, sizeof uri)) {
+    send_branch(b, NULL);
     return;
   }
-  px_branch_stateful(p, c->loop, branch);
-  st = px_prepare(p, m, t, c->rr, &c->src, branch, &peer, &phrase);
-  /* After the Via and Record-Route pushes, which keep their places only
-   * while the copy has no fragment chain (removing a header makes one). */
-  if (!st && (st = set_breadth(c, m)) != 0)
-    phrase = st == 440 ? "Max-Breadth Exceeded" : NULL;
-  if (st) {
-    sipsrv_msg_free(m);
-    branch_done(b, st, phrase, NULL);
-    return;
-  }
-  /* The events of a first send that fails come before this returns. */
+  /* RFC 3263: resolve first; the context lives while it does. */
   c->live++;
-  if (ss_txn_request(layer(c), &b->ct, m, &peer, &b->hdr) < 0) {
-    if (!b->ct && !b->status) {
-      c->live--;                         /* refused before it existed */
-      branch_done(b, 500, NULL, NULL);
-    }
-    return;
+  if (px_resolve(c->p, uri, on_resolved, b, &b->dns) < 0) {
+    c->live--;
+    branch_done(b, 503, "Cannot Resolve Target", NULL);
   }
-  arm_timer_c(b);
 }
 
 /* Sort the targets by q, highest first, keeping the order of equal ones. */
@@ -538,6 +628,8 @@ static void on_response(px_branch *b, sipsrv_msg *rsp)
     }
     return;
   }
+  if (code == 503 && try_next_peer(b))
+    return;                              /* RFC 3263 4.3 */
   branch_done(b, code, NULL, rsp);
 }
 
@@ -546,7 +638,8 @@ static void branch_timeout(void *owner, ss_txn *t)
   px_branch *b = owner;
   px_ctx *c = enter(b->ctx);
   (void)t;
-  branch_done(b, 408, NULL, NULL);       /* Timer B or F: as a 408 (17.1.1.2, 17.1.2.2) */
+  if (!try_next_peer(b))
+    branch_done(b, 408, NULL, NULL);     /* Timer B or F: as a 408 (17.1.1.2, 17.1.2.2) */
   leave(c);
 }
 
@@ -555,8 +648,12 @@ static void branch_transport_error(void *owner, ss_txn *t)
   px_branch *b = owner;
   px_ctx *c = enter(b->ctx);
   (void)t;
-  b->net = true;
-  branch_done(b, 503, "Next Hop Unreachable", NULL);   /* 16.9: as a 503 */
+  if (try_next_peer(b))
+    ;                                    /* RFC 3263 4.3 */
+  else {
+    b->net = true;
+    branch_done(b, 503, "Next Hop Unreachable", NULL);   /* 16.9: as a 503 */
+  }
   leave(c);
 }
 

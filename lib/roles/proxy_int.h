@@ -18,6 +18,7 @@
 #include <sipsrv/proxy.h>
 
 #define PX_MAX_TARGETS 16
+#define PX_MAX_PEERS 16     /* places tried for one target (RFC 3263) */
 
 /* A target of a request (16.5): where it goes, and the route to it. */
 typedef struct px_target {
@@ -54,6 +55,7 @@ struct sipsrv_proxy {
   ss_htab dialogs;
   size_t ndialogs;
   struct px_dialog *dlist;
+  struct px_dns *dns;             /* resolutions in flight */
   bool freeing;
 };
 
@@ -63,6 +65,10 @@ struct sipsrv_proxy {
  * maddr or host, port or the default, transport parameter or UDP. 0, or an
  * error status: 503 for a name (no resolver yet) or a transport we lack. */
 int px_next_hop(const sipsrv_proxy *p, url_t const *u, ss_peer *out, const char **phrase);
+/* The peer for a transport name and address: 0, or SIPSRV_E_NOTFOUND when
+ * the core has no such transport for that address family. */
+int px_peer_for(const sipsrv_proxy *p, const char *transport, const struct sockaddr_storage *addr,
+                socklen_t len, ss_peer *out);
 
 /* True for a URI naming this proxy: one of its addresses (and port), or one
  * of its domains with no port or one of its ports. */
@@ -86,10 +92,12 @@ bool px_dialog_creating(const sipsrv_msg *m);
 /* 16.6 steps 2-8 on a copy for one target (a target without uri keeps the
  * Request-URI): Request-URI, pre-loaded Route,
  * Max-Forwards, Record-Route (rr: facing in and out), strict-route
- * compatibility, the next hop into *peer and the Via with branch. 0, or an
- * error status to answer (phrase static). */
+ * compatibility, the next hop into *peer (fixed when the caller resolved
+ * it, else an IP literal's) and the Via with branch. 0, or an error status
+ * to answer (phrase static). */
 int px_prepare(sipsrv_proxy *p, sipsrv_msg *m, const px_target *t, bool rr,
-               const ss_peer *in, const char *branch, ss_peer *peer, const char **phrase);
+               const ss_peer *in, const char *branch, const ss_peer *fixed, ss_peer *peer,
+               const char **phrase);
 
 /* A branch: stateful ones carry the loop hash (RFC 5393); stateless ones a
  * hash of the request (16.11: the same for its retransmissions, its CANCEL
@@ -105,6 +113,27 @@ bool px_forward_response(sipsrv_proxy *p, sipsrv_msg *rsp);
 /* Answer req statelessly (no transaction): to the Via, RFC 3261 18.2.2. */
 void px_reply_stateless(sipsrv_proxy *p, const sipsrv_msg *req, const ss_peer *src, int status,
                         const char *phrase, const char *headers);
+
+/* ---- proxy_dns.c -------------------------------------------------------- */
+
+/* A resolution in flight (RFC 3263). */
+typedef struct px_dns px_dns;
+/* The places to try in order (transports we lack left out; n may be 0
+ * with err 0), or err: SIPSRV_E_NOTFOUND, SIPSRV_E_IO, or SIPSRV_E_STATE
+ * when the proxy is being freed (free what you hold, no more). */
+typedef void (*px_dns_done)(void *ctx, int err, const ss_peer *peers, size_t n);
+
+/* True when the next hop of t for m is a host name and the proxy has a
+ * resolver: buf receives the URI to resolve. */
+bool px_hop_dns(const sipsrv_proxy *p, const sipsrv_msg *m, const px_target *t, char *buf,
+                size_t size);
+/* Resolve uri: 0 when started (*handle set until done runs; done may run
+ * before this returns), or a negative SIPSRV_E_* (done will not run). */
+int px_resolve(sipsrv_proxy *p, const char *uri, px_dns_done done, void *ctx, px_dns **handle);
+/* Stop a resolution (done never runs); NULL is a no-op. */
+void px_dns_cancel(px_dns *d);
+/* The proxy is being freed: each resolution left ends with SIPSRV_E_STATE. */
+void px_dns_fini(sipsrv_proxy *p);
 
 /* ---- proxy.c ------------------------------------------------------------ */
 

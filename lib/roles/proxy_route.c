@@ -53,17 +53,29 @@ int px_next_hop(const sipsrv_proxy *p, url_t const *u, ss_peer *out, const char 
     *phrase = "Bad Target Address";
     return 503;
   }
-  out->transport = ss_core_transport_find(p->core, name, out->addr.ss_family);
-  if (!out->transport) {
+  if (px_peer_for(p, name, &out->addr, out->addrlen, out) < 0) {
     *phrase = "No Transport For Target";
     return 503;
   }
-  {
-    const char *tn, *th;
-    unsigned tport, flags;
-    ss_transport_info(out->transport, &tn, &th, &tport, &flags);
-    out->reliable = (flags & SIPSRV_TP_RELIABLE) != 0;
-  }
+  return 0;
+}
+
+int px_peer_for(const sipsrv_proxy *p, const char *transport, const struct sockaddr_storage *addr,
+                socklen_t len, ss_peer *out)
+{
+  const char *tn, *th;
+  unsigned tport, flags;
+  sipsrv_transport *tp = ss_core_transport_find(p->core, transport, addr->ss_family);
+  ss_peer peer;
+  if (!tp || len > sizeof peer.addr)
+    return SIPSRV_E_NOTFOUND;
+  memset(&peer, 0, sizeof peer);
+  peer.transport = tp;
+  memcpy(&peer.addr, addr, len);         /* addr may be out->addr */
+  peer.addrlen = len;
+  *out = peer;
+  ss_transport_info(tp, &tn, &th, &tport, &flags);
+  out->reliable = (flags & SIPSRV_TP_RELIABLE) != 0;
   return 0;
 }
 
@@ -209,7 +221,8 @@ bool px_dialog_creating(const sipsrv_msg *m)
 }
 
 int px_prepare(sipsrv_proxy *p, sipsrv_msg *m, const px_target *t, bool rr,
-               const ss_peer *in, const char *branch, ss_peer *peer, const char **phrase)
+               const ss_peer *in, const char *branch, const ss_peer *fixed, ss_peer *peer,
+               const char **phrase)
 {
   sip_t *sip = m->sip;
   char buf[600];
@@ -265,7 +278,10 @@ int px_prepare(sipsrv_proxy *p, sipsrv_msg *m, const px_target *t, bool rr,
   /* Step 7: the first Route, else the Request-URI; or the next hop the
    * target names (an outbound proxy's). */
   hop = sip->sip_route && !strict ? sip->sip_route->r_url : sip->sip_request->rq_url;
-  if (t->hop) {
+  if (fixed) {
+    *peer = *fixed;                      /* resolved (RFC 3263) by the caller */
+    rc = 0;
+  } else if (t->hop) {
     url_t u;
     char tmp[600];
     snprintf(tmp, sizeof tmp, "%s", t->hop);
