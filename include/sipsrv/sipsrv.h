@@ -22,5 +22,6 @@
 #include <sipsrv/store.h>
 #include <sipsrv/registrar.h>
 #include <sipsrv/proxy.h>
+#include <sipsrv/redirect.h>
 
 #endif /* SIPSRV_SIPSRV_H */
