@@ -232,7 +232,7 @@ static int as_put(void *user, const char *aor, const sipsrv_binding *b, size_t n
 
 static const struct sipsrv_store_ops async_ops = {
   SIPSRV_STORE_OPS_VERSION, sizeof(struct sipsrv_store_ops), as_get, as_put, NULL, NULL, NULL,
-  NULL
+  NULL, NULL
 };
 
 /* Complete the pending get with one binding (contact, or none for NULL). */

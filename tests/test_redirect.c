@@ -20,6 +20,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,7 +121,8 @@ static int as_put(void *user, const char *aor, const sipsrv_binding *b, size_t n
 }
 
 static const struct sipsrv_store_ops async_ops = {
-  SIPSRV_STORE_OPS_VERSION, sizeof(struct sipsrv_store_ops), as_get, as_put, NULL, NULL, NULL, NULL
+  SIPSRV_STORE_OPS_VERSION, sizeof(struct sipsrv_store_ops), as_get, as_put, NULL, NULL, NULL, NULL,
+  NULL
 };
 
 static const char *const domains[] = { "example.com", NULL };
@@ -571,6 +573,67 @@ START_TEST(redirect_api_checks)
 }
 END_TEST
 
+/* core.h sipsrv_core_counters(), seen through a redirect server: requests
+ * and responses by class, retransmissions both ways (17.2.1), transactions
+ * created and alive, and the drops by reason; an older caller's smaller
+ * struct is written only as far as it goes. */
+START_TEST(redirect_core_counters)
+{
+  world *w = world_new(0, RULE_NONE);
+  sipsrv_counters c;
+  size_t part = offsetof(sipsrv_counters, requests_out);
+
+  bind_bob(w, C1, -1, 3600, NULL, 0, 0);
+  send_rq(w, "INVITE", BOB, "z9hG4bKr1");
+  send_rq(w, "INVITE", BOB, "z9hG4bKr1");   /* a retransmission: the 302 again */
+  ck_assert_int_eq(sipsrv_core_counters(w->core, &c, sizeof c), 0);
+  ck_assert_uint_eq(c.requests_in, 2);
+  ck_assert_uint_eq(c.responses_out[2], 2);
+  ck_assert_uint_eq(c.retransmissions_in, 1);
+  ck_assert_uint_eq(c.retransmissions_out, 0);
+  ck_assert_uint_eq(c.transactions, 1);
+  ck_assert_uint_eq(c.transactions_live, 1);
+  tclock_advance(&w->clock, 500);           /* Timer G */
+  sipsrv_core_expire(w->core);
+  ck_assert_int_eq(sipsrv_core_counters(w->core, &c, sizeof c), 0);
+  ck_assert_uint_eq(c.retransmissions_out, 1);
+  ck_assert_uint_eq(c.responses_out[2], 3);
+  send_rq(w, "ACK", BOB, "z9hG4bKr1");
+  /* Malformed: a request whose CSeq names another method gets 400 without
+   * a transaction (RFC 4475 3.1.2.x); bytes that are no message are
+   * dropped; a response not for us is dropped; an ACK no transaction waits
+   * for is dropped. */
+  send_raw(w, "OPTIONS sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP " CALLER
+              ";branch=z9hG4bKbad\r\nMax-Forwards: 70\r\nFrom: <sip:a@b>;tag=1\r\n"
+              "To: <sip:bob@example.com>\r\nCall-ID: bad@x\r\nCSeq: 1 INVITE\r\n"
+              "Content-Length: 0\r\n\r\n");
+  send_raw(w, "\x01\x02 no SIP here\r\n\r\n");
+  send_raw(w, "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 192.0.2.99:5060;branch=z9hG4bKother\r\n"
+              "From: <sip:a@b>;tag=1\r\nTo: <sip:c@d>;tag=2\r\nCall-ID: x@y\r\n"
+              "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n");
+  send_rq(w, "ACK", BOB, "z9hG4bKnobody");
+  ck_assert_int_eq(sipsrv_core_counters(w->core, &c, sizeof c), 0);
+  ck_assert_uint_eq(c.rejected, 1);
+  ck_assert_uint_eq(c.responses_out[3], 1);
+  ck_assert_uint_ge(c.dropped_malformed, 1);
+  ck_assert_uint_eq(c.dropped_not_ours, 1);
+  ck_assert_uint_eq(c.dropped_unmatched, 1);
+  ck_assert_uint_eq(c.received, 7);
+  /* Timer I ends the transaction (T4 after the ACK). */
+  tclock_advance(&w->clock, 6000);
+  sipsrv_core_expire(w->core);
+  ck_assert_int_eq(sipsrv_core_counters(w->core, &c, sizeof c), 0);
+  ck_assert_uint_eq(c.transactions_live, 0);
+  memset(&c, 0xab, sizeof c);
+  ck_assert_int_eq(sipsrv_core_counters(w->core, &c, part), 0);
+  ck_assert_uint_eq(c.received, 7);
+  ck_assert_uint_eq(c.requests_out, 0xababababababababull);
+  ck_assert_int_eq(sipsrv_core_counters(NULL, &c, sizeof c), SIPSRV_E_INVAL);
+  ck_assert_int_eq(sipsrv_core_counters(w->core, NULL, sizeof c), SIPSRV_E_INVAL);
+  ck_assert_int_eq(sipsrv_core_counters(w->core, &c, 0), SIPSRV_E_INVAL);
+}
+END_TEST
+
 static Suite *suite(void)
 {
   Suite *s = suite_create("redirect");
@@ -591,6 +654,7 @@ static Suite *suite(void)
   tcase_add_test(tc, redirect_async_store);
   tcase_add_test(tc, redirect_free_while_store_pending);
   tcase_add_test(tc, redirect_api_checks);
+  tcase_add_test(tc, redirect_core_counters);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -1212,7 +1212,7 @@ static void flaky_destroy(void *user)
 
 static const struct sipsrv_store_ops flaky_ops = {
   SIPSRV_STORE_OPS_VERSION, sizeof(struct sipsrv_store_ops),
-  flaky_get, flaky_put, NULL, NULL, flaky_destroy, NULL
+  flaky_get, flaky_put, NULL, NULL, flaky_destroy, NULL, NULL
 };
 
 static void world_flaky(world *w, flaky *f)

@@ -144,6 +144,41 @@ SIPSRV_API int sipsrv_core_timer_new(sipsrv_core *core, uint64_t delay_ms, sipsr
                                      void *user, sipsrv_timer **out);
 
 /**
+ * Counters of a core, for monitoring (sipsrv_core_counters()). Fields are
+ * only ever appended: pass the size of the struct you were built with.
+ */
+typedef struct sipsrv_counters {
+  uint64_t received;            /**< Messages received (datagrams, framed stream messages). */
+  uint64_t requests_in;         /**< Well-formed requests received, retransmissions included. */
+  uint64_t responses_in[6];     /**< Well-formed responses received, by class: [0] 1xx ... [5] 6xx. */
+  uint64_t requests_out;        /**< Requests sent, retransmissions included. */
+  uint64_t responses_out[6];    /**< Responses sent, by class: [0] 1xx ... [5] 6xx. */
+  uint64_t retransmissions_in;  /**< Requests and responses a transaction recognised as retransmissions. */
+  uint64_t retransmissions_out; /**< Requests and responses sent again (timers A, E and G, or
+                                     answering a retransmission). */
+  uint64_t transactions;        /**< Transactions created, server and client. */
+  uint64_t transactions_live;   /**< Transactions alive now (until Timers D, J, K, L, M end them). */
+  uint64_t rejected;            /**< Malformed requests answered without a transaction (400, 505...). */
+  uint64_t dropped_malformed;   /**< Messages dropped: unparsable, or malformed responses and ACKs. */
+  uint64_t dropped_not_ours;    /**< Responses dropped: the top Via is not this element's. */
+  uint64_t dropped_unmatched;   /**< Responses and ACKs that no transaction or role took. */
+  uint64_t send_failures;       /**< Sends a transport refused. */
+  uint64_t keepalives;          /**< CRLF keep-alives received (RFC 5626 4.4.1). */
+} sipsrv_counters;
+
+/**
+ * @brief Read a core's counters.
+ * @param core The core.
+ * @param[out] out Receives the counters.
+ * @param size sizeof(sipsrv_counters) as the caller knows it: only that
+ *        much is written, so a program built against an older header keeps
+ *        working.
+ * @return 0; SIPSRV_E_INVAL.
+ * @note Read it from the core's thread. @since 0.1.0
+ */
+SIPSRV_API int sipsrv_core_counters(const sipsrv_core *core, sipsrv_counters *out, size_t size);
+
+/**
  * @brief Cancel a timer that has not fired and free it.
  * @param t A timer, or NULL (no-op).
  * @since 0.1.0

@@ -116,6 +116,11 @@ struct sipsrv_store_ops {
    *  it is synchronous even for an asynchronous backend: 0 or a negative
    *  SIPSRV_E_*. NULL: credentials are provisioned outside sipsrv. */
   int (*put_credential)(void *user, const sipsrv_credential *c);
+
+  /** The number of bindings stored, for monitoring; expired ones that
+   *  expire has not dropped yet may count. Synchronous: the count or a
+   *  negative SIPSRV_E_*. NULL: not supported. */
+  int (*count)(void *user);
 };
 
 /** Opaque store handle: a backend's ops with their user data. */
@@ -254,6 +259,16 @@ SIPSRV_API int sipsrv_store_expire(sipsrv_store *store, int64_t now_ms);
  *  backend has none. @since 0.1.0 */
 SIPSRV_API int sipsrv_store_credential(sipsrv_store *store, const char *username,
                                        const char *realm, sipsrv_store_cred_cb done, void *ctx);
+
+/**
+ * @brief The number of bindings a store holds (monitoring).
+ * @param store The store.
+ * @return The count (expired bindings not yet dropped by
+ *         sipsrv_store_expire() may be included); SIPSRV_E_INVAL;
+ *         SIPSRV_E_NOTSUP when the backend cannot count; SIPSRV_E_STORE.
+ * @since 0.1.0
+ */
+SIPSRV_API int sipsrv_store_count(sipsrv_store *store);
 /**@}*/
 
 SIPSRV_END_DECLS

@@ -210,6 +210,41 @@ const ss_counters *ss_core_counters(const sipsrv_core *core)
   return &core->counters;
 }
 
+ss_counters *ss_core_counters_of(sipsrv_core *core)
+{
+  return &core->counters;
+}
+
+int sipsrv_core_counters(const sipsrv_core *core, sipsrv_counters *out, size_t size)
+{
+  const ss_counters *c;
+  sipsrv_counters all;
+  if (!core || !out || size == 0)
+    return SIPSRV_E_INVAL;
+  c = &core->counters;
+  memset(&all, 0, sizeof all);
+  all.received = c->received;
+  all.requests_in = c->requests_in;
+  all.requests_out = c->requests_out;
+  for (int i = 0; i < 6; i++) {
+    all.responses_in[i] = c->responses_in[i];
+    all.responses_out[i] = c->responses_out[i];
+  }
+  all.retransmissions_in = c->retrans_in;
+  all.retransmissions_out = c->retrans_out;
+  all.transactions = c->transactions;
+  all.transactions_live = c->transactions_live;
+  all.rejected = c->rejected;
+  all.dropped_malformed = c->dropped_malformed;
+  all.dropped_not_ours = c->dropped_not_ours;
+  all.dropped_unmatched = c->dropped_unmatched;
+  all.send_failures = c->send_failures;
+  all.keepalives = c->keepalives;
+  /* An older caller's smaller struct gets its own fields (appended only). */
+  memcpy(out, &all, size < sizeof all ? size : sizeof all);
+  return 0;
+}
+
 int sipsrv_core_next_timeout(const sipsrv_core *core, uint64_t *deadline_ms)
 {
   if (!core || !deadline_ms)

@@ -97,10 +97,16 @@ sipsrv_transport *ss_core_transport_find(const sipsrv_core *core, const char *na
  * are the sent-by of one of the core's transports. */
 bool ss_core_is_local(const sipsrv_core *core, const char *host, unsigned port);
 
-/* Counters of what the core dropped or answered itself. */
+/* Counters (sipsrv_counters in core.h says what each one counts); dropped
+ * is the sum of the dropped_* ones. The transaction layer counts its own
+ * through ss_core_counters_of(). */
 typedef struct ss_counters {
   uint64_t received, rejected, dropped, sent, send_failures, keepalives;
+  uint64_t requests_in, responses_in[6], requests_out, responses_out[6];
+  uint64_t retrans_in, retrans_out, transactions, transactions_live;
+  uint64_t dropped_malformed, dropped_not_ours, dropped_unmatched;
 } ss_counters;
 const ss_counters *ss_core_counters(const sipsrv_core *core);
+ss_counters *ss_core_counters_of(sipsrv_core *core);
 
 #endif

@@ -217,7 +217,12 @@ static int send_iov(sipsrv_core *core, sipsrv_transport *tp, uint64_t conn,
     core->counters.send_failures++;
     ss_log(core, SIPSRV_LOG_WARN, "%s send failed: %s", tp->ops->name, sipsrv_strerror(rc));
   } else {
+    int code = sipsrv_msg_status(m);
     core->counters.sent++;
+    if (sipsrv_msg_is_request(m))
+      core->counters.requests_out++;
+    else if (code >= 100 && code < 700)
+      core->counters.responses_out[code / 100 - 1]++;
   }
   return rc < 0 ? rc : 0;
 }
@@ -441,15 +446,21 @@ static void handle(sipsrv_core *core, const void *data, size_t len, unsigned fla
   }
   if (v.action != SIPSRV_ACCEPT) {
     core->counters.dropped++;
+    core->counters.dropped_malformed++;
     ss_log(core, SIPSRV_LOG_WARN, "dropped message: %s", v.phrase);
     sipsrv_msg_free(m);
     return;
   }
+  if (sipsrv_msg_is_request(m))
+    core->counters.requests_in++;
+  else if (sipsrv_msg_status(m) >= 100 && sipsrv_msg_status(m) < 700)
+    core->counters.responses_in[sipsrv_msg_status(m) / 100 - 1]++;
   if (sipsrv_msg_is_request(m)) {
     stamp_via(m, src);
     note_alias(core, m, src);
   } else if (!via_is_ours(core, m)) {
     core->counters.dropped++;
+    core->counters.dropped_not_ours++;
     ss_log(core, SIPSRV_LOG_WARN, "dropped response: top Via is not this element's");
     sipsrv_msg_free(m);
     return;
@@ -465,6 +476,7 @@ static void handle(sipsrv_core *core, const void *data, size_t len, unsigned fla
     sipsrv_msg_free(rsp);
   } else {
     core->counters.dropped++;
+    core->counters.dropped_unmatched++;
   }
   sipsrv_msg_free(m);
 }

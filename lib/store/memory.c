@@ -32,6 +32,7 @@ typedef struct mem_store {
   ss_htab aors;             /* by AOR */
   ss_htab creds;            /* by user name and realm */
   ss_timers heap;           /* AORs by earliest expiry (never fired by a clock) */
+  size_t nbindings;         /* in every AOR */
 } mem_store;
 
 /* ---- tables ---------------------------------------------------------- */
@@ -56,6 +57,7 @@ static aor_entry *aor_find(const mem_store *m, const char *aor)
 
 static void bindings_free(mem_store *m, aor_entry *e)
 {
+  m->nbindings -= e->n;
   for (size_t i = 0; i < e->n; i++)
     ss_free(m->core, e->blocks[i]);
   ss_free(m->core, e->blocks);
@@ -143,6 +145,7 @@ static int mem_put(void *user, const char *aor, const sipsrv_binding *b, size_t 
   e->b = nb;
   e->blocks = blocks;
   e->n = n;
+  m->nbindings += n;
   entry_arm(m, e);
   done(ctx, 0);
   return 0;
@@ -206,6 +209,7 @@ static int mem_expire(void *user, int64_t now_ms)
       e->blocks[k] = e->blocks[i];
       k++;
     }
+    m->nbindings -= e->n - k;
     e->n = k;
     if (k)
       entry_arm(m, e);
@@ -286,6 +290,12 @@ static int mem_put_credential(void *user, const sipsrv_credential *c)
 
 /* ---- life cycle -------------------------------------------------------- */
 
+static int mem_count(void *user)
+{
+  const mem_store *m = user;
+  return m->nbindings > 0x7fffffff ? 0x7fffffff : (int)m->nbindings;
+}
+
 static void mem_destroy(void *user)
 {
   mem_store *m = user;
@@ -313,7 +323,7 @@ static void mem_destroy(void *user)
 
 static const struct sipsrv_store_ops ss_memory_store_ops = {
   SIPSRV_STORE_OPS_VERSION, sizeof(struct sipsrv_store_ops),
-  mem_get, mem_put, mem_expire, mem_credential, mem_destroy, mem_put_credential
+  mem_get, mem_put, mem_expire, mem_credential, mem_destroy, mem_put_credential, mem_count
 };
 
 int sipsrv_store_memory_new(sipsrv_store **out, sipsrv_core *core)

@@ -219,6 +219,21 @@ static int sq_expire(void *user, int64_t now_ms)
   return rc == SQLITE_OK ? sqlite3_changes(s->db) : map_rc(rc);
 }
 
+static int sq_count(void *user)
+{
+  sql_store *s = user;
+  sqlite3_stmt *st = NULL;
+  int n = SIPSRV_E_STORE;
+  /* Not on the call path: prepared each time. */
+  if (sqlite3_prepare_v2(s->db, "SELECT COUNT(*) FROM binding", -1, &st, NULL) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW) {
+    sqlite3_int64 c = sqlite3_column_int64(st, 0);
+    n = c > 0x7fffffff ? 0x7fffffff : (int)c;
+  }
+  sqlite3_finalize(st);
+  return n;
+}
+
 /* ---- credentials ------------------------------------------------------- */
 
 static int sq_credential(void *user, const char *username, const char *realm,
@@ -281,7 +296,7 @@ static void sq_destroy(void *user)
 
 static const struct sipsrv_store_ops sqlite_store_ops = {
   SIPSRV_STORE_OPS_VERSION, sizeof(struct sipsrv_store_ops),
-  sq_get, sq_put, sq_expire, sq_credential, sq_destroy, sq_put_credential
+  sq_get, sq_put, sq_expire, sq_credential, sq_destroy, sq_put_credential, sq_count
 };
 
 /* Record why opening failed, naming the file and SQLite's own words. */

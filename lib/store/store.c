@@ -4,6 +4,7 @@
 #include <sipsrv/error.h>
 
 #include <openssl/evp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,7 @@ int sipsrv_store_new(sipsrv_store **out, const struct sipsrv_store_ops *ops, voi
     return SIPSRV_E_INVAL;
   /* STYLE.md: version and size first, then the slots. */
   if (ops->version < 1 || ops->version > SIPSRV_STORE_OPS_VERSION ||
-      ops->size < sizeof(struct sipsrv_store_ops))
+      ops->size < offsetof(struct sipsrv_store_ops, count))   /* count came later */
     return SIPSRV_E_VERSION;
   if (!ops->get || !ops->put)
     return SIPSRV_E_INVAL;
@@ -71,6 +72,17 @@ int sipsrv_store_credential(sipsrv_store *s, const char *username, const char *r
   if (!s->ops->credential)
     return SIPSRV_E_NOTSUP;
   return s->ops->credential(s->user, username, realm, done, ctx);
+}
+
+int sipsrv_store_count(sipsrv_store *s)
+{
+  if (!s)
+    return SIPSRV_E_INVAL;
+  /* A table of version 1 and an older size has no count slot. */
+  if (s->ops->size < offsetof(struct sipsrv_store_ops, count) + sizeof s->ops->count ||
+      !s->ops->count)
+    return SIPSRV_E_NOTSUP;
+  return s->ops->count(s->user);
 }
 
 int ss_digest_hex(ss_digest_alg alg, const void *data, size_t len, char out[129])

@@ -39,6 +39,8 @@ static void on_ack(void *user, ss_txn *ist, sipsrv_msg *ack, const ss_peer *src)
   for (ss_txn_role *r = c->roles; r; r = r->next)
     if (r->ack && r->ack(r->self, ist, ack, src))
       return;
+  ss_core_counters_of(c->core)->dropped++;
+  ss_core_counters_of(c->core)->dropped_unmatched++;
   sipsrv_msg_free(ack);                  /* an ACK nobody waits for is dropped */
 }
 
@@ -56,6 +58,8 @@ static void on_stray(void *user, sipsrv_msg *rsp, const ss_peer *src)
   for (ss_txn_role *r = c->roles; r; r = r->next)
     if (r->stray_response && r->stray_response(r->self, rsp, src))
       return;
+  ss_core_counters_of(c->core)->dropped++;
+  ss_core_counters_of(c->core)->dropped_unmatched++;
   sipsrv_msg_free(rsp);
 }
 
@@ -149,6 +153,7 @@ ss_core_txn *ss_core_txn_of(sipsrv_core *core)
     ss_free(core, c);
     return NULL;
   }
+  ss_txn_layer_counters(c->layer, ss_core_counters_of(core));
   return c;
 }
 

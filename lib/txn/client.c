@@ -44,6 +44,7 @@ static void ict_timer_a(ss_timer *tm, void *arg)
   t->interval *= 2;
   ss_txn_arm(t, &t->t_retrans, t->interval, ict_timer_a);
   ss_txn_enter(t->layer);
+  SS_TXN_COUNT(t->layer, retrans_out);
   ss_txn_send(t, t->req);
   ss_txn_leave(t->layer);
 }
@@ -104,6 +105,7 @@ static void ict_response(ss_txn *t, sipsrv_msg *rsp)
     break;
   case SS_TXN_COMPLETED:
     /* A retransmitted final response: ACK again, the TU does not see it. */
+    SS_TXN_COUNT(l, retrans_in);
     if (code >= 300 && t->final)
       ss_txn_send(t, t->final);
     break;
@@ -130,6 +132,7 @@ static void nict_timer_e(ss_timer *tm, void *arg)
   t->interval = t->state == SS_TXN_PROCEEDING ? t2 : (t->interval * 2 < t2 ? t->interval * 2 : t2);
   ss_txn_arm(t, &t->t_retrans, t->interval, nict_timer_e);
   ss_txn_enter(t->layer);
+  SS_TXN_COUNT(t->layer, retrans_out);
   ss_txn_send(t, t->req);
   ss_txn_leave(t->layer);
 }

@@ -59,6 +59,7 @@ static void ist_timer_g(ss_timer *tm, void *arg)
   t->interval = t->interval * 2 < t2 ? t->interval * 2 : t2;
   ss_txn_arm(t, &t->t_retrans, t->interval, ist_timer_g);
   ss_txn_enter(t->layer);
+  SS_TXN_COUNT(t->layer, retrans_out);
   ss_txn_send(t, t->final);
   ss_txn_leave(t->layer);
 }
@@ -128,6 +129,7 @@ static void ist_again(ss_txn *t, sipsrv_msg *m, const ss_peer *src)
   if (!ack) {
     /* A retransmitted INVITE: the last provisional again in Proceeding, the
      * final in Completed; absorbed otherwise (17.2.1, RFC 6026 7.1). */
+    SS_TXN_COUNT(l, retrans_in);
     if (t->state == SS_TXN_PROCEEDING && t->provisional)
       ss_txn_send(t, t->provisional);
     else if (t->state == SS_TXN_COMPLETED && t->final)
@@ -212,6 +214,7 @@ static void nist_again(ss_txn *t, sipsrv_msg *m)
 {
   /* 17.2.2: a retransmission is absorbed in Trying, answered with the last
    * provisional in Proceeding and with the final in Completed. */
+  SS_TXN_COUNT(t->layer, retrans_in);
   if (t->state == SS_TXN_PROCEEDING && t->provisional)
     ss_txn_send(t, t->provisional);
   else if (t->state == SS_TXN_COMPLETED && t->final)

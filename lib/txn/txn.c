@@ -168,6 +168,11 @@ int ss_txn_layer_new(ss_txn_layer **out, const sipsrv_core *core, ss_timers *tim
   return 0;
 }
 
+void ss_txn_layer_counters(ss_txn_layer *l, ss_counters *counters)
+{
+  l->counters = counters;
+}
+
 static void txn_free(ss_txn *t)
 {
   ss_txn_layer *l = t->layer;
@@ -186,6 +191,8 @@ static void txn_free(ss_txn *t)
   sipsrv_msg_free(t->final);
   ss_free(l->core, t->key);
   ss_free(l->core, t);
+  if (l->counters)
+    l->counters->transactions_live--;
 }
 
 void ss_txn_layer_free(ss_txn_layer *l)
@@ -283,6 +290,8 @@ static ss_txn *txn_new(ss_txn_layer *l, ss_txn_kind kind, const char *key, sipsr
   if (l->all)
     l->all->prev = t;
   l->all = t;
+  SS_TXN_COUNT(l, transactions);
+  SS_TXN_COUNT(l, transactions_live);
   return t;
 }
 

@@ -80,6 +80,8 @@ typedef struct ss_txn_cfg {
 
 int ss_txn_layer_new(ss_txn_layer **out, const sipsrv_core *core, ss_timers *timers,
                      const ss_txn_cfg *cfg, const ss_txn_tu *tu);
+/* Count transactions and retransmissions in the core's counters. */
+void ss_txn_layer_counters(ss_txn_layer *l, ss_counters *counters);
 /* Ends every transaction without callbacks and frees the layer. */
 void ss_txn_layer_free(ss_txn_layer *l);
 /* Free the transactions that terminated. */

@@ -38,7 +38,15 @@ struct ss_txn_layer {
   ss_txn *all;              /* list of every transaction */
   ss_txn *dead;             /* terminated, to free at the next reap */
   unsigned depth;           /* nesting of calls into the layer */
+  ss_counters *counters;    /* the core's, or NULL (ss_txn_layer_counters()) */
 };
+
+/* Count one event in the core's counters (core.h sipsrv_counters). */
+#define SS_TXN_COUNT(l, field)           \
+  do {                                   \
+    if ((l)->counters)                   \
+      (l)->counters->field++;            \
+  } while (0)
 
 /* txn.c */
 uint64_t ss_txn_now(const ss_txn_layer *l);
