@@ -1421,6 +1421,45 @@ START_TEST(loop_signals_mask_restored)
 }
 END_TEST
 
+static void count_signal(int signo, void *user)
+{
+  int *seen = user;
+  seen[signo == SIGUSR1 ? 0 : 1]++;
+}
+
+/* loop.h sipsrv_loop_on_signal(): SIGUSR1 (registered before
+ * handle_signals) and SIGUSR2 (after) reach their callbacks from run_once
+ * without stopping the loop; after free both are unblocked again. Bad
+ * arguments are refused. */
+START_TEST(loop_signals_on_signal)
+{
+  sigset_t saved, now;
+  int seen[2] = { 0, 0 };
+  srv s;
+
+  ck_assert_int_eq(sigprocmask(SIG_BLOCK, NULL, &saved), 0);
+  srv_start(&s, false, NULL, "udp:127.0.0.1:0", NULL);
+  ck_assert_int_eq(sipsrv_loop_on_signal(s.loop, SIGUSR1, count_signal, seen), 0);
+  ck_assert_int_eq(sipsrv_loop_handle_signals(s.loop), 0);
+  ck_assert_int_eq(sipsrv_loop_on_signal(s.loop, SIGUSR2, count_signal, seen), 0);
+  ck_assert_int_eq(sipsrv_loop_on_signal(s.loop, SIGINT, count_signal, seen), SIPSRV_E_INVAL);
+  ck_assert_int_eq(sipsrv_loop_on_signal(s.loop, SIGKILL, count_signal, seen), SIPSRV_E_INVAL);
+  ck_assert_int_eq(sipsrv_loop_on_signal(s.loop, SIGUSR1, NULL, seen), SIPSRV_E_INVAL);
+  ck_assert_int_eq(sipsrv_loop_on_signal(NULL, SIGUSR1, count_signal, seen), SIPSRV_E_INVAL);
+  ck_assert_int_eq(raise(SIGUSR1), 0);      /* blocked: it waits in the signalfd */
+  ck_assert_int_eq(raise(SIGUSR2), 0);
+  for (int i = 0; i < 20 && (seen[0] == 0 || seen[1] == 0); i++)
+    ck_assert_int_ge(sipsrv_loop_run_once(s.loop, 50), 0);
+  ck_assert_int_eq(seen[0], 1);
+  ck_assert_int_eq(seen[1], 1);
+  srv_stop(&s);
+  ck_assert_int_eq(sigprocmask(SIG_BLOCK, NULL, &now), 0);
+  ck_assert_int_eq(sigprocmask(SIG_SETMASK, &saved, NULL), 0);
+  ck_assert_int_eq(sigismember(&now, SIGUSR1), sigismember(&saved, SIGUSR1));
+  ck_assert_int_eq(sigismember(&now, SIGUSR2), sigismember(&saved, SIGUSR2));
+}
+END_TEST
+
 /* ===== a core driven from a loop of the test's own ================================================ */
 
 typedef struct own {
@@ -1836,6 +1875,7 @@ static Suite *suite(void)
   tcase_add_test(tc, loop_signals_sigterm);
   tcase_add_test(tc, loop_signals_sigint);
   tcase_add_test(tc, loop_signals_mask_restored);
+  tcase_add_test(tc, loop_signals_on_signal);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("ownloop");

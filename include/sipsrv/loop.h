@@ -75,6 +75,25 @@ SIPSRV_API int sipsrv_loop_listen(sipsrv_loop *loop, const char *spec, unsigned 
  */
 SIPSRV_API int sipsrv_loop_handle_signals(sipsrv_loop *loop);
 
+/** A signal read by the loop (sipsrv_loop_on_signal()): called from the
+ *  loop's thread, like any callback, so it may use the library. */
+typedef void (*sipsrv_signal_cb)(int signo, void *user);
+
+/**
+ * @brief Call cb when signo arrives (SIGUSR1 for a status line, SIGHUP to
+ *        reload...), read through the same signalfd as
+ *        sipsrv_loop_handle_signals(), which must be called too (before or
+ *        after); no handler runs inside the library.
+ * @param loop The loop.
+ * @param signo The signal; not SIGINT or SIGTERM (they stop the loop),
+ *        SIGKILL or SIGSTOP.
+ * @param cb Called from sipsrv_loop_run_once() when it arrives.
+ * @param user Passed to cb.
+ * @return 0; SIPSRV_E_INVAL; SIPSRV_E_TOOBIG past 8 signals; SIPSRV_E_IO.
+ * @since 0.1.0
+ */
+SIPSRV_API int sipsrv_loop_on_signal(sipsrv_loop *loop, int signo, sipsrv_signal_cb cb, void *user);
+
 /**
  * @brief Run one round: wait at most timeout_ms (-1: until an event or the
  *        core's next timer) for sockets, handle them, run due timers.

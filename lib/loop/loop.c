@@ -17,6 +17,13 @@
 
 #define TCP_IDLE_MS (10u * 60u * 1000u)  /* close TCP connections idle this long */
 #define SWEEP_MS 1000u
+#define MAX_SIGNALS 8
+
+typedef struct sig_cb {
+  int signo;
+  sipsrv_signal_cb cb;
+  void *user;
+} sig_cb;
 
 typedef struct watch {
   ss_poll_fn fn;
@@ -35,6 +42,9 @@ struct sipsrv_loop {
   int epfd;
   int sigfd;
   sigset_t oldmask;         /* the thread's mask before handle_signals */
+  sigset_t handled;         /* what sigfd reads */
+  sig_cb sigs[MAX_SIGNALS]; /* sipsrv_loop_on_signal() */
+  size_t nsigs;
   bool stop;
   watch *watches;           /* by fd */
   size_t nwatches;
@@ -185,10 +195,9 @@ static void restore_mask(sipsrv_loop *l)
 {
   sigset_t set;
   sigemptyset(&set);
-  if (!sigismember(&l->oldmask, SIGINT))
-    sigaddset(&set, SIGINT);
-  if (!sigismember(&l->oldmask, SIGTERM))
-    sigaddset(&set, SIGTERM);
+  for (int s = 1; s < NSIG; s++)
+    if (sigismember(&l->handled, s) == 1 && !sigismember(&l->oldmask, s))
+      sigaddset(&set, s);
   pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
@@ -197,8 +206,16 @@ static void on_signal(void *arg, unsigned events)
   sipsrv_loop *l = arg;
   struct signalfd_siginfo si;
   (void)events;
-  while (read(l->sigfd, &si, sizeof si) == (ssize_t)sizeof si)
-    l->stop = true;
+  while (read(l->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+    bool called = false;
+    for (size_t i = 0; i < l->nsigs; i++)
+      if (l->sigs[i].signo == (int)si.ssi_signo) {
+        l->sigs[i].cb((int)si.ssi_signo, l->sigs[i].user);
+        called = true;
+      }
+    if (!called)
+      l->stop = true;                    /* SIGINT, SIGTERM */
+  }
 }
 
 int sipsrv_loop_handle_signals(sipsrv_loop *l)
@@ -211,6 +228,9 @@ int sipsrv_loop_handle_signals(sipsrv_loop *l)
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  for (size_t i = 0; i < l->nsigs; i++)
+    sigaddset(&set, l->sigs[i].signo);
+  l->handled = set;
   if (pthread_sigmask(SIG_BLOCK, &set, &l->oldmask) != 0)
     return SIPSRV_E_IO;
   l->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -221,6 +241,35 @@ int sipsrv_loop_handle_signals(sipsrv_loop *l)
     restore_mask(l);
     return SIPSRV_E_IO;
   }
+  return 0;
+}
+
+int sipsrv_loop_on_signal(sipsrv_loop *l, int signo, sipsrv_signal_cb cb, void *user)
+{
+  sigset_t set, old;
+  if (!l || !cb || signo <= 0 || signo >= NSIG || signo == SIGINT || signo == SIGTERM ||
+      signo == SIGKILL || signo == SIGSTOP)
+    return SIPSRV_E_INVAL;
+  if (l->nsigs == MAX_SIGNALS)
+    return SIPSRV_E_TOOBIG;
+  l->sigs[l->nsigs].signo = signo;
+  l->sigs[l->nsigs].cb = cb;
+  l->sigs[l->nsigs].user = user;
+  l->nsigs++;
+  if (l->sigfd < 0)
+    return 0;                            /* handle_signals() adds it */
+  /* Already reading signals: block this one too and read it as well. */
+  sigemptyset(&set);
+  sigaddset(&set, signo);
+  if (pthread_sigmask(SIG_BLOCK, &set, &old) != 0) {
+    l->nsigs--;
+    return SIPSRV_E_IO;
+  }
+  if (sigismember(&old, signo))
+    sigaddset(&l->oldmask, signo);
+  sigaddset(&l->handled, signo);
+  if (signalfd(l->sigfd, &l->handled, SFD_NONBLOCK | SFD_CLOEXEC) < 0)
+    return SIPSRV_E_IO;
   return 0;
 }
 
