@@ -1,6 +1,8 @@
 #!/bin/sh
 # Installs the build into a scratch directory, then compiles and runs an
-# out-of-tree program with `pkg-config --cflags --libs sipsrv` alone.
+# out-of-tree program with `pkg-config --cflags --libs sipsrv` alone, and
+# builds every example program the same way (each must link, and start
+# far enough to print its usage).
 set -eu
 build=$1
 src=$2
@@ -27,3 +29,15 @@ soname=$(objdump -p "$libdir/libsipsrv.so" | awk '/SONAME/ {print $2}')
 [ "$soname" = "libsipsrv.so.0" ] || { echo "install: unexpected soname $soname"; exit 1; }
 [ -f "$libdir/libsipsrv.a" ] || { echo "install: no static library"; exit 1; }
 echo "install: soname $soname, static library present, program ran"
+n=0
+for f in "$src"/examples/*.c; do
+  exe="$dest/$(basename "$f" .c)"
+  "$cc" -Wall -Wextra -Werror -o "$exe" "$f" $flags
+  # An unknown option: the usage line on stderr, status 2 (nothing listens).
+  if LD_LIBRARY_PATH="$libdir" "$exe" --no-such-option >/dev/null 2>"$dest/usage.txt"; then
+    echo "install: $(basename "$exe") accepted an unknown option"; exit 1
+  fi
+  grep -q '^usage: ' "$dest/usage.txt" || { echo "install: $(basename "$exe") printed no usage"; exit 1; }
+  n=$((n + 1))
+done
+echo "install: $n example programs built out of tree with pkg-config alone"

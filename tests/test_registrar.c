@@ -578,6 +578,27 @@ START_TEST(registrar_aor_other_domain_404)
 }
 END_TEST
 
+/* RFC 3261 10.3 steps 1 and 5: a REGISTER to the registrar's own address
+ * (a UA whose domain is the server's IP, as sipp's are) is served, for an
+ * AOR at that address; the same address with another port is another
+ * server's: not claimed (nothing else here answers: 501). */
+START_TEST(registrar_own_address_is_a_domain)
+{
+  world w;
+
+  world_new(&w, NULL);
+  ck_assert_int_eq(reg(&w, REG(.uri = "sip:127.0.0.1:5060", .to = "<sip:carol@127.0.0.1>",
+                               .headers = "Contact: <sip:carol@192.0.2.1>\r\n")),
+                   200);
+  ck_assert_int_eq(fetch(&w, "<sip:carol@127.0.0.1:5060>"), 200);
+  CONTACTS(last(&w), "Contact: <sip:carol@192.0.2.1>;expires=3600");
+  ck_assert_int_eq(reg(&w, REG(.uri = "sip:127.0.0.1:5999", .to = "<sip:carol@127.0.0.1>",
+                               .headers = "Contact: <sip:carol@192.0.2.1>\r\n")),
+                   501);
+  world_fini(&w);
+}
+END_TEST
+
 /* roles_int.h (10.3 step 5): the port is not part of the AOR, so a
  * REGISTER to the registrar's port and a call to its domain find the same
  * bindings. */
@@ -1604,6 +1625,7 @@ static Suite *suite(void)
   tcase_add_test(tc, registrar_aor_tel_400);
   tcase_add_test(tc, registrar_aor_unksm2_400);
   tcase_add_test(tc, registrar_aor_other_domain_404);
+  tcase_add_test(tc, registrar_own_address_is_a_domain);
   tcase_add_test(tc, registrar_aor_canonical);
   tcase_add_test(tc, registrar_aor_port_ignored);
   tcase_add_test(tc, registrar_aor_unescaped);

@@ -136,6 +136,24 @@ static bool our_domain(const sipsrv_registrar *g, const char *host)
   return false;
 }
 
+/* 10.3 step 1 and 5: a URI in one of our domains, or naming one of our
+ * own addresses (a UA configured with the server's IP as its domain, as
+ * sipp's scenarios are); with port, a Request-URI must name one of our
+ * ports (another port is another server on this host), an AOR may not
+ * (the port is not part of it). */
+static bool serves(const sipsrv_registrar *g, url_t const *u, bool with_port)
+{
+  unsigned port = 0;
+  if (our_domain(g, u->url_host))
+    return true;
+  if (!u->url_host)
+    return false;
+  if (with_port)
+    port = u->url_port && *u->url_port ? (unsigned)strtoul(u->url_port, NULL, 10)
+           : u->url_type == url_sips   ? 5061 : 5060;
+  return ss_core_is_local(g->core, u->url_host, port);
+}
+
 /* A q-value "0.5" as thousandths; -2 when malformed (RFC 3261 20.10). */
 static int parse_q(const char *s)
 {
@@ -448,7 +466,7 @@ static void proceed(reg_req *r)
     answer(r, 400, "To Is Not a SIP or SIPS URI", NULL);
     return;
   }
-  if (!our_domain(g, sip->sip_to->a_url->url_host)) {
+  if (!serves(g, sip->sip_to->a_url, false)) {
     answer(r, 404, "Not Found", NULL);
     return;
   }
@@ -549,7 +567,7 @@ static bool reg_request(void *self, ss_txn *st, sipsrv_msg *msg)
 
   /* Step 1: REGISTER for one of our domains; anything else is not ours. */
   if (sip->sip_request->rq_method != sip_method_register ||
-      !our_domain(g, sip->sip_request->rq_url->url_host))
+      !serves(g, sip->sip_request->rq_url, true))
     return false;
   r = ss_zalloc(g->core, sizeof *r);
   if (!r)
