@@ -7,9 +7,9 @@ cd "$(dirname "$0")/.."
 sh scripts/deps.sh
 build=${SIPSRV_BUILD:-build}
 if [ -f "$build/build.ninja" ]; then
-  meson setup --reconfigure "$build" -Dwerror=true >/dev/null
+  meson setup --reconfigure "$build" -Dwerror=true -Ddocs=auto >/dev/null
 else
-  meson setup "$build" -Dwerror=true >/dev/null
+  meson setup "$build" -Dwerror=true -Ddocs=auto >/dev/null
 fi
 meson compile -C "$build"
 
@@ -32,7 +32,7 @@ run() {  # run NAME ARGS...: one meson test run; keeps its log and counts
   [ "$bad" -eq 0 ] || status=1
   log="$build/meson-logs/testlog$( [ "$name" = valgrind ] && echo -valgrind || true ).txt"
   echo "== $name: Check summaries"
-  grep -E "^[0-9]+%: Checks:|^exports:|^install:|^sipsrv headers|^realclients: [0-9]+ message|^uas: |^registrar: |^proxy: |^redirect: |^quickstart: |^server: |^cpu: |^FAIL: " "$log" || true
+  grep -E "^[0-9]+%: Checks:|^exports:|^install:|^sipsrv headers|^realclients: [0-9]+ message|^uas: |^registrar: |^proxy: |^redirect: |^quickstart: |^server: |^docs: |^cpu: |^FAIL: " "$log" || true
 }
 run plain
 if command -v valgrind >/dev/null; then

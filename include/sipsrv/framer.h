@@ -86,6 +86,7 @@ SIPSRV_API int sipsrv_framer_next(sipsrv_framer *f, sipsrv_frame *out);
 
 /**
  * @brief Bytes held that do not yet form a frame.
+ * @param f The framer, or NULL.
  * @return The count (0 for NULL).
  * @since 0.1.0
  */

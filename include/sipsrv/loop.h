@@ -70,6 +70,7 @@ SIPSRV_API int sipsrv_loop_listen(sipsrv_loop *loop, const char *spec, unsigned 
  * Blocks the two signals in the calling thread and reads them through a
  * signalfd, so no handler runs inside the library.
  *
+ * @param loop The loop.
  * @return 0; SIPSRV_E_INVAL; SIPSRV_E_IO.
  * @since 0.1.0
  */
@@ -97,6 +98,9 @@ SIPSRV_API int sipsrv_loop_on_signal(sipsrv_loop *loop, int signo, sipsrv_signal
 /**
  * @brief Run one round: wait at most timeout_ms (-1: until an event or the
  *        core's next timer) for sockets, handle them, run due timers.
+ * @param loop The loop.
+ * @param timeout_ms The longest wait in milliseconds; 0 does not wait; -1
+ *        waits for an event or the next timer (a second at most).
  * @return The number of events handled (0 or more); SIPSRV_E_INVAL; SIPSRV_E_IO.
  * @since 0.1.0
  */
@@ -104,6 +108,7 @@ SIPSRV_API int sipsrv_loop_run_once(sipsrv_loop *loop, int timeout_ms);
 
 /**
  * @brief Run until sipsrv_loop_stop() or a handled signal.
+ * @param loop The loop.
  * @return 0 when stopped; SIPSRV_E_INVAL; SIPSRV_E_IO.
  * @since 0.1.0
  */

@@ -66,7 +66,7 @@ typedef struct sipsrv_verdict {
   sipsrv_action action;   /**< What to do. */
   int status;             /**< For SIPSRV_REJECT: the status to answer (400, 416, 420, 483, 505...). */
   const char *phrase;     /**< A static reason phrase saying what was wrong ("Malformed CSeq"); "OK" on accept. */
-  const char *rfc;        /**< The rule that decided, e.g. "RFC 3261 8.2.2.3"; static, may be NULL. */
+  const char *rfc;        /**< The rule that decided ("RFC 3261 8.2.2.3"); static, may be NULL. */
   /** A header field the response must carry, without CRLF, or "": "Unsupported: ..."
    *  for a 420 (RFC 3261 8.2.2.3), "Allow: ..." for a 405 or 501 (8.2.1),
    *  "Accept: ..." or "Accept-Encoding: ..." for a 415 (8.2.3).
@@ -223,19 +223,46 @@ typedef struct sipsrv_via {
   const char *const *params; /**< All parameters, "name=value" or "name", NULL-terminated; may be NULL. */
 } sipsrv_via;
 
-/** @return 1 for a request, 0 for a response or NULL. @since 0.1.0 */
+/**
+ * @brief Is it a request?
+ * @param msg A message, or NULL.
+ * @return 1 for a request, 0 for a response or NULL.
+ * @since 0.1.0
+ */
 SIPSRV_API int sipsrv_msg_is_request(const sipsrv_msg *msg);
-/** @return The method of a request (of the CSeq for a response); SIPSRV_METHOD_NONE if unknown. @since 0.1.0 */
+/**
+ * @brief The method.
+ * @param msg A message, or NULL.
+ * @return The method of a request (of the CSeq for a response); SIPSRV_METHOD_NONE if unknown.
+ * @since 0.1.0
+ */
 SIPSRV_API sipsrv_method sipsrv_msg_method(const sipsrv_msg *msg);
-/** @return The method name of a request, or of the CSeq of a response, exactly as sent; NULL if none. @since 0.1.0 */
+/**
+ * @brief The method name.
+ * @param msg A message, or NULL.
+ * @return The method name of a request, or of the CSeq of a response, exactly as sent; NULL if none.
+ * @since 0.1.0
+ */
 SIPSRV_API const char *sipsrv_msg_method_name(const sipsrv_msg *msg);
-/** @return The status code of a response; 0 for a request or NULL. @since 0.1.0 */
+/**
+ * @brief The status code.
+ * @param msg A message, or NULL.
+ * @return The status code of a response; 0 for a request or NULL.
+ * @since 0.1.0
+ */
 SIPSRV_API int sipsrv_msg_status(const sipsrv_msg *msg);
-/** @return The reason phrase of a response (may be ""); NULL for a request. @since 0.1.0 */
+/**
+ * @brief The reason phrase.
+ * @param msg A message, or NULL.
+ * @return The reason phrase of a response (may be ""); NULL for a request.
+ * @since 0.1.0
+ */
 SIPSRV_API const char *sipsrv_msg_phrase(const sipsrv_msg *msg);
 
 /**
  * @brief The Request-URI of a request.
+ * @param msg A request.
+ * @param[out] out Receives its parts (pointing into msg, valid while it lives unchanged).
  * @return 0; SIPSRV_E_NOTFOUND for a response; SIPSRV_E_INVAL for NULL arguments.
  * @since 0.1.0
  */
@@ -252,18 +279,38 @@ SIPSRV_API int sipsrv_msg_request_uri(const sipsrv_msg *msg, sipsrv_uri *out);
  */
 SIPSRV_API int sipsrv_msg_request_uri_str(const sipsrv_msg *msg, char *buf, size_t size);
 
-/** @return The number of Via header values (0 for NULL). @since 0.1.0 */
+/**
+ * @brief The number of Via header values.
+ * @param msg A message, or NULL.
+ * @return The count (0 for NULL).
+ * @since 0.1.0
+ */
 SIPSRV_API int sipsrv_msg_via_count(const sipsrv_msg *msg);
 /**
  * @brief One Via value, 0 being the topmost.
+ * @param msg The message.
+ * @param idx 0 for the topmost.
+ * @param[out] out Receives the value (pointing into msg).
  * @return 0; SIPSRV_E_NOTFOUND past the last; SIPSRV_E_INVAL.
  * @since 0.1.0
  */
 SIPSRV_API int sipsrv_msg_via(const sipsrv_msg *msg, int idx, sipsrv_via *out);
 
-/** @brief The From header. @return 0; SIPSRV_E_NOTFOUND; SIPSRV_E_INVAL. @since 0.1.0 */
+/**
+ * @brief The From header.
+ * @param msg The message.
+ * @param[out] out Receives the value (pointing into msg).
+ * @return 0; SIPSRV_E_NOTFOUND; SIPSRV_E_INVAL.
+ * @since 0.1.0
+ */
 SIPSRV_API int sipsrv_msg_from(const sipsrv_msg *msg, sipsrv_addr *out);
-/** @brief The To header. @return 0; SIPSRV_E_NOTFOUND; SIPSRV_E_INVAL. @since 0.1.0 */
+/**
+ * @brief The To header.
+ * @param msg The message.
+ * @param[out] out Receives the value (pointing into msg).
+ * @return 0; SIPSRV_E_NOTFOUND; SIPSRV_E_INVAL.
+ * @since 0.1.0
+ */
 SIPSRV_API int sipsrv_msg_to(const sipsrv_msg *msg, sipsrv_addr *out);
 
 /** Headers holding lists of addresses, for sipsrv_msg_addr(). */
@@ -286,7 +333,12 @@ typedef enum sipsrv_addr_hdr {
 SIPSRV_API int sipsrv_msg_addr(const sipsrv_msg *msg, sipsrv_addr_hdr hdr, int idx,
                                sipsrv_addr *out);
 
-/** @return The Call-ID, or NULL if absent. @since 0.1.0 */
+/**
+ * @brief The Call-ID.
+ * @param msg A message, or NULL.
+ * @return The Call-ID (owned by msg), or NULL if absent.
+ * @since 0.1.0
+ */
 SIPSRV_API const char *sipsrv_msg_call_id(const sipsrv_msg *msg);
 
 /**
@@ -299,11 +351,18 @@ SIPSRV_API const char *sipsrv_msg_call_id(const sipsrv_msg *msg);
  */
 SIPSRV_API int sipsrv_msg_cseq(const sipsrv_msg *msg, uint32_t *seq, const char **method);
 
-/** @return Max-Forwards (0-255), SIPSRV_E_NOTFOUND if absent, SIPSRV_E_INVAL. @since 0.1.0 */
+/**
+ * @brief The Max-Forwards header.
+ * @param msg The message.
+ * @return Max-Forwards (0-255), SIPSRV_E_NOTFOUND if absent, SIPSRV_E_INVAL.
+ * @since 0.1.0
+ */
 SIPSRV_API int sipsrv_msg_max_forwards(const sipsrv_msg *msg);
 
 /**
  * @brief The Expires header (RFC 3261 20.19).
+ * @param msg The message.
+ * @param[out] out Receives the seconds.
  * @return 0 with *out set; SIPSRV_E_NOTFOUND if absent; SIPSRV_E_INVAL.
  * @since 0.1.0
  */
@@ -366,7 +425,12 @@ SIPSRV_API int sipsrv_param_find(const char *const *params, const char *name,
 SIPSRV_API int sipsrv_msg_via_push(sipsrv_msg *msg, const char *transport, const char *host,
                                    unsigned port, const char *branch, int rport);
 
-/** @brief Remove the topmost Via (RFC 3261 16.7 step 3). @return 0; SIPSRV_E_NOTFOUND; SIPSRV_E_INVAL. @since 0.1.0 */
+/**
+ * @brief Remove the topmost Via (RFC 3261 16.7 step 3).
+ * @param msg The message.
+ * @return 0; SIPSRV_E_NOTFOUND; SIPSRV_E_INVAL.
+ * @since 0.1.0
+ */
 SIPSRV_API int sipsrv_msg_via_pop(sipsrv_msg *msg);
 
 /**
@@ -383,6 +447,7 @@ SIPSRV_API int sipsrv_msg_via_set_received(sipsrv_msg *msg, const char *received
 
 /**
  * @brief Decrement Max-Forwards, or add it with 70 if absent (RFC 3261 16.6 step 3).
+ * @param msg A request.
  * @return The new value; SIPSRV_E_STATE if it was already 0 (the caller answers 483);
  *         SIPSRV_E_NOTSUP for a response; SIPSRV_E_INVAL; SIPSRV_E_NOMEM.
  * @since 0.1.0
@@ -415,6 +480,8 @@ SIPSRV_API int sipsrv_msg_addr_push(sipsrv_msg *msg, sipsrv_addr_hdr hdr, const 
 /**
  * @brief Remove the first value of a Contact, Route, Record-Route or Path list
  *        (the topmost Route in loose routing, RFC 3261 16.4 and 16.12).
+ * @param msg The message.
+ * @param hdr Which header.
  * @return 0; SIPSRV_E_NOTFOUND if the list is empty; SIPSRV_E_INVAL.
  * @since 0.1.0
  */
@@ -452,6 +519,8 @@ SIPSRV_API int sipsrv_msg_param_set(sipsrv_msg *msg, sipsrv_param_hdr hdr, int i
  * The field is parsed (a known header must be well-formed) and goes at the
  * end of the header section.
  *
+ * @param msg The message.
+ * @param field "Name: value", without CRLF.
  * @return 0; SIPSRV_E_INVAL if the name is not a token or the field does not
  *         parse; SIPSRV_E_NOMEM.
  * @since 0.1.0
@@ -460,6 +529,8 @@ SIPSRV_API int sipsrv_msg_header_add(sipsrv_msg *msg, const char *field);
 
 /**
  * @brief Remove every header field with this name (full or compact form).
+ * @param msg The message.
+ * @param name The header name ("Route", "v").
  * @return The number removed; SIPSRV_E_INVAL.
  * @since 0.1.0
  */
@@ -549,6 +620,9 @@ SIPSRV_API int sipsrv_msg_reply(sipsrv_msg **out, const sipsrv_msg *req, int sta
  * Like sipsrv_msg_reply() with the verdict's status and phrase, and the
  * verdict's header field (Unsupported, Allow, Accept...) when it has one.
  *
+ * @param[out] out Receives the response, written only on success.
+ * @param req The request the verdict is about.
+ * @param verdict A SIPSRV_REJECT verdict (sipsrv_msg_parse(), sipsrv_msg_check()).
  * @return 0; SIPSRV_E_INVAL if the verdict is not a reject or the request
  *         cannot be answered (the server then drops it); SIPSRV_E_NOMEM.
  * @since 0.1.0
@@ -556,7 +630,12 @@ SIPSRV_API int sipsrv_msg_reply(sipsrv_msg **out, const sipsrv_msg *req, int sta
 SIPSRV_API int sipsrv_msg_reply_verdict(sipsrv_msg **out, const sipsrv_msg *req,
                                         const sipsrv_verdict *verdict);
 
-/** @return The standard reason phrase of a status code ("Not Found"), or "Unknown". @since 0.1.0 */
+/**
+ * @brief The standard reason phrase of a status code.
+ * @param status 100-699.
+ * @return "Not Found" and the like, or "Unknown".
+ * @since 0.1.0
+ */
 SIPSRV_API const char *sipsrv_status_phrase(int status);
 
 /**@}*/

@@ -198,7 +198,7 @@ typedef struct sipsrv_proxy_cfg {
   const sipsrv_proxy_gateway *gateways;
   size_t ngateways;                   /**< Their number. */
   /** Resolves next hops named by a host name (RFC 3263: NAPTR, SRV, A and
-   *  AAAA, e.g. sipsrv_loop_resolver_new()); each place it returns is tried
+   *  AAAA; sipsrv_loop_resolver_new() makes one); each place it returns is tried
    *  in order, the next one, in a new client transaction, after a
    *  transport error, a timeout or a 503 that comes before any provisional
    *  response (RFC 3263 4.3). A stateless proxy sends to the first place.
@@ -261,6 +261,8 @@ SIPSRV_API int sipsrv_proxy_route_reject(sipsrv_proxy_route *rt, int status, con
 
 /**
  * @brief The number of dialogs a call-stateful proxy tracks.
+ * @param proxy The proxy, or NULL.
+ * @return The count (0 for NULL and the other modes).
  * @since 0.1.0
  */
 SIPSRV_API size_t sipsrv_proxy_dialog_count(const sipsrv_proxy *proxy);

@@ -19,6 +19,7 @@ SIPSRV_BEGIN_DECLS
 
 /**
  * @brief The parsed Sofia-SIP message under a sipsrv_msg.
+ * @param msg The message, or NULL.
  * @return The sip_t, owned by msg; NULL for NULL.
  * @since 0.1.0
  */
@@ -26,6 +27,7 @@ SIPSRV_API sip_t *sipsrv_msg_sip(sipsrv_msg *msg);
 
 /**
  * @brief The Sofia-SIP msg_t under a sipsrv_msg.
+ * @param msg The message, or NULL.
  * @return The msg_t, owned by msg; NULL for NULL.
  * @since 0.1.0
  */

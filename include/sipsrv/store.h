@@ -95,7 +95,9 @@ struct sipsrv_store_ops {
 
   /** Replace all bindings of aor with b[0..n) in one step: when done reports
    *  0 the new set is stored (durably, for a persistent backend); on failure
-   *  the old set is kept whole. n == 0 removes the AOR. Required. */
+   *  the old set is kept whole. n == 0 removes the AOR. aor and b are valid
+   *  during the call only: an asynchronous backend copies what it keeps.
+   *  Required. */
   int (*put)(void *user, const char *aor, const sipsrv_binding *b, size_t n,
              sipsrv_store_done_cb done, void *ctx);
 
@@ -246,17 +248,49 @@ SIPSRV_API void sipsrv_store_free(sipsrv_store *store);
 
 /** @name Calling a store (what the roles do; also for an application's own use) */
 /**@{*/
-/** @brief Start a get (see sipsrv_store_ops::get). @return as the slot. @since 0.1.0 */
+/**
+ * @brief Start a get (see sipsrv_store_ops::get).
+ * @param store The store.
+ * @param aor The address-of-record, canonical (registrar.h).
+ * @param now_ms Unix time in ms: bindings expired by then are left out.
+ * @param done Called once with the bindings.
+ * @param ctx Passed to done.
+ * @return As the slot; SIPSRV_E_INVAL.
+ * @since 0.1.0
+ */
 SIPSRV_API int sipsrv_store_get(sipsrv_store *store, const char *aor, int64_t now_ms,
                                 sipsrv_store_get_cb done, void *ctx);
-/** @brief Start a put (see sipsrv_store_ops::put). @return as the slot. @since 0.1.0 */
+/**
+ * @brief Start a put (see sipsrv_store_ops::put): replace every binding of aor.
+ * @param store The store.
+ * @param aor The address-of-record, canonical.
+ * @param b The new bindings (copied by the backend before it returns).
+ * @param n Their number; 0 removes the AOR.
+ * @param done Called once with the outcome.
+ * @param ctx Passed to done.
+ * @return As the slot; SIPSRV_E_INVAL for a binding without contact or a q out of range.
+ * @since 0.1.0
+ */
 SIPSRV_API int sipsrv_store_put(sipsrv_store *store, const char *aor, const sipsrv_binding *b,
                                 size_t n, sipsrv_store_done_cb done, void *ctx);
-/** @brief Run expire (see sipsrv_store_ops::expire). @return the number dropped, 0 when the
- *  slot is NULL, or a negative SIPSRV_E_*. @since 0.1.0 */
+/**
+ * @brief Run expire (see sipsrv_store_ops::expire).
+ * @param store The store.
+ * @param now_ms Unix time in ms: bindings expired by then are dropped.
+ * @return The number dropped, 0 when the slot is NULL, or a negative SIPSRV_E_*.
+ * @since 0.1.0
+ */
 SIPSRV_API int sipsrv_store_expire(sipsrv_store *store, int64_t now_ms);
-/** @brief Start a credential lookup. @return as the slot; SIPSRV_E_NOTSUP when the
- *  backend has none. @since 0.1.0 */
+/**
+ * @brief Start a credential lookup (see sipsrv_store_ops::credential).
+ * @param store The store.
+ * @param username The user name.
+ * @param realm The realm.
+ * @param done Called once with the credentials, or NULL with SIPSRV_E_NOTFOUND.
+ * @param ctx Passed to done.
+ * @return As the slot; SIPSRV_E_NOTSUP when the backend has none; SIPSRV_E_INVAL.
+ * @since 0.1.0
+ */
 SIPSRV_API int sipsrv_store_credential(sipsrv_store *store, const char *username,
                                        const char *realm, sipsrv_store_cred_cb done, void *ctx);
 

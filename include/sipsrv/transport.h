@@ -98,6 +98,8 @@ SIPSRV_API int sipsrv_core_add_transport(sipsrv_core *core, const struct sipsrv_
  * to transactions that came on it) fail as transport errors (RFC 3261
  * 17.1.4, 17.2.4). Its connections' framing state is dropped.
  *
+ * @param core The core.
+ * @param tp The transport (sipsrv_core_add_transport()).
  * @return 0; SIPSRV_E_INVAL for a transport not registered on this core, or
  *         removed already.
  * @since 0.1.0
@@ -131,6 +133,9 @@ SIPSRV_API int sipsrv_core_recv(sipsrv_core *core, sipsrv_transport *tp, uint64_
 
 /**
  * @brief Tell the core a connection is gone (closed by either side).
+ * @param core The core.
+ * @param tp The transport it belonged to.
+ * @param conn Its connection id, as given to sipsrv_core_recv().
  * @return 0; SIPSRV_E_INVAL.
  * @since 0.1.0
  */

@@ -100,6 +100,7 @@ SIPSRV_API void sipsrv_uas_free(sipsrv_uas *uas);
 
 /**
  * @brief The request (borrowed from req).
+ * @param req The request, or NULL.
  * @return The message; NULL for NULL.
  * @since 0.1.0
  */
@@ -135,13 +136,17 @@ SIPSRV_API int sipsrv_request_respond(sipsrv_request *req, int status, const cha
 SIPSRV_API void sipsrv_request_set_user(sipsrv_request *req, void *data);
 
 /**
- * @brief The data attached with sipsrv_request_set_user(), or NULL.
+ * @brief The data attached with sipsrv_request_set_user().
+ * @param req The request.
+ * @return The data, or NULL.
  * @since 0.1.0
  */
 SIPSRV_API void *sipsrv_request_user(const sipsrv_request *req);
 
 /**
  * @brief The number of dialogs the UAS holds.
+ * @param uas The UAS, or NULL.
+ * @return The count (0 for NULL).
  * @since 0.1.0
  */
 SIPSRV_API size_t sipsrv_uas_dialogs(const sipsrv_uas *uas);
