@@ -14,9 +14,18 @@
 #include <stdbool.h>
 
 /* The object lives in its own msg_t's home: freeing the msg_t frees it. */
+/* The fields a response copies (RFC 3261 8.2.6.2), for raw_fields. */
+enum { SS_RAW_VIA, SS_RAW_FROM, SS_RAW_TO, SS_RAW_CALL_ID, SS_RAW_CSEQ, SS_RAW_N };
+
 struct sipsrv_msg {
   msg_t *msg;
   sip_t *sip;
+  /* A rejected request whose Via, From, To, Call-ID or CSeq Sofia-SIP could
+   * not parse: the field values as received (in the message's home), so
+   * the 400 can still copy them (RFC 4475 3.1.2.1, 3.1.2.4). NULL if not
+   * needed. Several Via fields are kept joined with "\n". Not copied by
+   * ss_msg_dup(). */
+  const char *raw[SS_RAW_N];
 };
 
 /* What a scan of the raw header section found (lib/msg/scan.c). */

@@ -413,6 +413,72 @@ static bool judge_framing(const ss_head *h, size_t len, unsigned flags, sipsrv_v
   return true;
 }
 
+/* RFC 3261 8.2.6.2 for a request answered 400: keep the raw values of the
+ * copied fields Sofia-SIP could not parse (lines of [data, data + len),
+ * the header section; folded lines joined with a space). */
+static void keep_raw_fields(sipsrv_msg *sm, const char *data, size_t len)
+{
+  static const struct { const char *name; char compact; int idx; } f[] = {
+    { "Via", 'v', SS_RAW_VIA }, { "From", 'f', SS_RAW_FROM }, { "To", 't', SS_RAW_TO },
+    { "Call-ID", 'i', SS_RAW_CALL_ID }, { "CSeq", 0, SS_RAW_CSEQ },
+  };
+  sip_t const *sip = sm->sip;
+  bool missing[SS_RAW_N] = { !sip->sip_via, !sip->sip_from, !sip->sip_to, !sip->sip_call_id,
+                             !sip->sip_cseq };
+  su_home_t *home = msg_home(sm->msg);
+  const char *nl = memchr(data, '\n', len);
+  size_t i = nl ? (size_t)(nl - data) + 1 : len;   /* past the start line */
+
+  while (i < len) {
+    size_t end = i, colon, vstart;
+    char *val, *joined;
+    size_t n = 0;
+    int k = -1;
+    /* The field: this line and its continuations (lines starting SP/HT). */
+    for (;;) {
+      const char *e = memchr(data + end, '\n', len - end);
+      end = e ? (size_t)(e - data) + 1 : len;
+      if (end >= len || (data[end] != ' ' && data[end] != '\t'))
+        break;
+    }
+    if (end - i <= 2)
+      break;                             /* the empty line */
+    for (colon = i; colon < end && data[colon] != ':'; colon++)
+      ;
+    {
+      size_t nlen = colon;
+      while (nlen > i && (data[nlen - 1] == ' ' || data[nlen - 1] == '\t'))
+        nlen--;
+      for (size_t j = 0; j < sizeof f / sizeof f[0]; j++)
+        if (colon < end && ss_header_name_is(data + i, nlen - i, f[j].name, f[j].compact))
+          k = f[j].idx;
+    }
+    if (k >= 0 && missing[k]) {
+      vstart = colon + 1;
+      val = su_alloc(home, end - vstart + 1);
+      if (!val)
+        return;
+      for (size_t j = vstart; j < end; j++) {
+        char c = data[j];
+        if (c == '\r' || c == '\n')
+          c = ' ';
+        if (c == ' ' && (n == 0 || val[n - 1] == ' '))
+          continue;
+        val[n++] = c;
+      }
+      while (n && val[n - 1] == ' ')
+        n--;
+      val[n] = '\0';
+      /* The first of each, and every Via (all are copied, in order). */
+      if (!sm->raw[k])
+        sm->raw[k] = val;
+      else if (k == SS_RAW_VIA && (joined = su_sprintf(home, "%s\n%s", sm->raw[k], val)))
+        sm->raw[k] = joined;
+    }
+    i = end;
+  }
+}
+
 int sipsrv_msg_parse(sipsrv_msg **out, const void *data, size_t len, unsigned flags,
                      sipsrv_verdict *v)
 {
@@ -489,11 +555,18 @@ int sipsrv_msg_parse(sipsrv_msg **out, const void *data, size_t len, unsigned fl
       ss_verdict(v, SIPSRV_REJECT, 400, "Malformed Request-Line", "RFC 3261 7.1");
     else
       *v = framing;
-    if (!sip || !sip->sip_via) {
+    if (!sip) {
       msg_destroy(m);
       return SIPSRV_E_PARSE;
     }
     *out = ss_msg_wrap(m);
+    if (*out && v->action == SIPSRV_REJECT)
+      keep_raw_fields(*out, in.data, h.complete ? h.head_len : in.len);
+    if (*out && !sip->sip_via && !(*out)->raw[SS_RAW_VIA]) {
+      sipsrv_msg_free(*out);             /* nowhere to answer: dropped */
+      *out = NULL;
+      return SIPSRV_E_PARSE;
+    }
     return *out ? 0 : SIPSRV_E_NOMEM;
   }
   if (!sip || (!sip->sip_request && !sip->sip_status)) {
@@ -523,5 +596,8 @@ int sipsrv_msg_parse(sipsrv_msg **out, const void *data, size_t len, unsigned fl
       ss_verdict(v, SIPSRV_DROP, 0, why, "RFC 3261 7.3.1");
   }
   *out = ss_msg_wrap(m);
+  if (*out && sip->sip_request && v->action == SIPSRV_REJECT &&
+      (!sip->sip_via || !sip->sip_from || !sip->sip_to || !sip->sip_call_id || !sip->sip_cseq))
+    keep_raw_fields(*out, in.data, h.complete ? h.head_len : in.len);
   return *out ? 0 : SIPSRV_E_NOMEM;
 }

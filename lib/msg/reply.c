@@ -46,6 +46,28 @@ static void derive_tag(const sipsrv_msg *req, char out[17])
   snprintf(out, 17, "%016llx", (unsigned long long)ss_msg_id_hash(req, SS_HASH_INIT));
 }
 
+/* A field copied as received (raw, maybe several lines joined by "\n"),
+ * unparsed: Sofia-SIP's unknown-header class writes name and value as they
+ * are. NULL raw adds nothing. */
+static int add_raw(msg_t *m, msg_pub_t *pub, const char *name, const char *raw)
+{
+  su_home_t *home = msg_home(m);
+  while (raw && *raw) {
+    const char *nl = strchr(raw, '\n');
+    size_t n = nl ? (size_t)(nl - raw) : strlen(raw);
+    msg_header_t *h = msg_header_alloc(home, sip_unknown_class, 0);
+    char *v = su_strndup(home, raw, (isize_t)n);
+    if (!h || !v)
+      return -1;
+    h->sh_unknown->un_name = name;
+    h->sh_unknown->un_value = v;
+    if (msg_header_insert(m, pub, h) < 0)
+      return -1;
+    raw = nl ? nl + 1 : raw + n;
+  }
+  return 0;
+}
+
 int sipsrv_msg_reply(sipsrv_msg **out, const sipsrv_msg *req, int status, const char *phrase,
                      const sipsrv_reply_opts *opts)
 {
@@ -64,9 +86,12 @@ int sipsrv_msg_reply(sipsrv_msg **out, const sipsrv_msg *req, int status, const 
     opts = &defaults;
   rq = req->sip;
   /* A response is matched to its request by the Via branch and the CSeq
-   * (RFC 3261 17.1.3): without them it cannot be answered. A request missing
-   * From, To or Call-ID is still answered 400 (RFC 4475 3.3.1), without them. */
-  if (!rq->sip_request || !rq->sip_via || !rq->sip_cseq)
+   * (RFC 3261 17.1.3): without them it cannot be answered, unless they came
+   * malformed (then they are copied as received, RFC 4475 3.1.2.1 and
+   * 3.1.2.4). A request missing From, To or Call-ID is still answered 400
+   * (RFC 4475 3.3.1), without them. */
+  if (!rq->sip_request || (!rq->sip_via && !req->raw[SS_RAW_VIA]) ||
+      (!rq->sip_cseq && !req->raw[SS_RAW_CSEQ]))
     return SIPSRV_E_INVAL;
   if ((opts->body_len && (!opts->body || !opts->content_type)) ||
       (phrase && strpbrk(phrase, "\r\n")) || (opts->to_tag && !ss_is_token(opts->to_tag)))
@@ -84,11 +109,16 @@ int sipsrv_msg_reply(sipsrv_msg **out, const sipsrv_msg *req, int status, const 
   if (msg_header_insert(m, pub, (msg_header_t *)sip_status_create(
                                     home, status, phrase ? phrase : sipsrv_status_phrase(status),
                                     NULL)) < 0 ||
-      msg_header_add_dup(m, pub, (msg_header_t const *)rq->sip_via) < 0 ||
-      (rq->sip_from && msg_header_add_dup(m, pub, (msg_header_t const *)rq->sip_from) < 0) ||
-      (rq->sip_to && msg_header_add_dup(m, pub, (msg_header_t const *)rq->sip_to) < 0) ||
-      (rq->sip_call_id && msg_header_add_dup(m, pub, (msg_header_t const *)rq->sip_call_id) < 0) ||
-      msg_header_add_dup(m, pub, (msg_header_t const *)rq->sip_cseq) < 0)
+      (rq->sip_via ? msg_header_add_dup(m, pub, (msg_header_t const *)rq->sip_via) < 0
+                   : add_raw(m, pub, "Via", req->raw[SS_RAW_VIA]) < 0) ||
+      (rq->sip_from ? msg_header_add_dup(m, pub, (msg_header_t const *)rq->sip_from) < 0
+                    : add_raw(m, pub, "From", req->raw[SS_RAW_FROM]) < 0) ||
+      (rq->sip_to ? msg_header_add_dup(m, pub, (msg_header_t const *)rq->sip_to) < 0
+                  : add_raw(m, pub, "To", req->raw[SS_RAW_TO]) < 0) ||
+      (rq->sip_call_id ? msg_header_add_dup(m, pub, (msg_header_t const *)rq->sip_call_id) < 0
+                       : add_raw(m, pub, "Call-ID", req->raw[SS_RAW_CALL_ID]) < 0) ||
+      (rq->sip_cseq ? msg_header_add_dup(m, pub, (msg_header_t const *)rq->sip_cseq) < 0
+                    : add_raw(m, pub, "CSeq", req->raw[SS_RAW_CSEQ]) < 0))
     goto nomem;
   if (status > 100 && sip->sip_to && !sip->sip_to->a_tag) {
     if (!opts->to_tag)
