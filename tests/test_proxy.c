@@ -958,11 +958,14 @@ END_TEST
  * request goes to the next Route (loose routing) with its Request-URI. */
 START_TEST(proxy_route_loose_own_route_removed)
 {
-  world *w = world_new(NULL, 0);
+  sipsrv_proxy_cfg cfg = base_cfg(SIPSRV_PROXY_STATEFUL);
+  world *w;
   sipsrv_msg *m;
   sipsrv_addr a;
   size_t i;
 
+  cfg.relay = 1;                           /* the Route leads elsewhere */
+  w = world_new(&cfg, 0);
   i = invite_to(w,
                 RQ(.uri = "sip:bob@192.0.2.30:5060",
                    .headers = "Route: " PX_RR ", <sip:192.0.2.40:5070;lr>\r\n"),
@@ -1038,11 +1041,16 @@ END_TEST
  * (Regression: this failed before the fix.) */
 START_TEST(proxy_route_strict_downstream)
 {
-  world *w = world_new(NULL, 0);
+  sipsrv_proxy_cfg cfg = base_cfg(SIPSRV_PROXY_STATEFUL);
+  world *w;
   sipsrv_msg *m;
   sipsrv_addr a;
-  size_t m0 = w->nsent;
+  size_t m0;
   long i;
+
+  cfg.relay = 1;                           /* the Route leads elsewhere */
+  w = world_new(&cfg, 0);
+  m0 = w->nsent;
 
   send_rq(w, RQ(.uri = "sip:bob@192.0.2.30:5060", .headers = "Route: <sip:192.0.2.40:5070>\r\n"));
   ck_assert_int_eq(count(w, m0, "INVITE", NULL), 1);
@@ -1055,6 +1063,50 @@ START_TEST(proxy_route_strict_downstream)
   ck_assert_str_eq(a.uri.port, "5060");
   ck_assert_int_eq(sipsrv_msg_addr(m, SIPSRV_HDR_ROUTE, 1, &a), SIPSRV_E_NOTFOUND);
   ck_assert_str_eq(w->sent[i].dst, "192.0.2.40:5070");
+  world_fini(w);
+}
+END_TEST
+
+/* RFC 3261 16.4 and proxy.h (relay): an initial request whose pre-loaded
+ * Route leads elsewhere once ours is removed is relaying: without relay,
+ * a next hop or an authenticated user, 403 (RFC 4475 3.1.1.1's wsinv does
+ * this); with relay it follows the Route; in a dialog it always does. */
+START_TEST(proxy_route_preloaded_elsewhere_403)
+{
+  sipsrv_proxy_cfg cfg = base_cfg(SIPSRV_PROXY_STATELESS);
+  world *w = world_new(NULL, 0);
+  size_t r, m0;
+
+  send_rq(w, RQ(.uri = "sip:bob@example.com", .headers = "Route: <sip:192.0.2.40:5070;lr>\r\n"));
+  ck_assert_int_eq(count(w, 0, "INVITE", NULL), 0);
+  r = one(w, 0, "final", CALLER);
+  ck_assert_int_eq(sipsrv_msg_status(msg_at(w, r)), 403);
+  /* Inside a dialog (To tag) it follows the Route. */
+  m0 = w->nsent;
+  send_rq(w, RQ(.method = "BYE", .uri = "sip:bob@example.com", .to = "<" BOB ">;tag=b1",
+                .branch = "z9hG4bKbye1", .headers = "Route: <sip:192.0.2.40:5070;lr>\r\n"));
+  one(w, m0, "BYE", "192.0.2.40:5070");
+  /* Stateless mode checks it the same way. */
+  w = world_new(&cfg, 0);
+  send_rq(w, RQ(.uri = "sip:bob@example.com", .headers = "Route: <sip:192.0.2.40:5070;lr>\r\n"));
+  ck_assert_int_eq(count(w, 0, "INVITE", NULL), 0);
+  ck_assert_int_eq(sipsrv_msg_status(msg_at(w, one(w, 0, "final", CALLER))), 403);
+  cfg.relay = 1;
+  w = world_new(&cfg, 0);
+  send_rq(w, RQ(.uri = "sip:bob@example.com", .headers = "Route: <sip:192.0.2.40:5070;lr>\r\n"));
+  one(w, 0, "INVITE", "192.0.2.40:5070");
+  world_fini(w);
+}
+END_TEST
+
+/* RFC 3261 16.3 step 2 (RFC 4475 3.3.2, 3.3.3): a Request-URI scheme the
+ * proxy does not understand gets 416, before any routing decision. */
+START_TEST(proxy_validate_unknown_scheme_416)
+{
+  world *w = world_new(NULL, 0);
+  send_rq(w, RQ(.uri = "nobodyknowsthisscheme:totallyopaquecontent", .to = "<sip:bob@example.com>"));
+  ck_assert_int_eq(count(w, 0, "INVITE", NULL), 0);
+  ck_assert_int_eq(sipsrv_msg_status(msg_at(w, one(w, 0, "final", CALLER))), 416);
   world_fini(w);
 }
 END_TEST
@@ -3553,6 +3605,8 @@ static Suite *suite(void)
   tcase_add_test(tc, proxy_route_two_own_routes_removed);
   tcase_add_test(tc, proxy_route_strict_upstream);
   tcase_add_test(tc, proxy_route_strict_downstream);
+  tcase_add_test(tc, proxy_route_preloaded_elsewhere_403);
+  tcase_add_test(tc, proxy_validate_unknown_scheme_416);
   tcase_add_test(tc, proxy_route_preloaded_own_route_uses_location);
 
   tc = tcase(s, "target");

@@ -395,6 +395,15 @@ START_TEST(redirect_404_unknown_480_known)
 }
 END_TEST
 
+/* RFC 3261 8.2.2.1 (RFC 4475 3.3.2): an unknown Request-URI scheme: 416. */
+START_TEST(redirect_unknown_scheme_416)
+{
+  world *w = world_new(0, RULE_NONE);
+  send_rq(w, "INVITE", "nobodyknowsthisscheme:totallyopaquecontent", "z9hG4bKr1");
+  ck_assert_int_eq(last_status(w), 416);
+}
+END_TEST
+
 /* redirect.h: the application's rules come first; the location service's
  * contacts are added to them. */
 START_TEST(redirect_rule_targets)
@@ -644,6 +653,7 @@ static Suite *suite(void)
   tcase_add_test(tc, redirect_300_ordered_by_q);
   tcase_add_test(tc, redirect_message_302);
   tcase_add_test(tc, redirect_404_unknown_480_known);
+  tcase_add_test(tc, redirect_unknown_scheme_416);
   tcase_add_test(tc, redirect_rule_targets);
   tcase_add_test(tc, redirect_rule_reject);
   tcase_add_test(tc, redirect_rule_known_480);

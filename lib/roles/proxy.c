@@ -48,8 +48,13 @@ static int validate(const sipsrv_proxy *p, const sipsrv_msg *req, uint64_t loop,
                     const char **phrase, char *hdr, size_t size)
 {
   sip_t const *sip = req->sip;
+  url_t const *ru = sip->sip_request->rq_url;
   hdr[0] = '\0';
   *phrase = NULL;
+  /* Step 2: a scheme we do not understand (RFC 4475 3.3.2, 3.3.3): 416. A
+   * tel URI is understood: gateways and on_route route it. */
+  if (ru->url_type != url_sip && ru->url_type != url_sips && ru->url_type != url_tel)
+    return 416;
   /* Step 3: Max-Forwards. */
   if (sip->sip_max_forwards && sip->sip_max_forwards->mf_count == 0)
     return 483;
@@ -281,7 +286,7 @@ static bool gateway_targets(sipsrv_proxy *p, url_t const *ru, px_targets *out)
   return true;
 }
 
-void px_route(sipsrv_proxy *p, const sipsrv_msg *req, px_targets *out,
+void px_route(sipsrv_proxy *p, const sipsrv_msg *req, bool authed, px_targets *out,
               px_route_done done, void *ctx)
 {
   url_t const *ru = req->sip->sip_request->rq_url;
@@ -297,6 +302,16 @@ void px_route(sipsrv_proxy *p, const sipsrv_msg *req, px_targets *out,
    * domains (a UA that ignores the Contact, as sipp's built-in uac) and an
    * initial request that was routed to us (we are its outbound proxy) are
    * targeted like any other. */
+  if (req->sip->sip_route && !in_dialog && !p->cfg.relay && !p->next_hop && !authed &&
+      req->sip->sip_request->rq_method != sip_method_ack) {
+    /* A Route left after 16.4 on an initial request points elsewhere: that
+     * is relaying, allowed only to a relay, an outbound proxy (next_hop)
+     * or an authenticated user of ours; not an open relay by Route. */
+    out->status = 403;
+    out->phrase = "Relaying Forbidden";
+    done(ctx, out);
+    return;
+  }
   if (req->sip->sip_route || (in_dialog && !px_domain_is_ours(p, ru))) {
     const char *hop = !req->sip->sip_route && p->next_hop ? p->next_hop : NULL;
     if (add_target(out, NULL, NULL, hop, -1) < 0)
@@ -462,7 +477,7 @@ static void forward_stateless(sipsrv_proxy *p, sipsrv_msg *m, const ss_peer *src
   f->m = m;
   f->src = *src;
   px_preprocess(p, m);
-  px_route(p, m, &f->t, sl_routed, f);
+  px_route(p, m, false, &f->t, sl_routed, f);
 }
 
 static bool px_early(void *self, sipsrv_msg *m, const ss_peer *src)

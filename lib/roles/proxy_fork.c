@@ -533,7 +533,7 @@ static void on_authed(void *arg, const px_auth_result *r)
     if (r->user)
       px_auth_consume(p, c->base);
     px_preprocess(p, c->base);
-    px_route(p, c->base, &c->t, on_routed, c);
+    px_route(p, c->base, r->user != NULL, &c->t, on_routed, c);
   }
   leave(c);
 }

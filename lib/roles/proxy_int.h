@@ -141,12 +141,13 @@ void px_dns_fini(sipsrv_proxy *p);
  * last Route, our own topmost Route values removed. */
 void px_preprocess(sipsrv_proxy *p, sipsrv_msg *req);
 
-/* Route a request (16.5): fill *out with targets, or a status, then call
+/* Route a request (16.5; authed: it came from an authenticated user of
+ * ours): fill *out with targets, or a status, then call
  * done(ctx, out) (at once for synchronous sources, later for a store that
  * completes later). When the proxy is freed first, done(ctx, NULL) runs
  * then: the caller frees what it holds and does nothing else. */
 typedef void (*px_route_done)(void *ctx, px_targets *t);
-void px_route(sipsrv_proxy *p, const sipsrv_msg *req, px_targets *out,
+void px_route(sipsrv_proxy *p, const sipsrv_msg *req, bool authed, px_targets *out,
               px_route_done done, void *ctx);
 /* Free the strings of targets. */
 void px_targets_clear(px_targets *t);

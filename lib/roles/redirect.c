@@ -353,6 +353,11 @@ static bool rd_request(void *self, ss_txn *st, sipsrv_msg *msg)
   if (ru->url_user && strlen(ru->url_user) < sizeof r->user)
     strcpy(r->user, ru->url_user);
 
+  /* RFC 3261 8.2.2.1 (RFC 4475 3.3.2): a scheme we do not understand. */
+  if (ru->url_type != url_sip && ru->url_type != url_sips && ru->url_type != url_tel) {
+    answer(r, 416, NULL, NULL);
+    return true;
+  }
   if (rd->cfg.on_redirect) {
     rd->cfg.on_redirect(rd, &r->t, msg, rd->cfg.user);
     if (r->t.status) {
