@@ -8,7 +8,14 @@
  * which only sres_resolver_error() reads (then sres moves on to the next
  * server at once). Without that read the socket stays readable for epoll
  * (a busy loop), and a blocking recvfrom() would wait forever: the sockets
- * are made non-blocking too. */
+ * are made non-blocking too.
+ *
+ * SOFIA-NOTES (found here): when no name server can even be connected to
+ * (ENETUNREACH: no route), sres_sip_new() loops forever inside
+ * sres_query(), printing "sres_server_socket: connect: Network is
+ * unreachable". So before each query (at most once a second) the name
+ * servers of resolv.conf are tried with a UDP connect(); when none can be
+ * reached the query fails at once instead. */
 #include "loop_int.h"
 
 #include <sipsrv/error.h>
@@ -18,7 +25,11 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 struct lres;
 struct lq;
@@ -49,6 +60,9 @@ typedef struct lres {
   sipsrv_loop *loop;
   sipsrv_core *core;
   sres_resolver_t *sres;
+  char conf[256];             /* the resolv.conf read */
+  uint64_t checked;           /* when the name servers were last tried (monotonic ms) */
+  bool reachable;
   lsock socks[MAX_SOCKETS];
   lq *queries;
   ss_loop_hook hook;
@@ -143,7 +157,8 @@ static void free_finished(lres *r, bool all)
     lq *q = *pp;
     if (q->finished || all) {
       *pp = q->next;
-      sres_sip_unref(q->sip);
+      if (q->sip)
+        sres_sip_unref(q->sip);
       ss_free(r->core, q);
     } else {
       pp = &q->next;
@@ -164,6 +179,59 @@ static bool on_busy(void *arg)
   return ((lres *)arg)->queries != NULL;
 }
 
+/* Can a UDP socket be connected to addr:53? (No packet is sent.) */
+static bool connectable(const char *addr)
+{
+  struct sockaddr_storage ss;
+  socklen_t len;
+  int fd;
+  bool ok;
+  memset(&ss, 0, sizeof ss);
+  if (inet_pton(AF_INET, addr, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+    ss.ss_family = AF_INET;
+    ((struct sockaddr_in *)&ss)->sin_port = htons(53);
+    len = sizeof(struct sockaddr_in);
+  } else if (inet_pton(AF_INET6, addr, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+    ss.ss_family = AF_INET6;
+    ((struct sockaddr_in6 *)&ss)->sin6_port = htons(53);
+    len = sizeof(struct sockaddr_in6);
+  } else {
+    return true;                         /* not ours to judge: let sres try */
+  }
+  fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return true;
+  ok = connect(fd, (struct sockaddr *)&ss, len) == 0;
+  close(fd);
+  return ok;
+}
+
+/* Is any name server of the resolv.conf reachable (see the note above)?
+ * Without a nameserver line the resolver uses 127.0.0.1. */
+static bool servers_reachable(lres *r)
+{
+  uint64_t now = sipsrv_clock_monotonic(NULL);
+  FILE *f;
+  char line[512];
+  bool any = false, ok = false;
+
+  if (r->checked && now - r->checked < 1000)
+    return r->reachable;
+  r->checked = now;
+  f = fopen(r->conf, "r");
+  while (f && fgets(line, sizeof line, f) && !ok) {
+    char addr[128];
+    if (sscanf(line, " nameserver %127s", addr) == 1) {
+      any = true;
+      ok = connectable(addr);
+    }
+  }
+  if (f)
+    fclose(f);
+  r->reachable = any ? ok : connectable("127.0.0.1");
+  return r->reachable;
+}
+
 static int lres_resolve(void *user, const char *uri, sipsrv_resolve_cb done, void *ctx,
                         void **query)
 {
@@ -178,6 +246,11 @@ static int lres_resolve(void *user, const char *uri, sipsrv_resolve_cb done, voi
   q->next = r->queries;
   r->queries = q;
   *query = q;
+  if (!servers_reachable(r)) {
+    q->finished = true;                  /* freed at the next tick */
+    done(ctx, SIPSRV_E_IO, NULL, 0);
+    return 0;
+  }
   /* NAPTR and SRV on (RFC 3263 4.1, 4.2); the notify may come inline. */
   sip = sres_sip_new(r->sres, (url_string_t const *)uri, NULL, 1, 1, on_notify, q);
   if (!sip) {
@@ -233,6 +306,7 @@ int sipsrv_loop_resolver_new(sipsrv_resolver **out, sipsrv_loop *loop, const cha
     r->socks[i].r = r;
     r->socks[i].fd = -1;
   }
+  snprintf(r->conf, sizeof r->conf, "%s", resolv_conf ? resolv_conf : "/etc/resolv.conf");
   r->sres = sres_resolver_new(resolv_conf);
   /* Never blocking (SOFIA-NOTES: sres_is_blocking() would switch it). */
   if (!r->sres || !sres_resolver_set_async(r->sres, on_update, r, 0)) {

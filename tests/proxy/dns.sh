@@ -14,6 +14,8 @@
 #  - sipsrv-stateless-proxy --to sl.test (SRV only, no NAPTR): 100 calls,
 #    with a name server that is down listed first (ICMP port unreachable:
 #    the resolver moves on to the next one);
+#  - with no reachable name server at all (no route: Sofia's resolver would
+#    loop forever), a call gets 503 at once and the proxy stays responsive;
 #  - the UDP failover again under valgrind: no error, no leak.
 # Skipped, with the reason, without sipp, dnsmasq or unprivileged network
 # namespaces. Every process is bounded in time and stopped.
@@ -76,6 +78,7 @@ log-queries
 EOF
 echo "nameserver 127.0.0.1" >resolv.conf
 printf 'nameserver 127.0.0.2\nnameserver 127.0.0.1\n' >resolv-dead-first.conf
+echo "nameserver 192.0.2.53" >resolv-no-route.conf    # no route in this namespace
 rm -f dnsmasq.log
 dnsmasq --keep-in-foreground --conf-file=dnsmasq.conf --user=root --group= --pid-file= \
   --log-facility="$PWD/dnsmasq.log" &
@@ -148,6 +151,18 @@ sipp_run "sipsrv-stateless-proxy --to sl.test (SRV), first name server down: 100
 echo "cpu: stateless proxy, first name server down: $(( $(awk '{print $1}' "/proc/$pid/schedstat") / 1000000 )) ms in all"
 kill "$callee2" 2>/dev/null; wait "$callee2" 2>/dev/null; callee2=
 stop "sipsrv-stateless-proxy DNS"
+
+server=$slproxy
+server_args="--to sl.test --resolv-conf resolv-no-route.conf"
+start || exit 1
+sipp_run "no name server reachable: the call gets 503" 127.0.0.1:$udp -t u1 \
+  -sf "$here/uac-503.xml" -s service -m 3
+if [ "$(wc -c <server.err)" -lt 10000 ]; then
+  ok "no name server reachable: the proxy does not spin ($(wc -c <server.err) bytes of log)"
+else
+  bad "no name server reachable: $(wc -c <server.err) bytes of log: $(head -2 server.err)"
+fi
+stop "sipsrv-stateless-proxy, no name server reachable"
 
 if ldd "$proxy" 2>/dev/null | grep -q libasan; then
   echo "valgrind part skipped: this sipsrv-proxy is built with AddressSanitizer (its own checks ran)"
