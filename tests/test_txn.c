@@ -58,6 +58,9 @@ typedef struct fx {
   bool fail_send;               /* send() returns -1 */
 
   ss_txn *req_txn[MAXREC];      /* request(): the new server transactions */
+  sipsrv_msg *req_copy[MAXREC]; /* and a copy of each one's request (a TU's own:
+                                   the transaction drops its copy once Completed
+                                   and unowned) */
   size_t nreq;
   int answer;                   /* request() answers at once with this status, 0 none */
   int answer_rc;                /* what ss_txn_respond returned then */
@@ -112,6 +115,8 @@ static void tu_request(void *user, ss_txn *st, sipsrv_msg *req)
   ck_assert_ptr_eq(f, &F);
   ck_assert_uint_lt(f->nreq, MAXREC);
   ck_assert_ptr_eq(ss_txn_request_msg(st), req);
+  f->req_copy[f->nreq] = ss_msg_dup(req);
+  ck_assert_ptr_nonnull(f->req_copy[f->nreq]);
   f->req_txn[f->nreq++] = st;
   event('Q');
   if (f->answer) {
@@ -257,6 +262,8 @@ static void teardown(void)
 {
   ss_txn_layer_free(F.l);
   ss_timers_fini(&F.ts);
+  for (size_t i = 0; i < F.nreq; i++)
+    sipsrv_msg_free(F.req_copy[i]);
   for (size_t i = 0; i < F.nsent; i++)
     free(F.sent[i].data);
   free(F.sent);
@@ -418,13 +425,19 @@ static ss_txn *server(const rq *r, bool reliable)
   return F.req_txn[before];
 }
 
-/* The TU answers st with a response built from its request. */
+/* The TU answers st with a response built from its request (the TU's copy). */
 static int respond(ss_txn *st, int status)
 {
   sipsrv_msg *rsp = NULL;
-  ck_assert_int_eq(sipsrv_msg_reply(&rsp, ss_txn_request_msg(st), status, NULL, NULL), 0);
+  const sipsrv_msg *req = NULL;
+  for (size_t i = 0; i < F.nreq; i++)
+    if (F.req_txn[i] == st)
+      req = F.req_copy[i];
+  ck_assert_ptr_nonnull(req);
+  ck_assert_int_eq(sipsrv_msg_reply(&rsp, req, status, NULL, NULL), 0);
   return ss_txn_respond(st, rsp);
 }
+
 
 /* ---- what was sent ----------------------------------------------------- */
 
@@ -2077,6 +2090,39 @@ END_TEST
 
 /* ---- respond: ss_txn_respond errors -------------------------------------- */
 
+/* RFC 3261 17.2.1, 17.2.2 (and txn.h): a server transaction in Completed
+ * that no TU owns keeps only what retransmissions need: its request is
+ * dropped (memory: the 32 s of Timer J), yet a retransmitted request still
+ * gets the final response again and the ACK still matches. An owned one
+ * keeps it. */
+START_TEST(txn_server_compact_completed)
+{
+  rq opt = rq_new("OPTIONS", "z9hG4bKcmp"), inv = rq_new("INVITE", "z9hG4bKcmpi");
+  ss_txn *nist, *ist;
+  char tag[64];
+  rq a;
+  int owner;
+
+  nist = server(&opt, false);
+  ck_assert_int_eq(respond(nist, 200), 0);
+  ck_assert_ptr_null(ss_txn_request_msg(nist));
+  recv_req(&opt, false);                                  /* retransmission */
+  ck_assert_uint_eq(F.nsent, 2);
+  ck_assert(sent_same(0, 1));
+
+  ist = server(&inv, false);
+  ss_txn_set_owner(ist, &owner);
+  ck_assert_int_eq(respond(ist, 486), 0);
+  ck_assert_ptr_nonnull(ss_txn_request_msg(ist));         /* owned: kept */
+  ss_txn_set_owner(ist, NULL);
+  ck_assert_ptr_null(ss_txn_request_msg(ist));
+  sent_to_tag(2, tag, sizeof tag);
+  a = rq_ack(&inv, tag);
+  recv_req(&a, false);
+  ck_assert_int_eq(ss_txn_state_of(ist), SS_TXN_CONFIRMED);
+}
+END_TEST
+
 START_TEST(txn_respond_state)
 {
   rq inv = rq_new("INVITE", "z9hG4bKrsi"), opt = rq_new("OPTIONS", "z9hG4bKrsn");
@@ -2372,6 +2418,7 @@ static Suite *suite(void)
 
   tc = tcase(s, "respond");
   tcase_add_test(tc, txn_respond_state);
+  tcase_add_test(tc, txn_server_compact_completed);
   tcase_add_test(tc, txn_respond_client);
   tcase_add_test(tc, txn_respond_invalid_args);
   tcase_add_test(tc, txn_recv_invalid_args);

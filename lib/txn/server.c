@@ -233,5 +233,21 @@ void ss_server_again(ss_txn *t, sipsrv_msg *m, const ss_peer *src)
 int ss_server_respond(ss_txn *t, sipsrv_msg *rsp)
 {
   int rc = t->kind == SS_TXN_IST ? ist_respond(t, rsp) : nist_respond(t, rsp);
+  ss_server_compact(t);
   return rc;
+}
+
+void ss_server_compact(ss_txn *t)
+{
+  /* Completed (or Confirmed) answers a retransmitted request with the final
+   * response and matches the ACK by the key and the final's To tag (17.2.1,
+   * 17.2.2): the request and the last provisional are dead weight for the
+   * 32 s of Timer J or H (about 3.5 KB each), once no TU holds the request. */
+  if (t->owner || (t->kind != SS_TXN_IST && t->kind != SS_TXN_NIST) ||
+      (t->state != SS_TXN_COMPLETED && t->state != SS_TXN_CONFIRMED))
+    return;
+  sipsrv_msg_free(t->req);
+  t->req = NULL;
+  sipsrv_msg_free(t->provisional);
+  t->provisional = NULL;
 }

@@ -502,4 +502,9 @@ sipsrv_msg *ss_txn_request_msg(const ss_txn *t) { return t->req; }
 const ss_peer *ss_txn_peer(const ss_txn *t) { return &t->peer; }
 int ss_txn_status(const ss_txn *t) { return t->status; }
 void *ss_txn_owner(const ss_txn *t) { return t->owner; }
-void ss_txn_set_owner(ss_txn *t, void *owner) { t->owner = owner; }
+void ss_txn_set_owner(ss_txn *t, void *owner)
+{
+  t->owner = owner;
+  if (!owner && !t->dead)
+    ss_server_compact(t);
+}

@@ -112,6 +112,8 @@ ss_txn *ss_txn_cancel_target(ss_txn_layer *l, const sipsrv_msg *cancel);
 ss_txn_kind ss_txn_kind_of(const ss_txn *t);
 ss_txn_state ss_txn_state_of(const ss_txn *t);
 const char *ss_txn_state_name(ss_txn_state s);
+/* The request; NULL for a server transaction in Completed or Confirmed
+ * that no TU owns any more (it keeps only what retransmissions need). */
 sipsrv_msg *ss_txn_request_msg(const ss_txn *t);
 const ss_peer *ss_txn_peer(const ss_txn *t);
 int ss_txn_status(const ss_txn *t);          /* last status sent or received, 0 if none */

@@ -68,5 +68,8 @@ void ss_nist_start(ss_txn *t);
 /* A request that matched t: a retransmission, or an ACK for an IST. Takes m. */
 void ss_server_again(ss_txn *t, sipsrv_msg *m, const ss_peer *src);
 int ss_server_respond(ss_txn *t, sipsrv_msg *rsp);
+/* A server transaction in Completed or Confirmed with no owner drops its
+ * request and provisional (ss_txn_request_msg() is NULL after). */
+void ss_server_compact(ss_txn *t);
 
 #endif
