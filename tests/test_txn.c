@@ -2123,6 +2123,38 @@ START_TEST(txn_server_compact_completed)
 }
 END_TEST
 
+/* txn.h ss_txn_compact(): an ICT in Completed keeps only its ACK, so a
+ * retransmitted 486 is still ACKed (17.1.1.2); an IST in Accepted drops
+ * all but its key, and the TU's 2xx retransmissions still go out (RFC 6026
+ * 7.1); a transaction still at work is not touched. */
+START_TEST(txn_compact_client_and_accepted)
+{
+  rq inv = rq_new("INVITE", "z9hG4bKcpc"), inv2 = rq_new("INVITE", "z9hG4bKcps");
+  ss_txn *ict = client(&inv, false), *ist;
+  size_t n;
+
+  ss_txn_compact(ict);                                    /* Calling: kept */
+  ck_assert_ptr_nonnull(ss_txn_request_msg(ict));
+  recv_rsp(&inv, 486, "t486", false);
+  ck_assert_int_eq(ss_txn_state_of(ict), SS_TXN_COMPLETED);
+  ss_txn_compact(ict);
+  ck_assert_ptr_null(ss_txn_request_msg(ict));
+  n = F.nsent;
+  recv_rsp(&inv, 486, "t486", false);                     /* retransmitted */
+  ck_assert_uint_eq(F.nsent, n + 1);
+  ck_assert(sent_starts(n, "ACK "));
+
+  ist = server(&inv2, false);
+  ck_assert_int_eq(respond(ist, 200), 0);
+  ck_assert_int_eq(ss_txn_state_of(ist), SS_TXN_ACCEPTED);
+  ss_txn_compact(ist);
+  ck_assert_ptr_null(ss_txn_request_msg(ist));
+  n = F.nsent;
+  ck_assert_int_eq(respond(ist, 200), 0);                 /* the TU's retransmission */
+  ck_assert_uint_eq(F.nsent, n + 1);
+}
+END_TEST
+
 START_TEST(txn_respond_state)
 {
   rq inv = rq_new("INVITE", "z9hG4bKrsi"), opt = rq_new("OPTIONS", "z9hG4bKrsn");
@@ -2419,6 +2451,7 @@ static Suite *suite(void)
   tc = tcase(s, "respond");
   tcase_add_test(tc, txn_respond_state);
   tcase_add_test(tc, txn_server_compact_completed);
+  tcase_add_test(tc, txn_compact_client_and_accepted);
   tcase_add_test(tc, txn_respond_client);
   tcase_add_test(tc, txn_respond_invalid_args);
   tcase_add_test(tc, txn_recv_invalid_args);

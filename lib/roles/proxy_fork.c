@@ -32,7 +32,10 @@ struct px_ctx {
   ss_txn_owner_hdr hdr;       /* first: the server transaction's owner */
   sipsrv_proxy *p;
   ss_txn *st;                 /* NULL once it terminated */
-  sipsrv_msg *base;           /* the request after 16.4, copied per branch */
+  sipsrv_msg *base;           /* the request after 16.4, copied per branch;
+                                 NULL once settled (see settle()) */
+  sip_method_t method;        /* of the request */
+  bool initial;               /* no To tag: it may make a dialog */
   ss_peer src;
   px_targets t;
   px_branch b[PX_MAX_TARGETS];
@@ -102,9 +105,35 @@ static px_ctx *enter(px_ctx *c)
   return c;
 }
 
+/* Once the caller has its final answer and no branch is pending, no new
+ * branch starts and no best response is chosen again: the request copy,
+ * the branches' final responses and the transactions' requests are dead
+ * weight for the rest of the transactions' lives (Timer L/M/D, 32 s over
+ * UDP), about 3.5 KB each. Accepted 2xx retransmissions still pass. */
+static void settle(px_ctx *c)
+{
+  if (!c->answered || c->routing || !c->base)
+    return;
+  for (size_t i = 0; i < c->nb; i++)
+    if (!c->b[i].status || c->b[i].dns)
+      return;
+  for (size_t i = 0; i < c->nb; i++) {
+    sipsrv_msg_free(c->b[i].final);
+    c->b[i].final = NULL;
+    if (c->b[i].ct)
+      ss_txn_compact(c->b[i].ct);
+  }
+  if (c->st)
+    ss_txn_compact(c->st);
+  sipsrv_msg_free(c->base);
+  c->base = NULL;
+}
+
 static void leave(px_ctx *c)
 {
   c->busy--;
+  if (c->busy == 0)
+    settle(c);
   maybe_free(c);
 }
 
@@ -112,7 +141,7 @@ static void leave(px_ctx *c)
 
 static bool method_is(const px_ctx *c, sip_method_t m)
 {
-  return c->base->sip->sip_request->rq_method == m;
+  return c->method == m;
 }
 
 /* Send a response upstream: through the server transaction, or by Via when
@@ -150,7 +179,7 @@ static void dialog_note(px_ctx *c, const sipsrv_msg *rsp, bool first)
   int code = rsp->sip->sip_status->st_status;
   if (c->p->cfg.mode != SIPSRV_PROXY_DIALOG || code < 200)
     return;
-  if (first && code < 300 && method_is(c, sip_method_invite) && !c->base->sip->sip_to->a_tag)
+  if (first && code < 300 && method_is(c, sip_method_invite) && c->initial)
     px_dialog_start(c->p, rsp);
   else if (method_is(c, sip_method_bye) && (first || code >= 300))
     px_dialog_bye(c->p, rsp);
@@ -555,6 +584,8 @@ void px_fork_start(sipsrv_proxy *p, ss_txn *st, sipsrv_msg *req, uint64_t loop)
   c->loop = loop;
   c->live = 1;
   c->invite = req->sip->sip_request->rq_method == sip_method_invite;
+  c->method = req->sip->sip_request->rq_method;
+  c->initial = !req->sip->sip_to || !req->sip->sip_to->a_tag;
   {
     /* RFC 5393: without Max-Breadth, 60. */
     char v[16];

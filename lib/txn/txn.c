@@ -502,6 +502,29 @@ sipsrv_msg *ss_txn_request_msg(const ss_txn *t) { return t->req; }
 const ss_peer *ss_txn_peer(const ss_txn *t) { return &t->peer; }
 int ss_txn_status(const ss_txn *t) { return t->status; }
 void *ss_txn_owner(const ss_txn *t) { return t->owner; }
+void ss_txn_compact(ss_txn *t)
+{
+  bool server = t->kind == SS_TXN_IST || t->kind == SS_TXN_NIST;
+  if (t->dead)
+    return;
+  /* What each state still needs (RFC 3261 17.1, 17.2, RFC 6026): the key
+   * always; Completed the final response (server) or the ACK (ICT, in
+   * t->final); Accepted nothing (2xx retransmissions pass through). */
+  if (t->state != SS_TXN_COMPLETED && t->state != SS_TXN_CONFIRMED &&
+      t->state != SS_TXN_ACCEPTED)
+    return;
+  sipsrv_msg_free(t->req);
+  t->req = NULL;
+  if (server) {
+    sipsrv_msg_free(t->provisional);
+    t->provisional = NULL;
+  }
+  if (t->state == SS_TXN_ACCEPTED) {
+    sipsrv_msg_free(t->final);
+    t->final = NULL;
+  }
+}
+
 void ss_txn_set_owner(ss_txn *t, void *owner)
 {
   t->owner = owner;

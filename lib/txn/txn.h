@@ -115,6 +115,11 @@ const char *ss_txn_state_name(ss_txn_state s);
 /* The request; NULL for a server transaction in Completed or Confirmed
  * that no TU owns any more (it keeps only what retransmissions need). */
 sipsrv_msg *ss_txn_request_msg(const ss_txn *t);
+/* The TU is done with t's request: in Completed, Confirmed or Accepted it
+ * keeps only what its retransmissions need (the request, a server's last
+ * provisional, and in Accepted the 2xx go; ss_txn_request_msg() is NULL
+ * after). Any other state: nothing changes. */
+void ss_txn_compact(ss_txn *t);
 const ss_peer *ss_txn_peer(const ss_txn *t);
 int ss_txn_status(const ss_txn *t);          /* last status sent or received, 0 if none */
 void *ss_txn_owner(const ss_txn *t);
