@@ -1,6 +1,7 @@
 /* The proxy's pieces (proxy_int.h): next hops, our own URIs, branches and
  * loop hashes, the 16.6 edits of a forwarded copy, responses back by Via. */
 #include "proxy_int.h"
+#include "roles_int.h"
 
 #include "transport/transport_int.h"
 
@@ -15,13 +16,6 @@
 /* Our branches start with the magic cookie, then "s" and a kind: "sf"
  * stateful (then the loop hash), "sl" stateless, "sa" a 2xx ACK. */
 #define OUR_BRANCH "z9hG4bKs"
-
-static unsigned url_port_or_default(url_t const *u)
-{
-  if (u->url_port && *u->url_port)
-    return (unsigned)strtoul(u->url_port, NULL, 10);
-  return u->url_type == url_sips ? 5061 : 5060;
-}
 
 int px_next_hop(const sipsrv_proxy *p, url_t const *u, ss_peer *out, const char **phrase)
 {
@@ -48,7 +42,7 @@ int px_next_hop(const sipsrv_proxy *p, url_t const *u, ss_peer *out, const char 
     return 503;
   }
   snprintf(hostport, sizeof hostport, "%s%s%s:%u", strchr(host, ':') && host[0] != '[' ? "[" : "",
-           host, strchr(host, ':') && host[0] != '[' ? "]" : "", url_port_or_default(u));
+           host, strchr(host, ':') && host[0] != '[' ? "]" : "", ss_url_port(u));
   if (ss_sockaddr_parse(hostport, &out->addr, &out->addrlen) < 0) {
     *phrase = "Bad Target Address";
     return 503;
@@ -79,27 +73,19 @@ int px_peer_for(const sipsrv_proxy *p, const char *transport, const struct socka
   return 0;
 }
 
-static bool is_domain(const sipsrv_proxy *p, const char *host)
-{
-  for (const char *const *d = p->cfg.domains; d && *d; d++)
-    if (strcasecmp(*d, host) == 0)
-      return true;
-  return false;
-}
-
 bool px_uri_is_us(const sipsrv_proxy *p, url_t const *u)
 {
   if (!u->url_host || (u->url_type != url_sip && u->url_type != url_sips))
     return false;
-  if (ss_core_is_local(p->core, u->url_host, url_port_or_default(u)))
+  if (ss_core_is_local(p->core, u->url_host, ss_url_port(u)))
     return true;
-  return is_domain(p, u->url_host) && !u->url_port;
+  return ss_domain_listed(p->cfg.domains, u->url_host) && !u->url_port;
 }
 
 bool px_host_is_ours(const sipsrv_proxy *p, url_t const *u)
 {
   return u->url_host && (u->url_type == url_sip || u->url_type == url_sips) &&
-         (is_domain(p, u->url_host) || ss_core_is_local(p->core, u->url_host, 0));
+         (ss_domain_listed(p->cfg.domains, u->url_host) || ss_core_is_local(p->core, u->url_host, 0));
 }
 
 bool px_domain_is_ours(const sipsrv_proxy *p, url_t const *u)
@@ -109,8 +95,8 @@ bool px_domain_is_ours(const sipsrv_proxy *p, url_t const *u)
   /* A domain that is an IP address is shared by everything on that
    * address: with a port, it is ours only on one of our ports. */
   if (u->url_port && ss_is_ip_address(u->url_host))
-    return ss_core_is_local(p->core, u->url_host, url_port_or_default(u));
-  return is_domain(p, u->url_host) || ss_core_is_local(p->core, u->url_host, 0);
+    return ss_core_is_local(p->core, u->url_host, ss_url_port(u));
+  return ss_domain_listed(p->cfg.domains, u->url_host) || ss_core_is_local(p->core, u->url_host, 0);
 }
 
 /* ---- branches and loops ------------------------------------------------ */

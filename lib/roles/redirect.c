@@ -280,28 +280,14 @@ static void on_bindings(void *arg, int err, const sipsrv_binding *b, size_t n)
   finish(r);
 }
 
-static bool our_domain(const sipsrv_redirect *rd, const char *host)
-{
-  for (const char *const *d = rd->cfg.domains; host && *d; d++)
-    if (strcasecmp(*d, host) == 0)
-      return true;
-  return false;
-}
-
-static unsigned port_of(url_t const *u)
-{
-  if (u->url_port && *u->url_port)
-    return (unsigned)strtoul(u->url_port, NULL, 10);
-  return u->url_type == url_sips ? 5061 : 5060;
-}
-
 /* A Request-URI for the server itself: no user, and one of its addresses
  * or domains (the UAS answers those: OPTIONS pings). */
 static bool for_us(const sipsrv_redirect *rd, url_t const *u)
 {
   if (u->url_user || !u->url_host)
     return false;
-  return ss_core_is_local(rd->core, u->url_host, port_of(u)) || our_domain(rd, u->url_host);
+  return ss_core_is_local(rd->core, u->url_host, ss_url_port(u)) ||
+         ss_domain_listed(rd->cfg.domains, u->url_host);
 }
 
 /* RFC 3261 9.2: CANCEL of an INVITE we answered (or are answering): 200;
@@ -349,7 +335,7 @@ static bool rd_request(void *self, ss_txn *st, sipsrv_msg *msg)
   rd->live = r;
   ss_txn_set_owner(st, r);
   r->ours = (ru->url_type == url_sip || ru->url_type == url_sips) &&
-            (our_domain(rd, ru->url_host) || (ru->url_host && ss_core_is_local(rd->core, ru->url_host, 0)));
+            (ss_domain_listed(rd->cfg.domains, ru->url_host) || (ru->url_host && ss_core_is_local(rd->core, ru->url_host, 0)));
   if (ru->url_user && strlen(ru->url_user) < sizeof r->user)
     strcpy(r->user, ru->url_user);
 

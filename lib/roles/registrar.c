@@ -128,14 +128,6 @@ static const char *canonical_aor(reg_req *r, url_t const *u)
   return ss_aor_print(u, buf, sizeof buf) < 0 ? NULL : rdup(r, buf);
 }
 
-static bool our_domain(const sipsrv_registrar *g, const char *host)
-{
-  for (const char *const *d = g->cfg.domains; host && *d; d++)
-    if (strcasecmp(*d, host) == 0)
-      return true;
-  return false;
-}
-
 /* 10.3 step 1 and 5: a URI in one of our domains, or naming one of our
  * own addresses (a UA configured with the server's IP as its domain, as
  * sipp's scenarios are); with port, a Request-URI must name one of our
@@ -143,15 +135,9 @@ static bool our_domain(const sipsrv_registrar *g, const char *host)
  * (the port is not part of it). */
 static bool serves(const sipsrv_registrar *g, url_t const *u, bool with_port)
 {
-  unsigned port = 0;
-  if (our_domain(g, u->url_host))
+  if (ss_domain_listed(g->cfg.domains, u->url_host))
     return true;
-  if (!u->url_host)
-    return false;
-  if (with_port)
-    port = u->url_port && *u->url_port ? (unsigned)strtoul(u->url_port, NULL, 10)
-           : u->url_type == url_sips   ? 5061 : 5060;
-  return ss_core_is_local(g->core, u->url_host, port);
+  return u->url_host && ss_core_is_local(g->core, u->url_host, with_port ? ss_url_port(u) : 0);
 }
 
 /* A q-value "0.5" as thousandths; -2 when malformed (RFC 3261 20.10). */

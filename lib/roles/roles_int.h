@@ -15,4 +15,11 @@
  * not fit. */
 int ss_aor_print(url_t const *u, char *buf, size_t size);
 
+/* True when host is one of domains (NULL-terminated, either may be NULL),
+ * compared without case (RFC 3261 19.1.4). */
+bool ss_domain_listed(const char *const *domains, const char *host);
+
+/* The port of a SIP or SIPS URI, or its default: 5060, 5061 for sips. */
+unsigned ss_url_port(url_t const *u);
+
 #endif
