@@ -1,6 +1,7 @@
 /* Bytes in and out of a core: transports, stream connections and their
  * framing, the verdicts answered without a transaction, and where
  * responses go (RFC 3261 18; RFC 3581). */
+#include "core/fmt.h"
 #include "core_obj.h"
 
 #include <sipsrv/error.h>
@@ -330,8 +331,16 @@ static bool addr_host(const struct sockaddr_storage *a, char *buf, size_t size, 
 {
   if (a->ss_family == AF_INET) {
     const struct sockaddr_in *s = (const struct sockaddr_in *)a;
+    const unsigned char *b = (const unsigned char *)&s->sin_addr;
+    ss_sb sb = ss_sb_init(buf, size);
     *port = ntohs(s->sin_port);
-    return inet_ntop(AF_INET, &s->sin_addr, buf, (socklen_t)size) != NULL;
+    /* Dotted quad without inet_ntop(): it goes through sprintf. */
+    for (int i = 0; i < 4; i++) {
+      if (i)
+        ss_sb_chr(&sb, '.');
+      ss_sb_u64(&sb, b[i]);
+    }
+    return ss_sb_done(&sb) == 0;
   }
   if (a->ss_family == AF_INET6) {
     const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)a;

@@ -3,6 +3,7 @@
  * Every edit clears the edited header's wire fragment (and those of values
  * that shared its line), so the new text is encoded and the rest of the
  * message still goes out as received (SOFIA-NOTES: msg_fragment_clear). */
+#include "core/fmt.h"
 #include "msg_int.h"
 
 #include <sipsrv/error.h>
@@ -25,12 +26,34 @@ static bool is_one_line(const char *s)
   return s && !strpbrk(s, "\r\n");
 }
 
+/* In a message with a fragment chain (a parsed one, or a shallow copy),
+ * Sofia-SIP puts a prepended header right under the start line, so a Via
+ * pushed after another header was prepended (a first Record-Route) would
+ * sit above that header, apart from the Via block. RFC 3261 7.3.1 keeps
+ * only the order of same-name fields, but UAs copy Via lines as a block:
+ * move h in the chain to just above old (neither is the chain's last
+ * fragment: the empty line follows them). */
+static void keep_above(msg_header_t *h, msg_header_t *old)
+{
+  if (!old || !h->sh_prev || !old->sh_prev || h->sh_succ == old || !h->sh_succ)
+    return;
+  *h->sh_prev = h->sh_succ;               /* unlink h */
+  h->sh_succ->sh_prev = h->sh_prev;
+  h->sh_prev = old->sh_prev;              /* link it before old */
+  h->sh_succ = old;
+  *old->sh_prev = h;
+  old->sh_prev = &h->sh_succ;
+}
+
 int sipsrv_msg_via_push(sipsrv_msg *msg, const char *transport, const char *host, unsigned port,
                         const char *branch, int rport)
 {
   su_home_t *home;
   char *text;
   sip_via_t *v;
+  msg_header_t *old;
+  size_t len;
+  ss_sb sb;
   bool v6;
 
   if (!msg || !ss_is_token(transport) || !host || !ss_is_token(branch) || port > 65535)
@@ -39,17 +62,34 @@ int sipsrv_msg_via_push(sipsrv_msg *msg, const char *transport, const char *host
   if (!ss_host_valid(host) && !v6)
     return SIPSRV_E_INVAL;
   home = msg_home(msg->msg);
-  text = su_sprintf(home, "SIP/2.0/%s %s%s%s%s%.0u;branch=%s%s", transport, v6 ? "[" : "", host,
-                    v6 ? "]" : "", port ? ":" : "", port, branch, rport ? ";rport" : "");
+  len = strlen(transport) + strlen(host) + strlen(branch) + 48;
+  text = su_alloc(home, len);
   if (!text)
     return SIPSRV_E_NOMEM;
+  sb = ss_sb_init(text, len);
+  ss_sb_str(&sb, "SIP/2.0/");
+  ss_sb_str(&sb, transport);
+  ss_sb_str(&sb, v6 ? " [" : " ");
+  ss_sb_str(&sb, host);
+  if (v6)
+    ss_sb_chr(&sb, ']');
+  if (port) {
+    ss_sb_chr(&sb, ':');
+    ss_sb_u64(&sb, port);
+  }
+  ss_sb_str(&sb, ";branch=");
+  ss_sb_str(&sb, branch);
+  if (rport)
+    ss_sb_str(&sb, ";rport");
   v = sip_via_make(home, text);
   su_free(home, text);
   if (!v)
     return SIPSRV_E_INVAL;
+  old = (msg_header_t *)msg->sip->sip_via;
   if (msg_header_prepend(msg->msg, PUB(msg), (msg_header_t **)&msg->sip->sip_via,
                          (msg_header_t *)v) < 0)
     return SIPSRV_E_NOMEM;
+  keep_above((msg_header_t *)v, old);
   return 0;
 }
 

@@ -1,4 +1,5 @@
 /* Building a response from a request (RFC 3261 8.2.6). */
+#include "core/fmt.h"
 #include "msg_int.h"
 
 #include <sipsrv/error.h>
@@ -27,12 +28,12 @@ uint64_t ss_hash(uint64_t h, const char *s)
 uint64_t ss_msg_id_hash(const sipsrv_msg *m, uint64_t seed)
 {
   sip_t const *rq = m->sip;
-  char seq[16];
+  char seq[24];
   uint64_t h = seed;
 
   h = ss_hash(h, rq->sip_call_id ? rq->sip_call_id->i_id : NULL);
   h = ss_hash(h, rq->sip_from ? rq->sip_from->a_tag : NULL);
-  snprintf(seq, sizeof seq, "%u", rq->sip_cseq ? (unsigned)rq->sip_cseq->cs_seq : 0u);
+  seq[ss_fmt_u64(seq, rq->sip_cseq ? rq->sip_cseq->cs_seq : 0u)] = '\0';
   h = ss_hash(h, seq);
   if (rq->sip_via)
     h = ss_hash(h, rq->sip_via->v_branch ? rq->sip_via->v_branch : rq->sip_via->v_host);
@@ -43,7 +44,8 @@ uint64_t ss_msg_id_hash(const sipsrv_msg *m, uint64_t seed)
  * 8.2.7 asks it of a stateless UAS): a hash of what identifies the request. */
 static void derive_tag(const sipsrv_msg *req, char out[17])
 {
-  snprintf(out, 17, "%016llx", (unsigned long long)ss_msg_id_hash(req, SS_HASH_INIT));
+  ss_sb sb = ss_sb_init(out, 17);
+  ss_sb_hex16(&sb, ss_msg_id_hash(req, SS_HASH_INIT));
 }
 
 /* A field copied as received (raw, maybe several lines joined by "\n"),

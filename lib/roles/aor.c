@@ -1,6 +1,7 @@
 /* What the roles share (roles_int.h): the canonical address-of-record the
  * registrar stores bindings under and the proxy and redirect server look
  * up, and which domains and ports are a role's own. */
+#include "core/fmt.h"
 #include "roles_int.h"
 
 #include <stdio.h>
@@ -10,17 +11,21 @@
 
 int ss_aor_print(url_t const *u, char *buf, size_t size)
 {
-  int n = snprintf(buf, size, "%s:%s%s%s", u->url_type == url_sips ? "sips" : "sip",
-                   u->url_user ? u->url_user : "", u->url_user ? "@" : "",
-                   u->url_host ? u->url_host : "");
+  ss_sb sb = ss_sb_init(buf, size);
   char *at;
-  if (n < 0 || (size_t)n >= size)
+  ss_sb_str(&sb, u->url_type == url_sips ? "sips:" : "sip:");
+  if (u->url_user) {
+    ss_sb_str(&sb, u->url_user);
+    ss_sb_chr(&sb, '@');
+  }
+  ss_sb_str(&sb, u->url_host);
+  if (ss_sb_done(&sb) < 0)
     return -1;
   at = strrchr(buf, '@');
   for (char *p = at ? at : strchr(buf, ':'); p && *p; p++)
     if (*p >= 'A' && *p <= 'Z')
       *p = (char)(*p - 'A' + 'a');
-  return n;
+  return (int)sb.n;
 }
 
 bool ss_domain_listed(const char *const *domains, const char *host)

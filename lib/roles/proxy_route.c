@@ -1,5 +1,6 @@
 /* The proxy's pieces (proxy_int.h): next hops, our own URIs, branches and
  * loop hashes, the 16.6 edits of a forwarded copy, responses back by Via. */
+#include "core/fmt.h"
 #include "proxy_int.h"
 #include "roles_int.h"
 
@@ -114,7 +115,7 @@ static uint64_t hash_header(uint64_t h, const msg_header_t *hd)
 uint64_t px_loop_hash(const sipsrv_proxy *p, const sipsrv_msg *req)
 {
   sip_t const *sip = req->sip;
-  char uri[1024], seq[16];
+  char uri[1024], seq[24];
   issize_t n = url_e(uri, sizeof uri, sip->sip_request->rq_url);
   uint64_t h = ss_hash(SS_HASH_INIT, "loop");
 
@@ -126,7 +127,7 @@ uint64_t px_loop_hash(const sipsrv_proxy *p, const sipsrv_msg *req)
   h = ss_hash(h, sip->sip_to ? sip->sip_to->a_tag : NULL);
   h = ss_hash(h, sip->sip_from ? sip->sip_from->a_tag : NULL);
   h = ss_hash(h, sip->sip_call_id ? sip->sip_call_id->i_id : NULL);
-  snprintf(seq, sizeof seq, "%u", sip->sip_cseq ? (unsigned)sip->sip_cseq->cs_seq : 0u);
+  seq[ss_fmt_u64(seq, sip->sip_cseq ? sip->sip_cseq->cs_seq : 0u)] = '\0';
   h = ss_hash(h, seq);
   h = hash_header(h, (const msg_header_t *)sip->sip_route);
   h = hash_header(h, (const msg_header_t *)sip->sip_proxy_require);
@@ -144,7 +145,9 @@ static bool via_is_ours(const sipsrv_proxy *p, sip_via_t const *v)
 bool px_is_loop(const sipsrv_proxy *p, const sipsrv_msg *req, uint64_t loop)
 {
   char want[32];
-  snprintf(want, sizeof want, OUR_BRANCH "f%016llx", (unsigned long long)loop);
+  ss_sb sb = ss_sb_init(want, sizeof want);
+  ss_sb_str(&sb, OUR_BRANCH "f");
+  ss_sb_hex16(&sb, loop);
   /* RFC 3261 16.3 step 4: a Via of ours with this request's hash is a
    * loop; with another hash, a spiral (the request was retargeted). */
   for (sip_via_t const *v = req->sip->sip_via; v; v = v->v_next)
@@ -156,8 +159,11 @@ bool px_is_loop(const sipsrv_proxy *p, const sipsrv_msg *req, uint64_t loop)
 void px_branch_stateful(sipsrv_proxy *p, uint64_t loop, char *buf)
 {
   uint64_t id = ss_hash(p->secret ^ ++p->seq, "branch");
-  snprintf(buf, 64, OUR_BRANCH "f%016llx.%016llx", (unsigned long long)loop,
-           (unsigned long long)id);
+  ss_sb sb = ss_sb_init(buf, 64);
+  ss_sb_str(&sb, OUR_BRANCH "f");
+  ss_sb_hex16(&sb, loop);
+  ss_sb_chr(&sb, '.');
+  ss_sb_hex16(&sb, id);
 }
 
 void px_branch_stateless(const sipsrv_proxy *p, const sipsrv_msg *m, uint64_t conn, char *buf)
@@ -166,10 +172,13 @@ void px_branch_stateless(const sipsrv_proxy *p, const sipsrv_msg *m, uint64_t co
    * for a request, its retransmissions, its CANCEL and its non-2xx ACK.
    * A request that came on a connection names it, so that the response
    * goes back on it (18.2.2) though no state remembers it. */
-  int n = snprintf(buf, 64, OUR_BRANCH "l%016llx",
-                   (unsigned long long)ss_msg_id_hash(m, p->secret ^ 0x5aULL));
-  if (conn && n > 0 && n < 40)
-    snprintf(buf + n, 64 - (size_t)n, ".c%llx", (unsigned long long)conn);
+  ss_sb sb = ss_sb_init(buf, 64);
+  ss_sb_str(&sb, OUR_BRANCH "l");
+  ss_sb_hex16(&sb, ss_msg_id_hash(m, p->secret ^ 0x5aULL));
+  if (conn) {
+    ss_sb_str(&sb, ".c");
+    ss_sb_hex(&sb, conn);
+  }
 }
 
 /* The connection a stateless branch of ours names, 0 if none. */

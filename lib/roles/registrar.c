@@ -1,4 +1,5 @@
 /* The registrar role (registrar.h): RFC 3261 10.3, RFC 3327 (Path). */
+#include "core/fmt.h"
 #include "auth/auth.h"
 #include "roles_int.h"
 #include "store/store_int.h"
@@ -35,6 +36,8 @@ struct sipsrv_registrar {
   sipsrv_registrar_cfg cfg;
   struct reg_req *live;       /* requests not yet answered */
   ss_auth *auth;              /* NULL: no authentication */
+  time_t date_secs;           /* the second date is for */
+  char date[40];              /* its Date value, RFC 1123 */
 };
 
 /* One REGISTER on its way through the store. Its strings live in the
@@ -81,9 +84,16 @@ static int addr_text(const struct sockaddr_storage *a, char *buf, size_t size)
   char ip[INET6_ADDRSTRLEN];
   if (a->ss_family == AF_INET) {
     const struct sockaddr_in *s4 = (const void *)a;
-    if (!inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof ip))
-      return -1;
-    return snprintf(buf, size, "%s:%u", ip, ntohs(s4->sin_port)) < (int)size ? 0 : -1;
+    const unsigned char *b = (const unsigned char *)&s4->sin_addr;
+    ss_sb sb = ss_sb_init(buf, size);
+    for (int i = 0; i < 4; i++) {        /* not inet_ntop(): it runs sprintf */
+      if (i)
+        ss_sb_chr(&sb, '.');
+      ss_sb_u64(&sb, b[i]);
+    }
+    ss_sb_chr(&sb, ':');
+    ss_sb_u64(&sb, ntohs(s4->sin_port));
+    return ss_sb_done(&sb);
   }
   if (a->ss_family == AF_INET6) {
     const struct sockaddr_in6 *s6 = (const void *)a;
@@ -190,6 +200,7 @@ static int read_request(reg_req *r, const char **phrase)
     int q = -1;
     char params[1024] = "";
     size_t pn = 0;
+    ss_sb psb = ss_sb_init(params, sizeof params);
 
     /* Step 6: "*" only alone, with Expires: 0. */
     if (c->m_url->url_type == url_any) {
@@ -228,10 +239,12 @@ static int read_request(reg_req *r, const char **phrase)
         continue;
       if (strncasecmp(*p, "q", 1) == 0 && ((*p)[1] == '=' || !(*p)[1]))
         continue;
-      pn += (size_t)snprintf(params + pn, pn < sizeof params ? sizeof params - pn : 0, "%s%s",
-                             pn ? ";" : "", *p);
+      if (psb.n)
+        ss_sb_chr(&psb, ';');
+      ss_sb_str(&psb, *p);
     }
-    if (pn >= sizeof params) {
+    pn = psb.n;
+    if (ss_sb_done(&psb) < 0) {
       *phrase = "Contact Parameters Too Long";
       return 400;
     }
@@ -271,11 +284,10 @@ static int64_t ms_left(const sipsrv_binding *b, int64_t now)
 static void answer_ok(reg_req *r)
 {
   sipsrv_registrar *g = r->reg;
-  size_t cap = 256, n = 0;
+  size_t cap = 256;
   char *h;
-  char date[64];
   time_t secs = (time_t)(r->now / 1000);
-  struct tm tm;
+  ss_sb sb;
 
   for (size_t i = 0; i < r->nset; i++)
     cap += strlen(r->set[i].contact) + (r->set[i].params ? strlen(r->set[i].params) : 0) + 64;
@@ -286,22 +298,52 @@ static void answer_ok(reg_req *r)
     answer(r, 500, NULL, "Retry-After: 5");
     return;
   }
+  sb = ss_sb_init(h, cap);
   for (size_t i = 0; i < r->nset; i++) {
     const sipsrv_binding *b = &r->set[i];
-    n += (size_t)snprintf(h + n, cap - n, "%sContact: <%s>;expires=%lld", n ? "\r\n" : "",
-                          b->contact, (long long)((ms_left(b, r->now) + 999) / 1000));
-    if (b->q >= 0)
-      n += (size_t)snprintf(h + n, cap - n, ";q=%d.%03d", b->q / 1000, b->q % 1000);
-    if (b->params)
-      n += (size_t)snprintf(h + n, cap - n, ";%s", b->params);
+    if (i)
+      ss_sb_str(&sb, "\r\n");
+    ss_sb_str(&sb, "Contact: <");
+    ss_sb_str(&sb, b->contact);
+    ss_sb_str(&sb, ">;expires=");
+    {
+      int64_t left = (ms_left(b, r->now) + 999) / 1000;
+      ss_sb_u64(&sb, left > 0 ? (uint64_t)left : 0u);
+    }
+    if (b->q >= 0) {
+      char frac[4] = { (char)('0' + b->q / 100 % 10), (char)('0' + b->q / 10 % 10),
+                       (char)('0' + b->q % 10), 0 };
+      ss_sb_str(&sb, ";q=");
+      ss_sb_u64(&sb, (uint64_t)(b->q / 1000));
+      ss_sb_chr(&sb, '.');
+      ss_sb_str(&sb, frac);
+    }
+    if (b->params) {
+      ss_sb_chr(&sb, ';');
+      ss_sb_str(&sb, b->params);
+    }
   }
-  /* RFC 3261 20.17: Date in RFC 1123 form, GMT (strftime: see SOFIA-NOTES). */
-  gmtime_r(&secs, &tm);
-  strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  n += (size_t)snprintf(h + n, cap - n, "%sDate: %s", n ? "\r\n" : "", date);
-  if (r->path)
-    n += (size_t)snprintf(h + n, cap - n, "\r\nPath: %s\r\nSupported: path", r->path);
-  (void)g;
+  /* RFC 3261 20.17: Date in RFC 1123 form, GMT (strftime: see SOFIA-NOTES),
+   * formatted once a second. */
+  if (secs != g->date_secs || !g->date[0]) {
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    strftime(g->date, sizeof g->date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    g->date_secs = secs;
+  }
+  if (r->nset)
+    ss_sb_str(&sb, "\r\n");
+  ss_sb_str(&sb, "Date: ");
+  ss_sb_str(&sb, g->date);
+  if (r->path) {
+    ss_sb_str(&sb, "\r\nPath: ");
+    ss_sb_str(&sb, r->path);
+    ss_sb_str(&sb, "\r\nSupported: path");
+  }
+  if (ss_sb_done(&sb) < 0) {
+    answer(r, 500, NULL, "Retry-After: 5");
+    return;
+  }
   answer(r, 200, NULL, h);
 }
 

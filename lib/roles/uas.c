@@ -1,5 +1,6 @@
 /* The user agent server role (uas.h): RFC 3261 8.2, 9.2, 11.2, 12, 13.3,
  * 15.1.2. */
+#include "core/fmt.h"
 #include "core/htab.h"
 #include "txn/txn.h"
 
@@ -79,7 +80,8 @@ static bool streq(const char *a, const char *b)
 static void make_tag(const sipsrv_uas *u, const sipsrv_msg *m, char out[17])
 {
   uint64_t h = ss_msg_id_hash(m, SS_HASH_INIT ^ ss_core_secret(u->core));
-  snprintf(out, 17, "%016llx", (unsigned long long)h);
+  ss_sb sb = ss_sb_init(out, 17);
+  ss_sb_hex16(&sb, h);
 }
 
 /* ---- dialogs (RFC 3261 12) --------------------------------------------- */
@@ -248,11 +250,11 @@ static uint64_t merge_key(const sipsrv_msg *m)
   sipsrv_addr from;
   uint32_t seq = 0;
   const char *meth = NULL;
-  char num[16];
+  char num[24];
   uint64_t h = ss_hash(SS_HASH_INIT, sipsrv_msg_call_id(m));
   h = ss_hash(h, sipsrv_msg_from(m, &from) == 0 ? from.tag : NULL);
   sipsrv_msg_cseq(m, &seq, &meth);
-  snprintf(num, sizeof num, "%u", (unsigned)seq);
+  num[ss_fmt_u64(num, seq)] = '\0';
   h = ss_hash(h, num);
   return ss_hash(h, meth);
 }
@@ -443,17 +445,18 @@ static void answer(sipsrv_request *r, int status, const char *phrase, const char
 /* Append "\r\n" (unless first) + "Name: a, b" to buf; false when it does not fit. */
 static bool put_list(char *buf, size_t size, size_t *n, const char *name, const char *const *list)
 {
-  int k = snprintf(buf + *n, size - *n, "%s%s: ", *n ? "\r\n" : "", name);
-  if (k < 0 || (size_t)k >= size - *n)
-    return false;
-  *n += (size_t)k;
+  ss_sb sb = ss_sb_init(buf + *n, size - *n);
+  if (*n)
+    ss_sb_str(&sb, "\r\n");
+  ss_sb_str(&sb, name);
+  ss_sb_str(&sb, ": ");
   for (const char *const *p = list; p && *p; p++) {
-    k = snprintf(buf + *n, size - *n, "%s%s", p == list ? "" : ", ", *p);
-    if (k < 0 || (size_t)k >= size - *n)
-      return false;
-    *n += (size_t)k;
+    if (p != list)
+      ss_sb_str(&sb, ", ");
+    ss_sb_str(&sb, *p);
   }
-  return true;
+  *n += sb.n;
+  return ss_sb_done(&sb) == 0;
 }
 
 static void options_200(sipsrv_request *r)

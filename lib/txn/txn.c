@@ -1,6 +1,7 @@
 /* The transaction layer: the table of transactions, matching (RFC 3261
  * 17.1.3, 17.2.3, 9.2), dispatch and the life cycle shared by the four
  * machines of client.c and server.c. */
+#include "core/fmt.h"
 #include "txn_int.h"
 
 #include <sipsrv/error.h>
@@ -83,9 +84,16 @@ static int server_key(const sipsrv_msg *m, const char *method, char *buf, size_t
   if (branch && strncmp(branch, MAGIC_COOKIE, sizeof MAGIC_COOKIE - 1) == 0) {
     /* The branch is a token (case-insensitive, 7.3.1), the sent-by a host:
      * the whole key folds. */
-    n = snprintf(buf, size, "s|%s|%s:%s|%s", branch, v->v_host, v->v_port ? v->v_port : "",
-                 method);
-    if (n < 0 || (size_t)n >= size)
+    ss_sb sb = ss_sb_init(buf, size);
+    ss_sb_str(&sb, "s|");
+    ss_sb_str(&sb, branch);
+    ss_sb_chr(&sb, '|');
+    ss_sb_str(&sb, v->v_host);
+    ss_sb_chr(&sb, ':');
+    ss_sb_str(&sb, v->v_port);
+    ss_sb_chr(&sb, '|');
+    ss_sb_str(&sb, method);
+    if (ss_sb_done(&sb) < 0)
       return -1;
     lower(buf);
     return 0;
@@ -115,8 +123,12 @@ static int server_key(const sipsrv_msg *m, const char *method, char *buf, size_t
  * reach the INVITE's transaction). */
 static int client_key(const char *branch, const char *method, char *buf, size_t size)
 {
-  int n = snprintf(buf, size, "c|%s|%s", branch, method);
-  return n < 0 || (size_t)n >= size ? -1 : 0;
+  ss_sb sb = ss_sb_init(buf, size);
+  ss_sb_str(&sb, "c|");
+  ss_sb_str(&sb, branch);
+  ss_sb_chr(&sb, '|');
+  ss_sb_str(&sb, method);
+  return ss_sb_done(&sb);
 }
 
 /* ---- the table ---------------------------------------------------------- */
