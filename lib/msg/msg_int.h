@@ -78,6 +78,10 @@ int ss_msg_make_ack(sipsrv_msg **out, const sipsrv_msg *invite, const sipsrv_msg
 int ss_msg_make_cancel(sipsrv_msg **out, const sipsrv_msg *invite);
 /* A deep copy that can be edited on its own; NULL without memory. */
 sipsrv_msg *ss_msg_dup(const sipsrv_msg *src);
+/* A shallow copy that can be edited on its own but keeps src alive while
+ * it lives: cheaper to make and to send, dearer to keep. NULL without
+ * memory. */
+sipsrv_msg *ss_msg_copy(const sipsrv_msg *src);
 
 /* FNV-1a of s folded into h, then a field separator ("ab"+"c" differs from
  * "a"+"bc"); start from SS_HASH_INIT. NULL hashes as "". */

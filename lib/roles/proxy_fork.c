@@ -389,7 +389,7 @@ static void send_branch(px_branch *b, const ss_peer *fixed)
   for (;;) {
     char branch[64];
     const char *phrase;
-    sipsrv_msg *m = ss_msg_dup(c->base);
+    sipsrv_msg *m = ss_msg_copy(c->base);  /* sent now, then dropped at Completed */
     ss_peer peer;
     int st, rc;
 
