@@ -3,9 +3,10 @@
  *   sipsrv-server [--domain D] [--listen udp|tcp:IP:PORT]...
  *                 [--role proxy|redirect] [--mode stateless|stateful|dialog]
  *                 [--store memory|sqlite:PATH] [--users FILE] [--to HOST[:PORT]]
- *                 [--resolv-conf FILE] [--log-level L]
+ *                 [--resolv-conf FILE] [--log-level L] [--threads N]
  *
- * One process, one core, these roles in this order:
+ * One process, one core per thread (--threads, default 1), these roles in
+ * this order on each:
  * - a registrar for D (REGISTER; with --users, digest MD5 against FILE's
  *   "user:password" lines);
  * - a proxy (the default, stateful; --mode stateless or dialog) that sends
@@ -18,19 +19,40 @@
  * Defaults: domain localhost, UDP and TCP on 127.0.0.1:5060, a stateful
  * proxy, the memory store, no authentication. It prints what it listens
  * on, a one-line summary of its counters on SIGUSR1 and at exit, and stops
- * cleanly on SIGINT and SIGTERM. */
+ * cleanly on SIGINT and SIGTERM.
+ *
+ * With --threads N (2 or more), N loops in a group (loop.h) share each UDP
+ * port and the memory store; each datagram is handled by the thread that
+ * owns its Call-ID. UDP only for now, and the memory store only. */
 #include <sipsrv/sipsrv.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_LISTEN 16
+#define MAX_THREADS 64
+
+/* What one thread runs: a core, its loop and its roles. */
+typedef struct worker {
+  sipsrv_core *core;
+  sipsrv_loop *loop;
+  sipsrv_resolver *resolver;
+  sipsrv_registrar *reg;
+  sipsrv_redirect *rd;
+  sipsrv_proxy *proxy;
+  sipsrv_uas *uas;
+  pthread_t thread;
+  int running;
+} worker;
 
 typedef struct app {
-  sipsrv_core *core;
+  sipsrv_core *core;          /* worker 0's */
   sipsrv_store *store;
-  sipsrv_proxy *proxy;
+  worker w[MAX_THREADS];
+  int nw;
+  sipsrv_loop_group *group;
   uint64_t started;
   int level;
 } app;
@@ -48,17 +70,27 @@ static void sweep(void *user)     /* expired bindings go once a second */
   sipsrv_core_timer_new(a->core, 1000, sweep, a, NULL);
 }
 
-/* The counters on one line (stdout, flushed). */
+/* The counters of every thread on one line (stdout, flushed). */
 static void summary(app *a)
 {
-  sipsrv_counters c;
+  sipsrv_counters c, t;
+  size_t dialogs = 0;
   int bindings = sipsrv_store_count(a->store);
-  if (sipsrv_core_counters(a->core, &c, sizeof c) < 0)
-    return;
+  memset(&c, 0, sizeof c);
+  for (int k = 0; k < a->nw; k++) {
+    uint64_t *sum = (uint64_t *)(void *)&c;
+    const uint64_t *one = (const uint64_t *)(const void *)&t;
+    if (!a->w[k].core || sipsrv_core_counters(a->w[k].core, &t, sizeof t) < 0)
+      continue;
+    /* sipsrv_counters is all uint64_t (core.h). */
+    for (size_t i = 0; i < sizeof c / sizeof(uint64_t); i++)
+      sum[i] += one[i];
+    dialogs += a->w[k].proxy ? sipsrv_proxy_dialog_count(a->w[k].proxy) : 0;
+  }
   printf("sipsrv-server: up %llus; requests in %llu out %llu; responses in %llu/%llu/%llu/%llu/%llu/%llu"
          " out %llu/%llu/%llu/%llu/%llu/%llu (1xx-6xx); retransmissions in %llu out %llu;"
          " transactions %llu live %llu; dialogs %zu; bindings %d; rejected %llu;"
-         " dropped malformed %llu not-ours %llu unmatched %llu; send failures %llu\n",
+         " dropped malformed %llu not-ours %llu unmatched %llu; send failures %llu",
          (unsigned long long)((sipsrv_clock_monotonic(NULL) - a->started) / 1000),
          (unsigned long long)c.requests_in, (unsigned long long)c.requests_out,
          (unsigned long long)c.responses_in[0], (unsigned long long)c.responses_in[1],
@@ -69,10 +101,14 @@ static void summary(app *a)
          (unsigned long long)c.responses_out[4], (unsigned long long)c.responses_out[5],
          (unsigned long long)c.retransmissions_in, (unsigned long long)c.retransmissions_out,
          (unsigned long long)c.transactions, (unsigned long long)c.transactions_live,
-         a->proxy ? sipsrv_proxy_dialog_count(a->proxy) : (size_t)0, bindings < 0 ? 0 : bindings,
+         dialogs, bindings < 0 ? 0 : bindings,
          (unsigned long long)c.rejected, (unsigned long long)c.dropped_malformed,
          (unsigned long long)c.dropped_not_ours, (unsigned long long)c.dropped_unmatched,
          (unsigned long long)c.send_failures);
+  if (a->group)
+    printf("; threads %d, handed over %llu", a->nw,
+           (unsigned long long)sipsrv_loop_group_handoffs(a->group));
+  printf("\n");
   fflush(stdout);
 }
 
@@ -101,15 +137,62 @@ static int usage(void)
 {
   fprintf(stderr, "usage: sipsrv-server [--domain D] [--listen udp|tcp:IP:PORT]... [--role "
                   "proxy|redirect] [--mode stateless|stateful|dialog] [--store memory|sqlite:PATH] "
-                  "[--users FILE] [--to HOST[:PORT]] [--resolv-conf FILE] [--log-level L]\n");
+                  "[--users FILE] [--to HOST[:PORT]] [--resolv-conf FILE] [--log-level L] [--threads N]\n");
   return 2;
+}
+
+static void *run_worker(void *arg)
+{
+  worker *w = arg;
+  sipsrv_loop_run(w->loop);
+  return NULL;
+}
+
+/* Worker k: its core (worker 0 has one already), loop, resolver and roles. */
+static int worker_new(app *a, int k, sipsrv_core_cfg *ccfg, sipsrv_registrar_cfg *gcfg,
+                      sipsrv_proxy_cfg *pcfg, const sipsrv_redirect_cfg *rcfg, int redirect,
+                      const char *resolv_conf)
+{
+  worker *w = &a->w[k];
+  if (!w->core && sipsrv_core_new(&w->core, ccfg) < 0)
+    return -1;
+  if (sipsrv_loop_new(&w->loop, w->core) < 0 ||
+      (k == 0 && (sipsrv_loop_on_signal(w->loop, SIGUSR1, on_usr1, a) < 0 ||
+                  sipsrv_loop_handle_signals(w->loop) < 0)) ||
+      sipsrv_loop_resolver_new(&w->resolver, w->loop, resolv_conf) < 0) {
+    fprintf(stderr, "sipsrv-server: cannot set up the event loop\n");
+    return -1;
+  }
+  pcfg->resolver = w->resolver;
+  /* Attach order: the registrar claims REGISTER for D, the proxy or the
+   * redirect server what goes elsewhere, the UAS what is for the server. */
+  if (sipsrv_registrar_new(&w->reg, w->core, gcfg) < 0) {
+    fprintf(stderr, "sipsrv-server: cannot make the registrar\n");
+    return -1;
+  }
+  if (redirect ? sipsrv_redirect_new(&w->rd, w->core, rcfg) < 0
+               : sipsrv_proxy_new(&w->proxy, w->core, pcfg) < 0) {
+    fprintf(stderr, "sipsrv-server: cannot make the %s (bad --to?)\n", redirect ? "redirect server" : "proxy");
+    return -1;
+  }
+  if (sipsrv_uas_new(&w->uas, w->core, NULL) < 0 ||
+      (k == 0 && sipsrv_core_timer_new(w->core, 1000, sweep, a, NULL) < 0))
+    return -1;
+  return 0;
+}
+
+/* "udp:IP:PORT" with PORT replaced by port (the port worker 0 got). */
+static void with_port(const char *spec, unsigned port, char *out, size_t size)
+{
+  const char *colon = strrchr(spec, ':');
+  snprintf(out, size, "%.*s:%u", (int)(colon ? colon - spec : (long)strlen(spec)), spec, port);
 }
 
 int main(int argc, char **argv)
 {
   const char *listen[MAX_LISTEN], *domains[2] = { "localhost", NULL }, *db = NULL, *to = NULL,
              *users = NULL, *resolv_conf = NULL;
-  int nlisten = 0, rc = 1, redirect = 0;
+  int nlisten = 0, rc = 1, redirect = 0, threads = 1, ran = 0;
   char hop[300], err[256];
   static app a;
   sipsrv_core_cfg ccfg = SIPSRV_CORE_CFG_INIT;
@@ -117,11 +200,7 @@ int main(int argc, char **argv)
   sipsrv_proxy_cfg pcfg = SIPSRV_PROXY_CFG_INIT;
   sipsrv_redirect_cfg rcfg = SIPSRV_REDIRECT_CFG_INIT;
   sipsrv_store_sqlite_cfg scfg = SIPSRV_STORE_SQLITE_CFG_INIT;
-  sipsrv_registrar *reg = NULL;
-  sipsrv_redirect *rd = NULL;
-  sipsrv_uas *uas = NULL;
-  sipsrv_loop *loop = NULL;
-  sipsrv_resolver *resolver = NULL;
+  sipsrv_loop *loops[MAX_THREADS];
 
   a.level = SIPSRV_LOG_WARN;
   pcfg.mode = SIPSRV_PROXY_STATEFUL;
@@ -151,13 +230,25 @@ int main(int argc, char **argv)
       resolv_conf = v;
     else if (strcmp(argv[i], "--log-level") == 0 && (a.level = sipsrv_log_level_parse(v)) >= 0)
       ;
+    else if (strcmp(argv[i], "--threads") == 0 && (threads = atoi(v)) >= 1 && threads <= MAX_THREADS)
+      ;
     else
       return usage();
   }
+  if (threads > 1 && db) {
+    fprintf(stderr, "sipsrv-server: --threads needs the memory store (the SQLite store is one thread's)\n");
+    return 2;
+  }
   if (!nlisten) {
     listen[nlisten++] = "udp:127.0.0.1:5060";
-    listen[nlisten++] = "tcp:127.0.0.1:5060";
+    if (threads == 1)
+      listen[nlisten++] = "tcp:127.0.0.1:5060";
   }
+  for (int i = 0; i < nlisten && threads > 1; i++)
+    if (strncmp(listen[i], "udp:", 4) != 0) {
+      fprintf(stderr, "sipsrv-server: with --threads, UDP only for now (%s)\n", listen[i]);
+      return 2;
+    }
   ccfg.clock = sipsrv_clock_monotonic;
   ccfg.wall_clock = sipsrv_clock_realtime;
   ccfg.log_cb = log_stderr;
@@ -166,8 +257,10 @@ int main(int argc, char **argv)
   scfg.errmsg = err;
   scfg.errmsg_size = sizeof err;
   a.started = sipsrv_clock_monotonic(NULL);
-  if (sipsrv_core_new(&a.core, &ccfg) < 0)
+  a.nw = threads;
+  if (sipsrv_core_new(&a.w[0].core, &ccfg) < 0)
     goto out;
+  a.core = a.w[0].core;
   if (db ? sipsrv_store_sqlite_new(&a.store, a.core, &scfg) < 0
          : sipsrv_store_memory_new(&a.store, a.core) < 0) {
     fprintf(stderr, "sipsrv-server: %s\n", db ? err : "no memory");
@@ -193,53 +286,74 @@ int main(int argc, char **argv)
   }
   pcfg.on_dialog = on_dialog;
   pcfg.user = &a;
-  if (sipsrv_loop_new(&loop, a.core) < 0 || sipsrv_loop_on_signal(loop, SIGUSR1, on_usr1, &a) < 0 ||
-      sipsrv_loop_handle_signals(loop) < 0 ||
-      sipsrv_loop_resolver_new(&resolver, loop, resolv_conf) < 0) {
-    fprintf(stderr, "sipsrv-server: cannot set up the event loop\n");
-    goto out;
-  }
-  pcfg.resolver = resolver;
-  /* Attach order: the registrar claims REGISTER for D, the proxy or the
-   * redirect server what goes elsewhere, the UAS what is for the server. */
-  if (sipsrv_registrar_new(&reg, a.core, &gcfg) < 0) {
-    fprintf(stderr, "sipsrv-server: cannot make the registrar\n");
-    goto out;
-  }
-  if (redirect ? sipsrv_redirect_new(&rd, a.core, &rcfg) < 0
-               : sipsrv_proxy_new(&a.proxy, a.core, &pcfg) < 0) {
-    fprintf(stderr, "sipsrv-server: cannot make the %s (bad --to?)\n", redirect ? "redirect server" : "proxy");
-    goto out;
-  }
-  if (sipsrv_uas_new(&uas, a.core, NULL) < 0 || sipsrv_core_timer_new(a.core, 1000, sweep, &a, NULL) < 0)
-    goto out;
-  for (int i = 0; i < nlisten; i++) {
-    unsigned port;
-    int e = sipsrv_loop_listen(loop, listen[i], &port);
-    if (e < 0) {
-      fprintf(stderr, "sipsrv-server: cannot listen on %s: %s\n", listen[i], sipsrv_strerror(e));
+  /* Worker 0 first: it blocks the signals it reads, and the threads
+   * started later inherit that mask, so signals reach worker 0 only. */
+  for (int k = 0; k < threads; k++) {
+    if (worker_new(&a, k, &ccfg, &gcfg, &pcfg, &rcfg, redirect, resolv_conf) < 0)
       goto out;
+    loops[k] = a.w[k].loop;
+  }
+  if (threads > 1 && sipsrv_loop_group_new(&a.group, loops, (size_t)threads) < 0) {
+    fprintf(stderr, "sipsrv-server: cannot group the threads' loops\n");
+    goto out;
+  }
+  for (int i = 0; i < nlisten; i++) {
+    unsigned port = 0;
+    for (int k = 0; k < threads; k++) {
+      char spec[300];
+      int e;
+      if (k)
+        with_port(listen[i], port, spec, sizeof spec);
+      e = sipsrv_loop_listen(a.w[k].loop, k ? spec : listen[i], k ? NULL : &port);
+      if (e < 0) {
+        fprintf(stderr, "sipsrv-server: cannot listen on %s: %s\n", listen[i], sipsrv_strerror(e));
+        goto out;
+      }
     }
     printf("listening on %.3s port %u (%s)\n", listen[i], port, listen[i]);
   }
-  printf("sipsrv-server: domain %s, %s%s, %s store%s\n", domains[0],
+  printf("sipsrv-server: domain %s, %s%s, %s store%s", domains[0],
          redirect ? "redirect server"
          : pcfg.mode == SIPSRV_PROXY_STATELESS ? "stateless proxy"
          : pcfg.mode == SIPSRV_PROXY_DIALOG    ? "call-stateful proxy"
                                                : "stateful proxy",
          to && !redirect ? ", other domains via --to" : "", db ? "SQLite" : "memory",
          users ? ", digest authentication" : "");
+  if (threads > 1)
+    printf(", %d threads", threads);
+  printf("\n");
   fflush(stdout);
-  rc = sipsrv_loop_run(loop) < 0;
-  summary(&a);
+  for (int k = 1; k < threads; k++) {
+    if (pthread_create(&a.w[k].thread, NULL, run_worker, &a.w[k]) != 0) {
+      fprintf(stderr, "sipsrv-server: cannot start thread %d\n", k);
+      goto out;
+    }
+    a.w[k].running = 1;
+  }
+  rc = sipsrv_loop_run(a.w[0].loop) < 0;
+  ran = 1;
 out:
-  sipsrv_proxy_free(a.proxy);
-  sipsrv_redirect_free(rd);
-  sipsrv_registrar_free(reg);
-  sipsrv_uas_free(uas);
-  sipsrv_resolver_free(resolver);
-  sipsrv_loop_free(loop);
-  sipsrv_core_free(a.core);
+  for (int k = 1; k < threads; k++)
+    if (a.w[k].running) {
+      sipsrv_loop_stop(a.w[k].loop);
+      pthread_join(a.w[k].thread, NULL);
+      a.w[k].running = 0;
+    }
+  if (ran)
+    summary(&a);
+  sipsrv_loop_group_free(a.group);
+  for (int k = threads - 1; k >= 0; k--) {
+    worker *w = &a.w[k];
+    sipsrv_proxy_free(w->proxy);
+    sipsrv_redirect_free(w->rd);
+    sipsrv_registrar_free(w->reg);
+    sipsrv_uas_free(w->uas);
+    sipsrv_resolver_free(w->resolver);
+    sipsrv_loop_free(w->loop);
+    if (k)
+      sipsrv_core_free(w->core);
+  }
   sipsrv_store_free(a.store);
+  sipsrv_core_free(a.core);
   return rc;
 }

@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -1276,6 +1277,157 @@ START_TEST(loop_stop_from_callback)
 }
 END_TEST
 
+/* ===== groups: one loop per thread ====================================================== */
+
+START_TEST(loop_group_args)
+{
+  srv a, b;
+  sipsrv_loop_group *g = NULL, *g2 = NULL;
+  sipsrv_loop *two[2], *dup[2];
+  unsigned port;
+
+  srv_start(&a, false, NULL, NULL, NULL);
+  srv_start(&b, false, NULL, NULL, NULL);
+  two[0] = a.loop;
+  two[1] = b.loop;
+  dup[0] = dup[1] = a.loop;
+  ck_assert_int_eq(sipsrv_loop_group_new(NULL, two, 2), SIPSRV_E_INVAL);
+  ck_assert_int_eq(sipsrv_loop_group_new(&g, NULL, 2), SIPSRV_E_INVAL);
+  ck_assert_int_eq(sipsrv_loop_group_new(&g, two, 0), SIPSRV_E_INVAL);
+  ck_assert_int_eq(sipsrv_loop_group_new(&g, dup, 2), SIPSRV_E_INVAL);
+  ck_assert_uint_eq(sipsrv_loop_group_handoffs(NULL), 0);
+  sipsrv_loop_group_free(NULL);
+  ck_assert_int_eq(sipsrv_loop_group_new(&g, two, 2), 0);
+  ck_assert_ptr_nonnull(g);
+  /* A loop in a group already. */
+  ck_assert_int_eq(sipsrv_loop_group_new(&g2, two, 1), SIPSRV_E_INVAL);
+  /* Streams are not handed over: no TCP in a group. */
+  ck_assert_int_eq(sipsrv_loop_listen(a.loop, "tcp:127.0.0.1:0", &port), SIPSRV_E_STATE);
+  ck_assert_int_eq(sipsrv_loop_listen(a.loop, "udp:127.0.0.1:0", &port), 0);
+  sipsrv_loop_group_free(g);
+  /* A loop that listens already cannot join a group. */
+  ck_assert_int_eq(sipsrv_loop_group_new(&g, two, 2), SIPSRV_E_STATE);
+  srv_stop(&a);
+  srv_stop(&b);
+}
+END_TEST
+
+static void *group_run(void *arg)
+{
+  sipsrv_loop_run(arg);
+  return NULL;
+}
+
+#define GROUP_CLIENTS 8
+#define GROUP_CALLS 40
+
+/* Two loops in two threads on one UDP port, each with its core and UAS:
+ * every OPTIONS is answered once whichever socket the kernel gave it to,
+ * both cores answer some, and a request sent again from each of eight
+ * other sources (so, almost surely, to both sockets) is a retransmission
+ * of the one transaction of its Call-ID's owner, not a new transaction on
+ * another core (without the handing over, 1 in 128 runs would miss it). */
+START_TEST(loop_group_two_threads)
+{
+  srv s[2];
+  sipsrv_loop_group *g = NULL;
+  sipsrv_loop *loops[2];
+  pthread_t th[2];
+  int fds[GROUP_CLIENTS];
+  unsigned cports[GROUP_CLIENTS], port = 0;
+  char req[2048], buf[8192], spec[64];
+  bool seen[GROUP_CALLS] = { false };
+  size_t answered = 0, again = 0;
+  sipsrv_counters c[2];
+  uint64_t end;
+
+  for (int k = 0; k < 2; k++) {
+    srv_start(&s[k], false, NULL, NULL, NULL);
+    loops[k] = s[k].loop;
+  }
+  ck_assert_int_eq(sipsrv_loop_group_new(&g, loops, 2), 0);
+  ck_assert_int_eq(sipsrv_loop_listen(s[0].loop, "udp:127.0.0.1:0", &port), 0);
+  snprintf(spec, sizeof spec, "udp:127.0.0.1:%u", port);
+  ck_assert_int_eq(sipsrv_loop_listen(s[1].loop, spec, NULL), 0);
+  for (int k = 0; k < 2; k++)
+    ck_assert_int_eq(pthread_create(&th[k], NULL, group_run, s[k].loop), 0);
+  for (int i = 0; i < GROUP_CLIENTS; i++)
+    fds[i] = udp_client(AF_INET, &cports[i]);
+
+  for (int i = 0; i < GROUP_CALLS; i++) {
+    char branch[32], callid[32];
+    req_spec r = { "OPTIONS", "UDP", "127.0.0.1", port, cports[i % GROUP_CLIENTS], branch, callid,
+                   NULL, true };
+    snprintf(branch, sizeof branch, "grp%d", i);
+    snprintf(callid, sizeof callid, "grp-%d@client", i);
+    build_req(req, sizeof req, &r);
+    udp_send_to(fds[i % GROUP_CLIENTS], AF_INET, port, req);
+  }
+  /* The first request again, from every client socket. */
+  {
+    req_spec r = { "OPTIONS", "UDP", "127.0.0.1", port, cports[0], "grp0", "grp-0@client", NULL,
+                   true };
+    build_req(req, sizeof req, &r);
+    for (int i = 1; i < GROUP_CLIENTS; i++)
+      udp_send_to(fds[i], AF_INET, port, req);
+  }
+  end = real_ms() + 5000;
+  for (unsigned round = 0; round < 100000 && answered + again < GROUP_CALLS + GROUP_CLIENTS - 1 &&
+                           real_ms() < end; round++) {
+    struct pollfd p[GROUP_CLIENTS];
+    for (int i = 0; i < GROUP_CLIENTS; i++) {
+      p[i].fd = fds[i];
+      p[i].events = POLLIN;
+    }
+    if (poll(p, GROUP_CLIENTS, 50) <= 0)
+      continue;
+    for (int i = 0; i < GROUP_CLIENTS; i++) {
+      ssize_t n;
+      sipsrv_msg *m;
+      const char *cid;
+      int k;
+      if (!(p[i].revents & POLLIN) || (n = recv(fds[i], buf, sizeof buf - 1, MSG_DONTWAIT)) <= 0)
+        continue;
+      buf[n] = '\0';
+      ck_assert_msg(strncmp(buf, "SIP/2.0 200 OK\r\n", 16) == 0, "got: %s", buf);
+      m = parse_dgram(buf, (size_t)n);
+      cid = sipsrv_msg_call_id(m);
+      ck_assert_ptr_nonnull(cid);
+      ck_assert_int_eq(sscanf(cid, "grp-%d@client", &k), 1);
+      ck_assert_int_ge(k, 0);
+      ck_assert_int_lt(k, GROUP_CALLS);
+      if (seen[k]) {
+        ck_assert_int_eq(k, 0);          /* only the first is sent again */
+        again++;
+      } else {
+        seen[k] = true;
+        answered++;
+      }
+      sipsrv_msg_free(m);
+    }
+  }
+  for (int k = 0; k < 2; k++)
+    sipsrv_loop_stop(s[k].loop);         /* from another thread */
+  for (int k = 0; k < 2; k++)
+    ck_assert_int_eq(pthread_join(th[k], NULL), 0);
+  ck_assert_uint_eq(answered, GROUP_CALLS);
+  ck_assert_uint_eq(again, GROUP_CLIENTS - 1);
+  for (int k = 0; k < 2; k++)
+    ck_assert_int_eq(sipsrv_core_counters(s[k].core, &c[k], sizeof c[k]), 0);
+  ck_assert_uint_gt(c[0].requests_in, 0);
+  ck_assert_uint_gt(c[1].requests_in, 0);
+  /* One transaction per Call-ID, at its owner; the rest retransmissions. */
+  ck_assert_uint_eq(c[0].transactions + c[1].transactions, GROUP_CALLS);
+  ck_assert_uint_eq(c[0].retransmissions_in + c[1].retransmissions_in, GROUP_CLIENTS - 1);
+  ck_assert_uint_gt(sipsrv_loop_group_handoffs(g), 0);
+  sipsrv_loop_group_free(g);
+  for (int i = 0; i < GROUP_CLIENTS; i++)
+    close(fds[i]);
+  for (int k = 0; k < 2; k++)
+    srv_stop(&s[k]);
+}
+END_TEST
+
 /* ===== signals ========================================================================== */
 
 /* In a child: a loop with handle_signals; the parent sends sig once the
@@ -1869,6 +2021,11 @@ static Suite *suite(void)
 
   tc = tcase_create("stop");
   tcase_add_test(tc, loop_stop_from_callback);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("group");
+  tcase_add_test(tc, loop_group_args);
+  tcase_add_test(tc, loop_group_two_threads);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("signals");

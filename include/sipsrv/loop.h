@@ -11,7 +11,15 @@
  *
  * The core must run on sipsrv_clock_monotonic() (its cfg.clock).
  *
- * Threads: a loop and its core are used from one thread.
+ * Threads: a loop and its core are used from one thread. To use several
+ * cores of the machine, run one loop (with its own core and roles) per
+ * thread and join them in a group (sipsrv_loop_group_new()): their UDP
+ * listeners share each port (SO_REUSEPORT), and every datagram is handled
+ * by the loop that owns its Call-ID, so that all the messages of a call
+ * and of its transactions (responses, ACK, CANCEL, BYE from either side)
+ * meet the same core. The roles of a group share one store, which must be
+ * safe across threads (the memory store is). sipsrv_loop_stop() may be
+ * called from any thread.
  */
 #ifndef SIPSRV_LOOP_H
 #define SIPSRV_LOOP_H
@@ -116,8 +124,10 @@ SIPSRV_API int sipsrv_loop_run(sipsrv_loop *loop);
 
 /**
  * @brief Make sipsrv_loop_run() return after the current round.
- * @param loop The loop, or NULL (no-op). Call it from the loop's thread (a
- *             callback); from a signal use sipsrv_loop_handle_signals().
+ * @param loop The loop, or NULL (no-op). From a callback, or from another
+ *             thread (the loop wakes up at once); from a signal handler use
+ *             sipsrv_loop_handle_signals() instead.
+ * @note Thread-safe.
  * @since 0.1.0
  */
 SIPSRV_API void sipsrv_loop_stop(sipsrv_loop *loop);
@@ -141,6 +151,51 @@ SIPSRV_API void sipsrv_loop_stop(sipsrv_loop *loop);
  */
 SIPSRV_API int sipsrv_loop_resolver_new(sipsrv_resolver **out, sipsrv_loop *loop,
                                         const char *resolv_conf);
+
+/** Opaque handle of a group of loops, one per thread. */
+typedef struct sipsrv_loop_group sipsrv_loop_group;
+
+/**
+ * @brief Join loops into a group, before any of them listens.
+ *
+ * Each loop then listens on the same UDP addresses (sipsrv_loop_listen()
+ * on every loop, with the port the first one got when it asked for port
+ * 0): the sockets share the port (SO_REUSEPORT), and the kernel spreads
+ * datagrams over them by source address. A loop that reads a datagram
+ * whose Call-ID another loop owns (a hash of the Call-ID picks the owner)
+ * hands it to that loop, which handles it on its own core and answers
+ * through its own socket on the same port. A datagram without a Call-ID
+ * (a keep-alive, garbage) stays where it came.
+ *
+ * TCP listeners are refused in a grouped loop for now (SIPSRV_E_STATE): a
+ * stream's messages are not handed over yet.
+ *
+ * @param[out] out Receives the group.
+ * @param loops The loops (borrowed; they must outlive the group), each run
+ *              by its own thread; at most 64.
+ * @param n Their number (1 or more).
+ * @return 0; SIPSRV_E_INVAL (no loops, too many, a loop twice or in a group
+ *         already); SIPSRV_E_STATE (a loop listens already); SIPSRV_E_NOMEM;
+ *         SIPSRV_E_IO.
+ * @since 0.1.0
+ */
+SIPSRV_API int sipsrv_loop_group_new(sipsrv_loop_group **out, sipsrv_loop *const *loops, size_t n);
+
+/**
+ * @brief Datagrams the loops of a group handed to one another so far.
+ * @param group The group.
+ * @return Their number (all loops together); 0 for NULL.
+ * @note Thread-safe. @since 0.1.0
+ */
+SIPSRV_API uint64_t sipsrv_loop_group_handoffs(const sipsrv_loop_group *group);
+
+/**
+ * @brief Free a group whose loops no longer run (their threads joined),
+ *        before the loops are freed; datagrams still queued are dropped.
+ * @param group The group (NULL: nothing).
+ * @since 0.1.0
+ */
+SIPSRV_API void sipsrv_loop_group_free(sipsrv_loop_group *group);
 
 /**
  * @brief Close every socket and free the loop; its transports leave the core.

@@ -8,9 +8,12 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +34,24 @@ typedef struct watch {
   bool used;
 } watch;
 
+/* A datagram one loop of a group hands to the loop owning its Call-ID. */
+typedef struct hand {
+  struct hand *next;
+  unsigned port;              /* the local port it came to */
+  int family;
+  socklen_t srclen;
+  struct sockaddr_storage src;
+  size_t len;
+  char data[];
+} hand;
+
+struct sipsrv_loop_group {
+  sipsrv_core *core;          /* allocator of the hands (thread-safe) */
+  size_t n;
+  sipsrv_loop **loops;
+  _Atomic uint64_t handoffs;
+};
+
 typedef struct listener {
   ss_udp *udp;
   ss_tcp *tcp;
@@ -45,7 +66,12 @@ struct sipsrv_loop {
   sigset_t handled;         /* what sigfd reads */
   sig_cb sigs[MAX_SIGNALS]; /* sipsrv_loop_on_signal() */
   size_t nsigs;
-  bool stop;
+  atomic_bool stop;
+  int wakefd;               /* eventfd: stop from another thread, hands in */
+  sipsrv_loop_group *group; /* NULL: alone */
+  size_t gidx;              /* its index in the group */
+  pthread_mutex_t inmu;     /* guards inbox */
+  hand *inbox, **intail;
   watch *watches;           /* by fd */
   size_t nwatches;
   listener *listeners;
@@ -131,6 +157,202 @@ static void loop_unwatch(void *self, int fd)
   l->watches[fd].used = false;
 }
 
+/* ---- groups: one loop per thread, datagrams to the Call-ID's owner ---- */
+
+/* FNV-1a of the Call-ID value (RFC 3261 20.8, compact form "i", 7.3.3) of
+ * the datagram's header section; false when it has none. The value is
+ * taken as sent (Call-IDs compare byte by byte), without the white space
+ * around it. */
+static bool callid_hash(const char *d, size_t len, uint64_t *out)
+{
+  const char *p = d, *end = d + len;
+  bool first = true;
+
+  while (p < end) {
+    const char *eol = memchr(p, '\n', (size_t)(end - p));
+    const char *le = eol ? eol : end, *c, *v, *ve;
+    size_t nl;
+    if (le > p && le[-1] == '\r')
+      le--;
+    if (le == p) {
+      if (!first)
+        return false;                    /* the empty line: no Call-ID */
+      p = eol ? eol + 1 : end;           /* CRLFs before the start line (7.5) */
+      continue;
+    }
+    if (first || *p == ' ' || *p == '\t') {
+      first = false;                     /* the start line, or a folded line */
+      p = eol ? eol + 1 : end;
+      continue;
+    }
+    c = memchr(p, ':', (size_t)(le - p));
+    if (c) {
+      nl = (size_t)(c - p);
+      while (nl && (p[nl - 1] == ' ' || p[nl - 1] == '\t'))
+        nl--;
+      if ((nl == 7 && strncasecmp(p, "call-id", 7) == 0) || (nl == 1 && (*p == 'i' || *p == 'I'))) {
+        uint64_t h = 0xcbf29ce484222325ULL;
+        for (v = c + 1; v < le && (*v == ' ' || *v == '\t'); v++)
+          ;
+        for (ve = le; ve > v && (ve[-1] == ' ' || ve[-1] == '\t'); ve--)
+          ;
+        if (ve == v)
+          return false;
+        for (; v < ve; v++) {
+          h ^= (unsigned char)*v;
+          h *= 0x100000001b3ULL;
+        }
+        *out = h;
+        return true;
+      }
+    }
+    p = eol ? eol + 1 : end;
+  }
+  return false;
+}
+
+static void wake(sipsrv_loop *l)
+{
+  uint64_t one = 1;
+  ssize_t w = write(l->wakefd, &one, sizeof one);
+  (void)w;                               /* EAGAIN: the counter is set anyway */
+}
+
+static bool steer(void *arg, ss_udp *u, const struct sockaddr *src, socklen_t srclen,
+                  const char *data, size_t len)
+{
+  sipsrv_loop *l = arg, *to;
+  sipsrv_loop_group *g = l->group;
+  uint64_t h;
+  hand *m;
+  bool was_empty;
+
+  if (!g || g->n < 2 || !callid_hash(data, len, &h) || h % g->n == l->gidx)
+    return false;
+  if (srclen > sizeof m->src)
+    return false;
+  to = g->loops[h % g->n];
+  m = ss_alloc(g->core, sizeof *m + len);
+  if (!m)
+    return false;                        /* handled here: better than lost */
+  m->next = NULL;
+  m->port = ss_udp_port(u);
+  m->family = src->sa_family;
+  m->srclen = srclen;
+  memcpy(&m->src, src, srclen);
+  m->len = len;
+  memcpy(m->data, data, len);
+  pthread_mutex_lock(&to->inmu);
+  was_empty = !to->inbox;
+  *to->intail = m;
+  to->intail = &m->next;
+  pthread_mutex_unlock(&to->inmu);
+  if (was_empty)
+    wake(to);
+  atomic_fetch_add(&g->handoffs, 1);
+  return true;
+}
+
+static void free_hands(sipsrv_core *core, hand *m)
+{
+  while (m) {
+    hand *next = m->next;
+    ss_free(core, m);
+    m = next;
+  }
+}
+
+static void on_wake(void *arg, unsigned events)
+{
+  sipsrv_loop *l = arg;
+  uint64_t v;
+  hand *list;
+  (void)events;
+  if (read(l->wakefd, &v, sizeof v) < 0 && errno != EAGAIN)
+    return;
+  if (!l->group)
+    return;
+  pthread_mutex_lock(&l->inmu);
+  list = l->inbox;
+  l->inbox = NULL;
+  l->intail = &l->inbox;
+  pthread_mutex_unlock(&l->inmu);
+  if (!list)
+    return;
+  for (listener *ln = l->listeners; ln; ln = ln->next)
+    if (ln->udp)
+      ss_udp_begin(ln->udp);
+  for (hand *m = list; m; m = m->next) {
+    for (listener *ln = l->listeners; ln; ln = ln->next)
+      if (ln->udp && ss_udp_port(ln->udp) == m->port && ss_udp_family(ln->udp) == m->family) {
+        ss_udp_deliver(ln->udp, (const struct sockaddr *)&m->src, m->srclen, m->data, m->len);
+        break;
+      }
+  }
+  for (listener *ln = l->listeners; ln; ln = ln->next)
+    if (ln->udp)
+      ss_udp_end(ln->udp);
+  free_hands(l->group->core, list);
+}
+
+int sipsrv_loop_group_new(sipsrv_loop_group **out, sipsrv_loop *const *loops, size_t n)
+{
+  sipsrv_loop_group *g;
+  if (!out || !loops || n == 0 || n > 64)
+    return SIPSRV_E_INVAL;
+  for (size_t i = 0; i < n; i++) {
+    if (!loops[i] || loops[i]->group)
+      return SIPSRV_E_INVAL;
+    for (size_t j = 0; j < i; j++)
+      if (loops[j] == loops[i])
+        return SIPSRV_E_INVAL;
+    if (loops[i]->listeners)
+      return SIPSRV_E_STATE;
+  }
+  g = ss_zalloc(loops[0]->core, sizeof *g);
+  if (!g || !(g->loops = ss_zalloc(loops[0]->core, n * sizeof *g->loops))) {
+    ss_free(loops[0]->core, g);
+    return SIPSRV_E_NOMEM;
+  }
+  g->core = loops[0]->core;
+  g->n = n;
+  atomic_init(&g->handoffs, 0);
+  for (size_t i = 0; i < n; i++) {
+    g->loops[i] = loops[i];
+    loops[i]->group = g;
+    loops[i]->gidx = i;
+  }
+  *out = g;
+  return 0;
+}
+
+uint64_t sipsrv_loop_group_handoffs(const sipsrv_loop_group *g)
+{
+  return g ? atomic_load(&((sipsrv_loop_group *)g)->handoffs) : 0;
+}
+
+void sipsrv_loop_group_free(sipsrv_loop_group *g)
+{
+  if (!g)
+    return;
+  for (size_t i = 0; i < g->n; i++) {
+    sipsrv_loop *l = g->loops[i];
+    hand *list;
+    pthread_mutex_lock(&l->inmu);
+    list = l->inbox;
+    l->inbox = NULL;
+    l->intail = &l->inbox;
+    pthread_mutex_unlock(&l->inmu);
+    free_hands(g->core, list);
+    for (listener *ln = l->listeners; ln; ln = ln->next)
+      if (ln->udp)
+        ss_udp_set_steer(ln->udp, NULL, NULL);
+    l->group = NULL;
+  }
+  ss_free(g->core, g->loops);
+  ss_free(g->core, g);
+}
+
 int sipsrv_loop_new(sipsrv_loop **out, sipsrv_core *core)
 {
   sipsrv_loop *l;
@@ -149,6 +371,18 @@ int sipsrv_loop_new(sipsrv_loop **out, sipsrv_core *core)
   l->poller.watch = loop_watch;
   l->poller.unwatch = loop_unwatch;
   l->poller.self = l;
+  l->intail = &l->inbox;
+  pthread_mutex_init(&l->inmu, NULL);
+  l->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (l->wakefd < 0 || loop_watch(l, l->wakefd, SS_POLL_IN, on_wake, l) < 0) {
+    if (l->wakefd >= 0)
+      close(l->wakefd);
+    close(l->epfd);
+    pthread_mutex_destroy(&l->inmu);
+    ss_free(core, l->watches);
+    ss_free(core, l);
+    return SIPSRV_E_IO;
+  }
   *out = l;
   return 0;
 }
@@ -174,12 +408,18 @@ int sipsrv_loop_listen(sipsrv_loop *l, const char *spec, unsigned *port)
   ln = ss_zalloc(l->core, sizeof *ln);
   if (!ln)
     return SIPSRV_E_NOMEM;
-  rc = udp ? ss_udp_open(&ln->udp, l->core, &l->poller, &ss, len)
+  if (!udp && l->group) {
+    ss_free(l->core, ln);
+    return SIPSRV_E_STATE;              /* streams are not handed over (loop.h) */
+  }
+  rc = udp ? ss_udp_open(&ln->udp, l->core, &l->poller, &ss, len, l->group != NULL)
            : ss_tcp_open(&ln->tcp, l->core, &l->poller, &ss, len, TCP_IDLE_MS);
   if (rc < 0) {
     ss_free(l->core, ln);
     return rc;
   }
+  if (udp && l->group)
+    ss_udp_set_steer(ln->udp, steer, l);
   if (port)
     *port = udp ? ss_udp_port(ln->udp) : ss_tcp_port(ln->tcp);
   ss_log(l->core, SIPSRV_LOG_INFO, "listening on %.3s %s (port %u)", spec, spec + 4,
@@ -214,7 +454,7 @@ static void on_signal(void *arg, unsigned events)
         called = true;
       }
     if (!called)
-      l->stop = true;                    /* SIGINT, SIGTERM */
+      atomic_store(&l->stop, true);      /* SIGINT, SIGTERM */
   }
 }
 
@@ -322,8 +562,8 @@ int sipsrv_loop_run(sipsrv_loop *l)
 {
   if (!l)
     return SIPSRV_E_INVAL;
-  l->stop = false;
-  while (!l->stop) {
+  atomic_store(&l->stop, false);
+  while (!atomic_load(&l->stop)) {
     int rc = sipsrv_loop_run_once(l, -1);
     if (rc < 0)
       return rc;
@@ -333,8 +573,10 @@ int sipsrv_loop_run(sipsrv_loop *l)
 
 void sipsrv_loop_stop(sipsrv_loop *l)
 {
-  if (l)
-    l->stop = true;
+  if (!l)
+    return;
+  atomic_store(&l->stop, true);
+  wake(l);                               /* from another thread: now, not at the next event */
 }
 
 void sipsrv_loop_free(sipsrv_loop *l)
@@ -357,6 +599,10 @@ void sipsrv_loop_free(sipsrv_loop *l)
     close(l->sigfd);
     restore_mask(l);
   }
+  loop_unwatch(l, l->wakefd);
+  close(l->wakefd);
+  free_hands(l->core, l->inbox);        /* only if its group was never freed */
+  pthread_mutex_destroy(&l->inmu);
   close(l->epfd);
   ss_free(l->core, l->watches);
   ss_free(l->core, l);

@@ -1,7 +1,12 @@
 /* The memory store: bindings by AOR in a hash table (O(1) lookup), each AOR
  * on a heap by its earliest expiry so that expiring touches only what is
  * due, and credentials by user and realm. Synchronous: every callback runs
- * before the operation returns. */
+ * before the operation returns.
+ *
+ * Threads: one store may serve the cores of several threads (a loop group,
+ * loop.h). Every operation holds the store's mutex, and a callback runs
+ * after it is released, on copies of what it reads (so a callback may call
+ * the store again, and another thread may replace the bindings it reads). */
 #include "store_int.h"
 
 #include "core/htab.h"
@@ -10,6 +15,7 @@
 
 #include <sipsrv/error.h>
 
+#include <pthread.h>
 #include <string.h>
 
 typedef struct aor_entry {
@@ -33,6 +39,7 @@ typedef struct mem_store {
   ss_htab creds;            /* by user name and realm */
   ss_timers heap;           /* AORs by earliest expiry (never fired by a clock) */
   size_t nbindings;         /* in every AOR */
+  pthread_mutex_t mu;       /* held by every operation, not by its callback */
 } mem_store;
 
 /* ---- tables ---------------------------------------------------------- */
@@ -104,10 +111,8 @@ static void on_due(ss_timer *t, void *arg)
   (void)arg;
 }
 
-static int mem_put(void *user, const char *aor, const sipsrv_binding *b, size_t n,
-                   sipsrv_store_done_cb done, void *ctx)
+static int put_locked(mem_store *m, const char *aor, const sipsrv_binding *b, size_t n)
 {
-  mem_store *m = user;
   aor_entry *e = aor_find(m, aor);
   sipsrv_binding *nb = NULL;
   char **blocks = NULL;
@@ -116,7 +121,6 @@ static int mem_put(void *user, const char *aor, const sipsrv_binding *b, size_t 
   if (n == 0) {
     if (e)
       entry_remove(m, e);
-    done(ctx, 0);
     return 0;
   }
   nb = ss_zalloc(m->core, n * sizeof *nb);
@@ -147,7 +151,6 @@ static int mem_put(void *user, const char *aor, const sipsrv_binding *b, size_t 
   e->n = n;
   m->nbindings += n;
   entry_arm(m, e);
-  done(ctx, 0);
   return 0;
 
 nomem:
@@ -156,35 +159,87 @@ nomem:
     ss_free(m->core, blocks[i]);
   ss_free(m->core, blocks);
   ss_free(m->core, nb);
-  done(ctx, SIPSRV_E_NOMEM);
+  return SIPSRV_E_NOMEM;
+}
+
+static int mem_put(void *user, const char *aor, const sipsrv_binding *b, size_t n,
+                   sipsrv_store_done_cb done, void *ctx)
+{
+  mem_store *m = user;
+  int rc;
+  pthread_mutex_lock(&m->mu);
+  rc = put_locked(m, aor, b, n);
+  pthread_mutex_unlock(&m->mu);
+  done(ctx, rc);
+  return 0;
+}
+
+/* Copy the bindings of e live at now_ms into one allocation: the array,
+ * then their strings. *out NULL when none; SIPSRV_E_NOMEM. */
+static int copy_live(mem_store *m, const aor_entry *e, int64_t now_ms, sipsrv_binding **out,
+                     size_t *n)
+{
+  size_t total = 0, k = 0;
+  char *p;
+  sipsrv_binding *arr;
+
+  *out = NULL;
+  *n = 0;
+  for (size_t i = 0; i < e->n; i++) {
+    const sipsrv_binding *b = &e->b[i];
+    const char *f[] = { b->contact, b->params, b->call_id, b->path, b->instance, b->received,
+                        b->user_agent };
+    if (b->expires <= now_ms)
+      continue;                          /* hidden even before expire() drops it */
+    total += sizeof *b;
+    for (size_t j = 0; j < sizeof f / sizeof f[0]; j++)
+      total += f[j] ? strlen(f[j]) + 1 : 0;
+    k++;
+  }
+  if (!k)
+    return 0;
+  arr = ss_alloc(m->core, total);
+  if (!arr)
+    return SIPSRV_E_NOMEM;
+  p = (char *)(arr + k);
+  for (size_t i = 0, w = 0; i < e->n; i++) {
+    const sipsrv_binding *b = &e->b[i];
+    sipsrv_binding *d = &arr[w];
+    const char **f[] = { &d->contact, &d->params, &d->call_id, &d->path, &d->instance,
+                         &d->received, &d->user_agent };
+    if (b->expires <= now_ms)
+      continue;
+    *d = *b;
+    for (size_t j = 0; j < sizeof f / sizeof f[0]; j++) {
+      if (*f[j]) {
+        size_t len = strlen(*f[j]) + 1;
+        memcpy(p, *f[j], len);
+        *f[j] = p;
+        p += len;
+      }
+    }
+    w++;
+  }
+  *out = arr;
+  *n = k;
   return 0;
 }
 
 static int mem_get(void *user, const char *aor, int64_t now_ms, sipsrv_store_get_cb done, void *ctx)
 {
   mem_store *m = user;
-  aor_entry *e = aor_find(m, aor);
-  sipsrv_binding small[16], *live = small;
+  aor_entry *e;
+  sipsrv_binding *live = NULL;
   size_t n = 0;
+  int rc = 0;
 
-  if (!e) {
-    done(ctx, 0, NULL, 0);
-    return 0;
-  }
-  /* Expired bindings are hidden even before expire() drops them. */
-  if (e->n > 16) {
-    live = ss_alloc(m->core, e->n * sizeof *live);
-    if (!live) {
-      done(ctx, SIPSRV_E_NOMEM, NULL, 0);
-      return 0;
-    }
-  }
-  for (size_t i = 0; i < e->n; i++)
-    if (e->b[i].expires > now_ms)
-      live[n++] = e->b[i];
-  done(ctx, 0, live, n);
-  if (live != small)
-    ss_free(m->core, live);
+  pthread_mutex_lock(&m->mu);
+  e = aor_find(m, aor);
+  if (e)
+    rc = copy_live(m, e, now_ms, &live, &n);
+  pthread_mutex_unlock(&m->mu);
+  done(ctx, rc, live, n);
+  ss_free(m->core, live);
   return 0;
 }
 
@@ -194,6 +249,7 @@ static int mem_expire(void *user, int64_t now_ms)
   uint64_t when;
   int dropped = 0;
 
+  pthread_mutex_lock(&m->mu);
   /* Only the AORs whose earliest binding is due: O(k log n) for k due. */
   while (ss_timers_next(&m->heap, &when) == 0 && (int64_t)when <= now_ms) {
     aor_entry *e = m->heap.heap[0]->arg;
@@ -216,6 +272,7 @@ static int mem_expire(void *user, int64_t now_ms)
     else
       entry_remove(m, e);
   }
+  pthread_mutex_unlock(&m->mu);
   return dropped;
 }
 
@@ -235,11 +292,36 @@ static cred_entry *cred_find(const mem_store *m, const char *user, const char *r
 static int mem_credential(void *user, const char *username, const char *realm,
                           sipsrv_store_cred_cb done, void *ctx)
 {
-  cred_entry *e = cred_find(user, username, realm);
-  if (e)
-    done(ctx, 0, &e->c);
-  else
-    done(ctx, SIPSRV_E_NOTFOUND, NULL);
+  mem_store *m = user;
+  cred_entry *e;
+  sipsrv_credential c;
+  char *block = NULL;
+  int rc = SIPSRV_E_NOTFOUND;
+
+  pthread_mutex_lock(&m->mu);
+  e = cred_find(m, username, realm);
+  if (e) {
+    /* A copy: another thread may replace the entry once the lock is gone. */
+    const char *in[] = { e->c.username, e->c.realm, e->c.ha1_md5, e->c.ha1_sha256,
+                         e->c.ha1_sha512_256 };
+    const char **out[] = { &c.username, &c.realm, &c.ha1_md5, &c.ha1_sha256,
+                           &c.ha1_sha512_256 };
+    size_t total = 1;
+    for (size_t i = 0; i < 5; i++)
+      total += in[i] ? strlen(in[i]) + 1 : 0;
+    c = e->c;
+    block = ss_alloc(m->core, total);
+    rc = block ? 0 : SIPSRV_E_NOMEM;
+    for (size_t i = 0, off = 0; block && i < 5; i++) {
+      if (!in[i])
+        continue;
+      *out[i] = memcpy(block + off, in[i], strlen(in[i]) + 1);
+      off += strlen(in[i]) + 1;
+    }
+  }
+  pthread_mutex_unlock(&m->mu);
+  done(ctx, rc, rc == 0 ? &c : NULL);
+  ss_free(m->core, block);
   return 0;
 }
 
@@ -274,6 +356,7 @@ static int mem_put_credential(void *user, const sipsrv_credential *c)
     *out[i] = memcpy(p, in[i], strlen(in[i]) + 1);
     p += strlen(in[i]) + 1;
   }
+  pthread_mutex_lock(&m->mu);
   old = cred_find(m, c->username, c->realm);
   if (old) {
     ss_htab_remove(&m->creds, &old->hn);
@@ -281,10 +364,12 @@ static int mem_put_credential(void *user, const sipsrv_credential *c)
     ss_free(m->core, old);
   }
   if (ss_htab_add(&m->creds, &e->hn, key2(c->username, c->realm)) < 0) {
+    pthread_mutex_unlock(&m->mu);
     ss_free(m->core, e->block);
     ss_free(m->core, e);
     return SIPSRV_E_NOMEM;
   }
+  pthread_mutex_unlock(&m->mu);
   return 0;
 }
 
@@ -292,8 +377,12 @@ static int mem_put_credential(void *user, const sipsrv_credential *c)
 
 static int mem_count(void *user)
 {
-  const mem_store *m = user;
-  return m->nbindings > 0x7fffffff ? 0x7fffffff : (int)m->nbindings;
+  mem_store *m = user;
+  size_t n;
+  pthread_mutex_lock(&m->mu);
+  n = m->nbindings;
+  pthread_mutex_unlock(&m->mu);
+  return n > 0x7fffffff ? 0x7fffffff : (int)n;
 }
 
 static void mem_destroy(void *user)
@@ -314,6 +403,7 @@ static void mem_destroy(void *user)
   ss_htab_fini(&m->aors);
   ss_htab_fini(&m->creds);
   ss_timers_fini(&m->heap);
+  pthread_mutex_destroy(&m->mu);
   {
     sipsrv_core *own = (sipsrv_core *)m->core;
     ss_free(own, m);
@@ -346,6 +436,7 @@ int sipsrv_store_memory_new(sipsrv_store **out, sipsrv_core *core)
   ss_htab_init(&m->aors, core);
   ss_htab_init(&m->creds, core);
   ss_timers_init(&m->heap, core);
+  pthread_mutex_init(&m->mu, NULL);
   rc = sipsrv_store_new(out, &ss_memory_store_ops, m);
   if (rc < 0)
     mem_destroy(m);

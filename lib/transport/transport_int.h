@@ -9,6 +9,7 @@
 
 #include "core/core_int.h"
 
+#include <stdbool.h>
 #include <sys/socket.h>
 
 /* Readiness events. */
@@ -33,11 +34,24 @@ int ss_sockaddr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len
 int ss_sockaddr_host(const struct sockaddr_storage *ss, char *buf, size_t size, unsigned *port);
 
 /* A UDP socket bound to addr (port 0: any free port), registered on core
- * with the bound address as its sent-by. */
+ * with the bound address as its sent-by; with reuseport, one of several
+ * sockets on that port (SO_REUSEPORT). */
 int ss_udp_open(ss_udp **out, sipsrv_core *core, const ss_poller *poller,
-                const struct sockaddr_storage *addr, socklen_t len);
+                const struct sockaddr_storage *addr, socklen_t len, bool reuseport);
 unsigned ss_udp_port(const ss_udp *u);
+int ss_udp_family(const ss_udp *u);
 void ss_udp_close(ss_udp *u);
+/* Offered every datagram u reads before its core sees it: true when it
+ * took the datagram (to hand it to another thread). */
+typedef bool (*ss_udp_steer_fn)(void *arg, ss_udp *u, const struct sockaddr *src,
+                                socklen_t srclen, const char *data, size_t len);
+void ss_udp_set_steer(ss_udp *u, ss_udp_steer_fn fn, void *arg);
+/* Hand u's core datagrams read elsewhere, between begin and end (what the
+ * core sends meanwhile leaves in one batch at end). */
+void ss_udp_begin(ss_udp *u);
+void ss_udp_deliver(ss_udp *u, const struct sockaddr *src, socklen_t srclen, const void *data,
+                    size_t len);
+void ss_udp_end(ss_udp *u);
 
 /* A TCP listener on addr and the connections it accepts or opens. Idle
  * connections are closed after idle_ms (0: never). */

@@ -45,6 +45,9 @@ struct ss_udp {
   struct mmsghdr smsg[UDP_SQ];
   struct iovec siov[UDP_SQ];
   struct sockaddr_storage sdst[UDP_SQ];
+  int family;                 /* AF_INET or AF_INET6 */
+  ss_udp_steer_fn steer;      /* NULL: every datagram is handled here */
+  void *steer_arg;
 };
 
 static int send_now(ss_udp *u, const struct sockaddr *dst, socklen_t dstlen,
@@ -131,9 +134,14 @@ static void udp_readable(void *arg, unsigned events)
     n = recvmmsg(u->fd, u->rmsg, UDP_RBATCH, MSG_DONTWAIT, NULL);
     if (n <= 0)
       break;                             /* EAGAIN, or an ICMP error reported late */
-    for (int i = 0; i < n; i++)
-      sipsrv_core_recv(u->core, u->tp, 0, (struct sockaddr *)&u->rsrc[i],
-                       u->rmsg[i].msg_hdr.msg_namelen, u->riov[i].iov_base, u->rmsg[i].msg_len);
+    for (int i = 0; i < n; i++) {
+      const struct sockaddr *src = (const struct sockaddr *)&u->rsrc[i];
+      socklen_t srclen = u->rmsg[i].msg_hdr.msg_namelen;
+      if (u->steer && u->steer(u->steer_arg, u, src, srclen, u->riov[i].iov_base,
+                               u->rmsg[i].msg_len))
+        continue;                        /* another thread's */
+      sipsrv_core_recv(u->core, u->tp, 0, src, srclen, u->riov[i].iov_base, u->rmsg[i].msg_len);
+    }
     if (n < UDP_RBATCH)
       break;                             /* the socket is drained */
   }
@@ -141,8 +149,31 @@ static void udp_readable(void *arg, unsigned events)
   u->batching = 0;
 }
 
+void ss_udp_set_steer(ss_udp *u, ss_udp_steer_fn fn, void *arg)
+{
+  u->steer = fn;
+  u->steer_arg = arg;
+}
+
+void ss_udp_begin(ss_udp *u)
+{
+  u->batching = 1;
+}
+
+void ss_udp_deliver(ss_udp *u, const struct sockaddr *src, socklen_t srclen, const void *data,
+                    size_t len)
+{
+  sipsrv_core_recv(u->core, u->tp, 0, src, srclen, data, len);
+}
+
+void ss_udp_end(ss_udp *u)
+{
+  flush(u);
+  u->batching = 0;
+}
+
 int ss_udp_open(ss_udp **out, sipsrv_core *core, const ss_poller *poller,
-                const struct sockaddr_storage *addr, socklen_t len)
+                const struct sockaddr_storage *addr, socklen_t len, bool reuseport)
 {
   ss_udp *u;
   struct sockaddr_storage bound;
@@ -156,6 +187,7 @@ int ss_udp_open(ss_udp **out, sipsrv_core *core, const ss_poller *poller,
   u->core = core;
   u->poller = *poller;
   u->fd = -1;
+  u->family = addr->ss_family;
   u->rbuf = ss_alloc(core, (size_t)UDP_RBATCH * UDP_BUF);
   u->sbuf = ss_alloc(core, UDP_SBUF);
   if (!u->rbuf || !u->sbuf) {
@@ -178,8 +210,13 @@ int ss_udp_open(ss_udp **out, sipsrv_core *core, const ss_poller *poller,
      * sender a retransmission (RFC 3261 17.1.2.2: 500 ms, then doubling).
      * The kernel caps it at net.core.rmem_max; root may go beyond. */
     int want = UDP_RCVBUF;
+    int one = 1;
     if (setsockopt(u->fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof want) < 0)
       (void)setsockopt(u->fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof want);
+    /* Several threads' sockets on one port; the kernel spreads datagrams
+     * over them by source and destination (loop.h, groups). */
+    if (reuseport && setsockopt(u->fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
+      goto fail;
   }
   if (u->fd < 0 || bind(u->fd, (const struct sockaddr *)addr, len) < 0 ||
       getsockname(u->fd, (struct sockaddr *)&bound, &blen) < 0 ||
@@ -206,6 +243,11 @@ fail:
 unsigned ss_udp_port(const ss_udp *u)
 {
   return u->port;
+}
+
+int ss_udp_family(const ss_udp *u)
+{
+  return u->family;
 }
 
 void ss_udp_close(ss_udp *u)
