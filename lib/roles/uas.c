@@ -43,6 +43,11 @@ struct sipsrv_request {
   ss_hnode mhn;               /* in the merge index: Call-ID, From tag, CSeq (8.2.2.2) */
   bool indexed;
   bool done;                  /* answered finally */
+  /* Once answered finally the request lets go of its message (the
+   * transaction compacts it away): what merged() still compares. */
+  char *keys;                 /* one block: Call-ID, From tag, method */
+  const char *k_call_id, *k_from_tag, *k_method;
+  uint32_t k_seq;
   struct sipsrv_request *next, *prev;
 };
 
@@ -273,6 +278,8 @@ static void request_free(sipsrv_request *r)
     ss_txn_set_owner(r->st, NULL);
   r->st = NULL;
   r->prev = r->next = NULL;
+  ss_free(u->core, r->keys);
+  r->keys = NULL;
   if (r->in_cb) {
     r->gone = true;                      /* uas_request frees it when on_request returns */
     return;
@@ -294,6 +301,58 @@ static void ev_terminated(void *owner, ss_txn *t)
 }
 
 static const ss_txn_events request_events = { NULL, NULL, NULL, ev_terminated };
+
+/* A request answered finally keeps only what merged() compares (8.2.2.2:
+ * Call-ID, From tag, CSeq), and its transaction drops the message: the
+ * request and its last provisional response no longer wait out Timer J
+ * (32 s over UDP) or H with it. Not inside on_request: the application may
+ * read the message until its callback returns. */
+static void release_msg(sipsrv_request *r)
+{
+  sipsrv_uas *u = r->uas;
+  sipsrv_addr from;
+  const char *cid, *meth = NULL, *ftag;
+  uint32_t seq = 0;
+  size_t a, b, c;
+
+  if (!r->done || !r->msg || !r->st || r->in_cb)
+    return;
+  cid = sipsrv_msg_call_id(r->msg);
+  ftag = sipsrv_msg_from(r->msg, &from) == 0 ? from.tag : NULL;
+  sipsrv_msg_cseq(r->msg, &seq, &meth);
+  a = cid ? strlen(cid) + 1 : 0;
+  b = ftag ? strlen(ftag) + 1 : 0;
+  c = meth ? strlen(meth) + 1 : 0;
+  r->keys = ss_alloc(u->core, a + b + c + 1);
+  if (!r->keys)
+    return;                              /* keeps the message: merely dearer */
+  r->k_call_id = cid ? memcpy(r->keys, cid, a) : NULL;
+  r->k_from_tag = ftag ? memcpy(r->keys + a, ftag, b) : NULL;
+  r->k_method = meth ? memcpy(r->keys + a + b, meth, c) : NULL;
+  r->k_seq = seq;
+  r->msg = NULL;
+  ss_txn_compact(r->st);
+}
+
+/* What merged() compares of a pending request, from its message or from
+ * what release_msg() kept. */
+static void merge_fields(const sipsrv_request *p, const char **cid, const char **ftag,
+                         uint32_t *seq, const char **meth)
+{
+  sipsrv_addr from;
+  if (!p->msg) {
+    *cid = p->k_call_id;
+    *ftag = p->k_from_tag;
+    *seq = p->k_seq;
+    *meth = p->k_method;
+    return;
+  }
+  *cid = sipsrv_msg_call_id(p->msg);
+  *ftag = sipsrv_msg_from(p->msg, &from) == 0 ? from.tag : NULL;
+  *seq = 0;
+  *meth = NULL;
+  sipsrv_msg_cseq(p->msg, seq, meth);
+}
 
 void sipsrv_request_set_user(sipsrv_request *r, void *data)
 {
@@ -426,7 +485,8 @@ int sipsrv_request_respond(sipsrv_request *r, int status, const char *phrase,
   }
   /* After its final answer the request stays (hidden from the application)
    * until its transaction ends: merged-request detection (8.2.2.2) and CANCEL
-   * (9.2) still see it. */
+   * (9.2) still see it; its message goes. */
+  release_msg(r);
   return 0;
 }
 
@@ -479,11 +539,12 @@ static void options_200(sipsrv_request *r)
     answer(r, 500, NULL, NULL);
 }
 
+
 /* RFC 3261 8.2.2.2: a request without To tag that matches a pending one by
  * From tag, Call-ID and CSeq, but came through another transaction. */
 static bool merged(const sipsrv_uas *u, const sipsrv_request *r)
 {
-  sipsrv_addr from, to, f2;
+  sipsrv_addr from, to;
   uint32_t seq, s2;
   const char *meth, *m2;
   uint64_t key;
@@ -493,9 +554,11 @@ static bool merged(const sipsrv_uas *u, const sipsrv_request *r)
   key = merge_key(r->msg);
   for (ss_hnode *n = ss_htab_first(&u->merge, key); n; n = ss_htab_next(n, key)) {
     const sipsrv_request *p = SS_CONTAINER(n, sipsrv_request, mhn);
-    if (p != r && p->st != r->st && streq(sipsrv_msg_call_id(p->msg), sipsrv_msg_call_id(r->msg)) &&
-        sipsrv_msg_from(p->msg, &f2) == 0 && streq(f2.tag, from.tag) &&
-        sipsrv_msg_cseq(p->msg, &s2, &m2) == 0 && s2 == seq && streq(m2, meth))
+    const char *c2, *t2;
+    if (p == r || p->st == r->st)
+      continue;
+    merge_fields(p, &c2, &t2, &s2, &m2);
+    if (streq(c2, sipsrv_msg_call_id(r->msg)) && streq(t2, from.tag) && s2 == seq && streq(m2, meth))
       return true;
   }
   return false;
@@ -606,6 +669,7 @@ static bool uas_request(void *self, ss_txn *st, sipsrv_msg *msg)
       ss_free(u->core, r);               /* its transaction ended meanwhile */
       return true;
     }
+    release_msg(r);                      /* answered inside the callback */
     if (took || r->done)
       return true;
     r->app = false;
