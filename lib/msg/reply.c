@@ -102,6 +102,9 @@ int sipsrv_msg_reply(sipsrv_msg **out, const sipsrv_msg *req, int status, const 
   m = msg_create(sip_default_mclass(), 0);
   if (!m)
     return SIPSRV_E_NOMEM;
+  /* The copied fields and what the TU adds, carved from one block rather
+   * than a malloc() each (as parse.c does). */
+  su_home_preload(msg_home(m), 1, 1536);
   sip = sip_object(m);
   pub = (msg_pub_t *)sip;
   home = msg_home(m);
