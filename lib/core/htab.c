@@ -7,14 +7,14 @@ void ss_htab_init(ss_htab *t, const sipsrv_core *core)
 {
   t->core = core;
   t->b = NULL;
-  t->nb = t->n = 0;
+  t->nb = t->n = t->hint = 0;
 }
 
 void ss_htab_fini(ss_htab *t)
 {
   ss_free(t->core, t->b);
   t->b = NULL;
-  t->nb = t->n = 0;
+  t->nb = t->n = t->hint = 0;
 }
 
 int ss_htab_add(ss_htab *t, ss_hnode *node, uint64_t hash)
@@ -75,10 +75,16 @@ ss_hnode *ss_htab_next(const ss_hnode *node, uint64_t hash)
   return p;
 }
 
-ss_hnode *ss_htab_any(const ss_htab *t)
+ss_hnode *ss_htab_any(ss_htab *t)
 {
-  for (size_t i = 0; i < t->nb; i++)
-    if (t->b[i])
+  /* From where the last one was found, then from the start: emptying a
+   * table node by node costs O(n + buckets), not O(buckets) per node. */
+  for (size_t k = 0; k < t->nb; k++) {
+    size_t i = (t->hint + k) & (t->nb - 1);
+    if (t->b[i]) {
+      t->hint = i;
       return t->b[i];
+    }
+  }
   return NULL;
 }

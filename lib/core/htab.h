@@ -18,6 +18,7 @@ typedef struct ss_htab {
   const sipsrv_core *core;  /* allocator */
   ss_hnode **b;
   size_t nb, n;
+  size_t hint;              /* where ss_htab_any() last found a node */
 } ss_htab;
 
 #define SS_CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
@@ -32,7 +33,8 @@ void ss_htab_remove(ss_htab *t, ss_hnode *node);
 /* The first node with this hash, and the next one after node; NULL at the end. */
 ss_hnode *ss_htab_first(const ss_htab *t, uint64_t hash);
 ss_hnode *ss_htab_next(const ss_hnode *node, uint64_t hash);
-/* Any node (to empty the table), or NULL. */
-ss_hnode *ss_htab_any(const ss_htab *t);
+/* Any node (to empty the table), or NULL; emptying the whole table this
+ * way costs O(n + buckets). */
+ss_hnode *ss_htab_any(ss_htab *t);
 
 #endif
