@@ -46,6 +46,7 @@ typedef struct fake_tp {
   sipsrv_transport *tp;
   sent_msg sent[FAKE_MAX_SENT];
   size_t nsent;
+  bool fail;                    /* every send is a transport error */
 } fake_tp;
 
 static int fake_send(void *user, uint64_t conn, const struct sockaddr *dst, socklen_t dstlen,
@@ -56,6 +57,8 @@ static int fake_send(void *user, uint64_t conn, const struct sockaddr *dst, sock
   size_t len = 0;
 
   (void)conn;
+  if (f->fail)
+    return SIPSRV_E_IO;
   ck_assert_ptr_nonnull(dst);
   ck_assert_uint_gt(dstlen, 0);
   ck_assert_int_gt(iovcnt, 0);
@@ -316,6 +319,28 @@ static void hdr_eq(const sipsrv_msg *m, const char *name, const char *want)
 }
 
 /* ---- new / free ---------------------------------------------------------------- */
+
+/* RFC 3261 17.2.4: a response that cannot be sent ends its transaction at
+ * once. The registrar answering a REGISTER whose 200 fails so must not
+ * touch its request afterwards (tests/fuzz/fuzz_roles found it freed
+ * twice); the binding stays stored, and the next REGISTER works. */
+START_TEST(registrar_answer_send_fails)
+{
+  world w;
+  char buf[4096];
+  size_t n;
+
+  world_new(&w, NULL);
+  w.udp.fail = true;
+  n = build_reg(&w, buf, sizeof buf, REG(.headers = "Contact: <sip:bob@192.0.2.4:5070>\r\n"));
+  send_raw(&w, buf, n);
+  ck_assert_uint_eq(w.udp.nsent, 0);
+  w.udp.fail = false;
+  ck_assert_int_eq(fetch(&w, NULL), 200);
+  ck_assert_ptr_nonnull(strstr(last(&w)->data, "<sip:bob@192.0.2.4:5070>"));
+  world_fini(&w);
+}
+END_TEST
 
 /* registrar.h: NULL out, core or cfg: SIPSRV_E_INVAL, out untouched. */
 START_TEST(registrar_new_null_args)
@@ -1609,6 +1634,10 @@ static Suite *suite(void)
   tcase_add_test(tc, registrar_new_min_above_max);
   tcase_add_test(tc, registrar_new_min_above_default_max);
   tcase_add_test(tc, registrar_new_free_null);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("transport");
+  tcase_add_test(tc, registrar_answer_send_fails);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("claim");

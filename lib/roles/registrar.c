@@ -115,14 +115,22 @@ static void ev_terminated(void *owner, ss_txn *t)
 
 static const ss_txn_events req_events = { NULL, NULL, NULL, ev_terminated };
 
-/* Answer and end the request. */
+/* Answer and end the request. The transaction is let go of first: a
+ * response that cannot be sent ends it at once (a transport error, RFC
+ * 3261 17.2.4), and its end must not free r under our feet (found by
+ * tests/fuzz/fuzz_roles). */
 static void answer(reg_req *r, int status, const char *phrase, const char *headers)
 {
   sipsrv_msg *rsp;
   sipsrv_reply_opts o = SIPSRV_REPLY_OPTS_INIT;
+  ss_txn *st = r->st;
   o.headers = headers;
-  if (r->st && sipsrv_msg_reply(&rsp, r->msg, status, phrase, &o) == 0)
-    ss_txn_respond(r->st, rsp);
+  if (st) {
+    ss_txn_set_owner(st, NULL);
+    r->st = NULL;
+  }
+  if (st && sipsrv_msg_reply(&rsp, r->msg, status, phrase, &o) == 0)
+    ss_txn_respond(st, rsp);
   req_free(r);
 }
 
