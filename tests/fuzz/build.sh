@@ -37,13 +37,21 @@ SOFIA_LIBS=$(pkg-config --libs sofia-sip-ua)
 # -fno-sanitize-recover: an undefined behaviour report stops the run, so
 # libFuzzer saves the input like any other crash.
 CFLAGS="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -g -O1 -std=c11
-  -Wall -Wextra -I$SRC/include -I$BUILD/include -I$SRC/lib $SOFIA_CFLAGS -DSIPSRV_BUILDING"
+  -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -I$SRC/include -I$BUILD/include -I$SRC/lib $SOFIA_CFLAGS -DSIPSRV_BUILDING"
 
 for t in fuzz_parse fuzz_framer; do
   echo "CC $OUT/$t"
   # shellcheck disable=SC2086
   $CC $CFLAGS -o "$OUT/$t" "$HERE/$t.c" "$SRC"/lib/core/*.c "$SRC"/lib/msg/*.c $SOFIA_LIBS
 done
+# The roles: everything but the sockets (lib/loop, lib/transport but its
+# address parser) and SQLite (nosqlite.c stands in).
+echo "CC $OUT/fuzz_roles"
+# shellcheck disable=SC2086
+$CC $CFLAGS -o "$OUT/fuzz_roles" "$HERE/fuzz_roles.c" "$SRC"/lib/core/*.c "$SRC"/lib/msg/*.c \
+  "$SRC"/lib/txn/*.c "$SRC"/lib/roles/*.c "$SRC"/lib/store/store.c "$SRC"/lib/store/memory.c \
+  "$SRC"/lib/store/nosqlite.c "$SRC"/lib/auth/*.c "$SRC"/lib/transport/addr.c \
+  $SOFIA_LIBS $(pkg-config --libs libcrypto)
 
 # Seed corpora: the RFC 4475 torture messages and the RFC 5118 IPv6 ones.
 SEEDS=$OUT/seeds
@@ -64,6 +72,31 @@ for f in "$SEEDS"/parse/*.dat; do
   fi
   prev=$f
 done
-echo "seeds: $(ls "$SEEDS/parse" | wc -l) parse, $(ls "$SEEDS/framer" | wc -l) framer in $SEEDS"
+# Roles: each message as a datagram and as TCP bytes under each role (the
+# first byte, fuzz_roles.c), and call flows.
+mkdir -p "$SEEDS/roles" "$OUT/corpus/roles"
+for f in "$SEEDS"/parse/*.dat; do
+  b=$(basename "$f" .dat)
+  for r in 0 1 2 3; do
+    { printf "\\00$r"; printf 'a'; cat "$f"; } > "$SEEDS/roles/$b.udp$r"
+  done
+  { printf '\001t'; cat "$f"; } > "$SEEDS/roles/$b.tcp"
+done
+sep='\n#!'
+reg='REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.2:5070;branch=z9hG4bKreg1\r\nMax-Forwards: 70\r\nFrom: <sip:alice@example.com>;tag=r1\r\nTo: <sip:alice@example.com>\r\nCall-ID: reg1@192.0.2.2\r\nCSeq: 1 REGISTER\r\nContact: <sip:alice@192.0.2.2:5070>;expires=600\r\nContent-Length: 0\r\n\r\n'
+inv='INVITE sip:alice@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKinv1\r\nMax-Forwards: 70\r\nFrom: <sip:bob@example.org>;tag=b1\r\nTo: <sip:alice@example.com>\r\nCall-ID: call1@192.0.2.1\r\nCSeq: 1 INVITE\r\nContact: <sip:bob@192.0.2.1:5060>\r\nContent-Type: application/sdp\r\nContent-Length: 4\r\n\r\nv=0\n'
+ack='ACK sip:alice@192.0.2.2:5070 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKack1\r\nMax-Forwards: 70\r\nRoute: <sip:192.0.2.10:5060;lr>\r\nFrom: <sip:bob@example.org>;tag=b1\r\nTo: <sip:alice@example.com>;tag=x\r\nCall-ID: call1@192.0.2.1\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n'
+bye='BYE sip:alice@192.0.2.2:5070 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKbye1\r\nMax-Forwards: 70\r\nRoute: <sip:192.0.2.10:5060;lr>\r\nFrom: <sip:bob@example.org>;tag=b1\r\nTo: <sip:alice@example.com>;tag=x\r\nCall-ID: call1@192.0.2.1\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n'
+cancel='CANCEL sip:alice@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKinv1\r\nMax-Forwards: 70\r\nFrom: <sip:bob@example.org>;tag=b1\r\nTo: <sip:alice@example.com>\r\nCall-ID: call1@192.0.2.1\r\nCSeq: 1 CANCEL\r\nContent-Length: 0\r\n\r\n'
+for r in 0 1 2 3 5 6; do
+  printf "\\00$r""b$reg$sep""a$inv$sep""r\\001$sep""r\\003$sep""a$ack$sep""c\\005$sep""a$bye$sep""r\\003$sep""c\\377" \
+    > "$SEEDS/roles/call.$r"
+  printf "\\00$r""b$reg$sep""a$inv$sep""r\\001$sep""a$cancel$sep""r\\014$sep""c\\377" > "$SEEDS/roles/cancel.$r"
+  printf "\\00$r""b$reg$sep""a$inv$sep""r\\013$sep""c\\377$sep""c\\377" > "$SEEDS/roles/busy.$r"
+done
+printf "\\004b$reg" > "$SEEDS/roles/register-auth"
+printf "\\011b$reg$sep""a$inv" > "$SEEDS/roles/send-fails"
+echo "seeds: $(ls "$SEEDS/parse" | wc -l) parse, $(ls "$SEEDS/framer" | wc -l) framer, $(ls "$SEEDS/roles" | wc -l) roles in $SEEDS"
 echo "run:   $OUT/fuzz_parse -dict=$HERE/sip.dict $OUT/corpus/parse $SEEDS/parse"
 echo "       $OUT/fuzz_framer -dict=$HERE/sip.dict $OUT/corpus/framer $SEEDS/framer"
+echo "       $OUT/fuzz_roles -dict=$HERE/sip.dict $OUT/corpus/roles $SEEDS/roles"
