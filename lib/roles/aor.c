@@ -42,3 +42,13 @@ unsigned ss_url_port(url_t const *u)
     return (unsigned)strtoul(u->url_port, NULL, 10);
   return u->url_type == url_sips ? 5061 : 5060;
 }
+
+bool ss_role_nomem(ss_txn *st, const sipsrv_msg *req)
+{
+  sipsrv_msg *rsp;
+  sipsrv_reply_opts o = SIPSRV_REPLY_OPTS_INIT;
+  o.headers = "Retry-After: 5";
+  if (sipsrv_msg_reply(&rsp, req, 503, "Out of Memory", &o) == 0)
+    ss_txn_respond(st, rsp);
+  return true;
+}

@@ -323,7 +323,7 @@ static bool rd_request(void *self, ss_txn *st, sipsrv_msg *msg)
     return false;
   r = a->malloc_fn(sizeof *r, a->user);
   if (!r)
-    return false;
+    return ss_role_nomem(st, msg);
   memset(r, 0, sizeof *r);
   r->t.alloc = *a;
   r->hdr.ev = &req_events;

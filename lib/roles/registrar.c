@@ -607,7 +607,7 @@ static bool reg_request(void *self, ss_txn *st, sipsrv_msg *msg)
     return false;
   r = ss_zalloc(g->core, sizeof *r);
   if (!r)
-    return false;
+    return ss_role_nomem(st, msg);
   r->hdr.ev = &req_events;
   r->reg = g;
   r->st = st;

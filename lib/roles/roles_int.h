@@ -3,6 +3,7 @@
 #define SS_ROLES_INT_H
 
 #include "msg/msg_int.h"
+#include "txn/txn.h"
 
 #include <stddef.h>
 
@@ -21,5 +22,12 @@ bool ss_domain_listed(const char *const *domains, const char *host);
 
 /* The port of a SIP or SIPS URI, or its default: 5060, 5061 for sips. */
 unsigned ss_url_port(url_t const *u);
+
+/* A role that claims a request but has no memory for its state answers
+ * 503 with Retry-After (RFC 3261 21.5.4: a temporary condition) instead of
+ * declining it, so that no other role answers in its place (a 405 from the
+ * UAS for a REGISTER, a 501 from the transaction layer). Returns true (the
+ * request is handled). */
+bool ss_role_nomem(ss_txn *st, const sipsrv_msg *req);
 
 #endif

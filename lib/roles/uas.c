@@ -2,6 +2,7 @@
  * 15.1.2. */
 #include "core/fmt.h"
 #include "core/htab.h"
+#include "roles_int.h"
 #include "txn/txn.h"
 
 #include <sipsrv/error.h>
@@ -597,7 +598,7 @@ static bool uas_request(void *self, ss_txn *st, sipsrv_msg *msg)
   sipsrv_method method = sipsrv_msg_method(msg);
 
   if (!r)
-    return false;                        /* the layer answers 501; better than nothing */
+    return ss_role_nomem(st, msg);
   r->hdr.ev = &request_events;
   r->uas = u;
   r->st = st;
