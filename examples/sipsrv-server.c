@@ -4,6 +4,8 @@
  *                 [--role proxy|redirect] [--mode stateless|stateful|dialog]
  *                 [--store memory|sqlite:PATH] [--users FILE] [--to HOST[:PORT]]
  *                 [--resolv-conf FILE] [--log-level L] [--threads N]
+ *                 [--limit-source RATE[:BURST]] [--limit-user RATE[:BURST]]
+ *                 [--limit-drop 0|1] [--auth-lockout FAILURES[:MS]]
  *
  * One process, one core per thread (--threads, default 1), these roles in
  * this order on each:
@@ -23,7 +25,14 @@
  *
  * With --threads N (2 or more), N loops in a group (loop.h) share each UDP
  * port and the memory store; each datagram is handled by the thread that
- * owns its Call-ID. UDP only for now, and the memory store only. */
+ * owns its Call-ID. UDP only for now, and the memory store only.
+ *
+ * Flood protection (sipsrv_core_set_limits()): --limit-source and
+ * --limit-user cap new requests a second per source address and per From
+ * user (503 with Retry-After above, or dropped with --limit-drop 1); off by
+ * default. --auth-lockout locks a user out from a source after FAILURES
+ * wrong digest responses in a row, for MS (doubling each time); default
+ * 5:30000, 0 turns it off. */
 #include <sipsrv/sipsrv.h>
 #include <pthread.h>
 #include <signal.h>
@@ -53,6 +62,7 @@ typedef struct app {
   worker w[MAX_THREADS];
   int nw;
   sipsrv_loop_group *group;
+  sipsrv_limits limits;       /* every worker's core */
   uint64_t started;
   int level;
 } app;
@@ -90,7 +100,8 @@ static void summary(app *a)
   printf("sipsrv-server: up %llus; requests in %llu out %llu; responses in %llu/%llu/%llu/%llu/%llu/%llu"
          " out %llu/%llu/%llu/%llu/%llu/%llu (1xx-6xx); retransmissions in %llu out %llu;"
          " transactions %llu live %llu; dialogs %zu; bindings %d; rejected %llu;"
-         " dropped malformed %llu not-ours %llu unmatched %llu; send failures %llu",
+         " dropped malformed %llu not-ours %llu unmatched %llu; send failures %llu;"
+         " rate-limited %llu; auth failures %llu locked %llu",
          (unsigned long long)((sipsrv_clock_monotonic(NULL) - a->started) / 1000),
          (unsigned long long)c.requests_in, (unsigned long long)c.requests_out,
          (unsigned long long)c.responses_in[0], (unsigned long long)c.responses_in[1],
@@ -104,7 +115,8 @@ static void summary(app *a)
          dialogs, bindings < 0 ? 0 : bindings,
          (unsigned long long)c.rejected, (unsigned long long)c.dropped_malformed,
          (unsigned long long)c.dropped_not_ours, (unsigned long long)c.dropped_unmatched,
-         (unsigned long long)c.send_failures);
+         (unsigned long long)c.send_failures, (unsigned long long)c.rate_limited,
+         (unsigned long long)c.auth_failures, (unsigned long long)c.auth_locked);
   if (a->group)
     printf("; threads %d, handed over %llu", a->nw,
            (unsigned long long)sipsrv_loop_group_handoffs(a->group));
@@ -137,8 +149,30 @@ static int usage(void)
 {
   fprintf(stderr, "usage: sipsrv-server [--domain D] [--listen udp|tcp:IP:PORT]... [--role "
                   "proxy|redirect] [--mode stateless|stateful|dialog] [--store memory|sqlite:PATH] "
-                  "[--users FILE] [--to HOST[:PORT]] [--resolv-conf FILE] [--log-level L] [--threads N]\n");
+                  "[--users FILE] [--to HOST[:PORT]] [--resolv-conf FILE] [--log-level L] [--threads N] "
+                  "[--limit-source RATE[:BURST]] [--limit-user RATE[:BURST]] [--limit-drop 0|1] "
+                  "[--auth-lockout FAILURES[:MS]]\n");
   return 2;
+}
+
+/* "A" or "A:B" into two numbers (B 0 when absent); -1 when malformed. */
+static int pair(const char *v, unsigned *a, unsigned *b)
+{
+  char *end;
+  unsigned long x = strtoul(v, &end, 10), y = 0;
+  if (end == v || x > 0xffffffffUL)
+    return -1;
+  if (*end == ':') {
+    const char *p = end + 1;
+    y = strtoul(p, &end, 10);
+    if (end == p || y > 0xffffffffUL)
+      return -1;
+  }
+  if (*end)
+    return -1;
+  *a = (unsigned)x;
+  *b = (unsigned)y;
+  return 0;
 }
 
 static void *run_worker(void *arg)
@@ -155,6 +189,8 @@ static int worker_new(app *a, int k, sipsrv_core_cfg *ccfg, sipsrv_registrar_cfg
 {
   worker *w = &a->w[k];
   if (!w->core && sipsrv_core_new(&w->core, ccfg) < 0)
+    return -1;
+  if (sipsrv_core_set_limits(w->core, &a->limits, sizeof a->limits) < 0)
     return -1;
   if (sipsrv_loop_new(&w->loop, w->core) < 0 ||
       (k == 0 && (sipsrv_loop_on_signal(w->loop, SIGUSR1, on_usr1, a) < 0 ||
@@ -193,6 +229,7 @@ int main(int argc, char **argv)
   const char *listen[MAX_LISTEN], *domains[2] = { "localhost", NULL }, *db = NULL, *to = NULL,
              *users = NULL, *resolv_conf = NULL;
   int nlisten = 0, rc = 1, redirect = 0, threads = 1, ran = 0;
+  sipsrv_limits limits = SIPSRV_LIMITS_INIT;
   char hop[300], err[256];
   static app a;
   sipsrv_core_cfg ccfg = SIPSRV_CORE_CFG_INIT;
@@ -204,6 +241,8 @@ int main(int argc, char **argv)
 
   a.level = SIPSRV_LOG_WARN;
   pcfg.mode = SIPSRV_PROXY_STATEFUL;
+  limits.auth_failures = 5;
+  limits.auth_lockout_ms = 30000;
   for (int i = 1; i < argc; i += 2) {
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!v)
@@ -232,6 +271,17 @@ int main(int argc, char **argv)
       ;
     else if (strcmp(argv[i], "--threads") == 0 && (threads = atoi(v)) >= 1 && threads <= MAX_THREADS)
       ;
+    else if (strcmp(argv[i], "--limit-source") == 0 &&
+             pair(v, &limits.source_rate, &limits.source_burst) == 0)
+      ;
+    else if (strcmp(argv[i], "--limit-user") == 0 &&
+             pair(v, &limits.user_rate, &limits.user_burst) == 0)
+      ;
+    else if (strcmp(argv[i], "--limit-drop") == 0 && (!strcmp(v, "0") || !strcmp(v, "1")))
+      limits.drop = strcmp(v, "1") == 0;
+    else if (strcmp(argv[i], "--auth-lockout") == 0 &&
+             pair(v, &limits.auth_failures, &limits.auth_lockout_ms) == 0)
+      ;
     else
       return usage();
   }
@@ -258,6 +308,7 @@ int main(int argc, char **argv)
   scfg.errmsg_size = sizeof err;
   a.started = sipsrv_clock_monotonic(NULL);
   a.nw = threads;
+  a.limits = limits;
   if (sipsrv_core_new(&a.w[0].core, &ccfg) < 0)
     goto out;
   a.core = a.w[0].core;

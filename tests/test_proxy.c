@@ -2841,6 +2841,44 @@ START_TEST(proxy_auth_wrong_password_407)
 }
 END_TEST
 
+/* Wrong passwords from one source lock the user out from there
+ * (sipsrv_core_set_limits): 503 with Retry-After, nothing forwarded, even
+ * with the right password, until the lockout ends. */
+START_TEST(proxy_auth_lockout)
+{
+  sipsrv_proxy_cfg cfg = auth_cfg();
+  world *w = auth_world(&cfg);
+  char nonce[SS_NONCE_LEN + 1], h[1024], branch[32];
+  sipsrv_limits l = SIPSRV_LIMITS_INIT;
+  sipsrv_counters c;
+  size_t r, m0;
+
+  l.auth_failures = 2;
+  l.auth_lockout_ms = 5000;
+  ck_assert_int_eq(sipsrv_core_set_limits(w->core, &l, sizeof l), 0);
+  send_rq(w, RQ(.from = ALICE_OURS));
+  r = one(w, 0, "407", CALLER);
+  proxy_nonce(w, r, nonce);
+  for (int i = 0; i < 2; i++) {
+    m0 = w->nsent;
+    snprintf(branch, sizeof branch, "z9hG4bKlock%d", i);
+    proxy_authz(h, sizeof h, "alice", "guess", nonce, BOB);
+    send_rq(w, RQ(.from = ALICE_OURS, .branch = branch, .cseq = (unsigned)i + 2, .headers = h));
+    one(w, m0, "407", CALLER);
+  }
+  m0 = w->nsent;
+  proxy_authz(h, sizeof h, "alice", "wonder", nonce, BOB);
+  send_rq(w, RQ(.from = ALICE_OURS, .branch = "z9hG4bKlock9", .cseq = 9, .headers = h));
+  r = one(w, m0, "503", CALLER);
+  ck_assert_ptr_nonnull(strstr(w->sent[r].data, "\r\nRetry-After: 5\r\n"));
+  ck_assert_int_eq(count(w, 0, "INVITE", NULL), 0);
+  ck_assert_int_eq(sipsrv_core_counters(w->core, &c, sizeof c), 0);
+  ck_assert_uint_eq(c.auth_failures, 2);
+  ck_assert_uint_eq(c.auth_locked, 1);
+  world_fini(w);
+}
+END_TEST
+
 /* proxy.h default policy: a user speaks only as itself (authenticated as
  * alice, From bob: 403); a caller from another domain is not challenged
  * and reaches our users, but not other domains. */
@@ -3674,6 +3712,7 @@ static Suite *suite(void)
   tc = tcase(s, "auth");
   tcase_add_test(tc, proxy_auth_407_then_forwarded);
   tcase_add_test(tc, proxy_auth_wrong_password_407);
+  tcase_add_test(tc, proxy_auth_lockout);
   tcase_add_test(tc, proxy_auth_policy);
   tcase_add_test(tc, proxy_auth_cancel_not_challenged);
   tcase_add_test(tc, proxy_auth_on_authorize);

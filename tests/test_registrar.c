@@ -1398,6 +1398,80 @@ END_TEST
 
 /* ---- suite ------------------------------------------------------------------------------- */
 
+/* ---- flood protection (sipsrv_core_set_limits) ------------------------------- */
+
+static void limits(world *w, uint32_t src_rate, uint32_t src_burst, uint32_t user_rate, int drop)
+{
+  sipsrv_limits l = SIPSRV_LIMITS_INIT;
+  l.source_rate = src_rate;
+  l.source_burst = src_burst;
+  l.user_rate = user_rate;
+  l.drop = drop;
+  ck_assert_int_eq(sipsrv_core_set_limits(w->core, &l, sizeof l), 0);
+}
+
+static uint64_t counter_rate_limited(world *w)
+{
+  sipsrv_counters c;
+  ck_assert_int_eq(sipsrv_core_counters(w->core, &c, sizeof c), 0);
+  return c.rate_limited;
+}
+
+/* A source over its rate: 503 with Retry-After (RFC 3261 21.5.4), counted;
+ * a second later its bucket has room again. */
+START_TEST(registrar_limit_source_503)
+{
+  world w;
+  world_new(&w, NULL);
+  ck_assert_int_eq(sipsrv_core_set_limits(NULL, NULL, 0), SIPSRV_E_INVAL);
+  limits(&w, 2, 3, 0, 0);
+  for (int i = 0; i < 3; i++)
+    ck_assert_int_eq(reg(&w, REG(.cseq = (unsigned)i + 1, .headers = "Contact: <sip:bob@192.0.2.4>\r\n")), 200);
+  ck_assert_int_eq(reg(&w, REG(.cseq = 4, .headers = "Contact: <sip:bob@192.0.2.4>\r\n")), 503);
+  wire_has(last(&w), "Retry-After: 1");
+  ck_assert_uint_eq(counter_rate_limited(&w), 1);
+  tclock_advance(&w.clock, 1000);
+  ck_assert_int_eq(reg(&w, REG(.cseq = 5, .headers = "Contact: <sip:bob@192.0.2.4>\r\n")), 200);
+  /* No limits again. */
+  ck_assert_int_eq(sipsrv_core_set_limits(w.core, NULL, 0), 0);
+  for (int i = 0; i < 10; i++)
+    ck_assert_int_eq(reg(&w, REG(.cseq = (unsigned)i + 6)), 200);
+  world_fini(&w);
+}
+END_TEST
+
+/* A user over its rate, whatever the source. */
+START_TEST(registrar_limit_user_503)
+{
+  world w;
+  world_new(&w, NULL);
+  limits(&w, 0, 0, 1, 0);
+  ck_assert_int_eq(reg(&w, REG(.cseq = 1)), 200);
+  ck_assert_int_eq(reg(&w, REG(.cseq = 2)), 503);
+  ck_assert_uint_eq(counter_rate_limited(&w), 1);
+  world_fini(&w);
+}
+END_TEST
+
+/* With drop, a request over the limit gets nothing, and neither does its
+ * retransmission; both are counted. */
+START_TEST(registrar_limit_drop)
+{
+  world w;
+  char buf[4096];
+  size_t n;
+  world_new(&w, NULL);
+  limits(&w, 1, 1, 0, 1);
+  ck_assert_int_eq(reg(&w, REG(.cseq = 1)), 200);
+  n = build_reg(&w, buf, sizeof buf, REG(.cseq = 2));
+  send_raw(&w, buf, n);
+  send_raw(&w, buf, n);
+  ck_assert_uint_eq(w.udp.nsent, 1);
+  ck_assert_uint_eq(counter_rate_limited(&w), 2);
+  world_fini(&w);
+}
+END_TEST
+
 /* ---- digest authentication (RFC 3261 22.4, 10.3 steps 3-4) -------------------- */
 
 /* A registrar with auth_realm example.com offering algs (0: all) and user
@@ -1461,6 +1535,37 @@ static int reg_auth(world *w, const char *to, const char *alg, const char *user,
   /* A CSeq above every earlier one (10.3 step 7: not higher is a 500). */
   return reg(w, REG(.to = to, .cseq = w->branches + 1, .headers = h));
 }
+
+/* Too many wrong passwords for a user from one source lock it out from
+ * there (sipsrv_core_set_limits): 503 with Retry-After even with the right
+ * password, counted; the lockout ends, and the right password registers. */
+START_TEST(registrar_auth_lockout)
+{
+  world w;
+  char nonce[SS_NONCE_LEN + 1];
+  sipsrv_limits l = SIPSRV_LIMITS_INIT;
+  sipsrv_counters c;
+
+  world_auth(&w, SIPSRV_DIGEST_MD5);
+  l.auth_failures = 3;
+  l.auth_lockout_ms = 10000;
+  ck_assert_int_eq(sipsrv_core_set_limits(w.core, &l, sizeof l), 0);
+  ck_assert_int_eq(reg(&w, REG(.headers = "Contact: <sip:bob@192.0.2.4>\r\n")), 401);
+  for (int i = 0; i < 3; i++) {
+    nonce_of(&w, "MD5", nonce);
+    ck_assert_int_eq(reg_auth(&w, NULL, "MD5", "bob", "guess", nonce, "00000001"), 401);
+  }
+  nonce_of(&w, "MD5", nonce);
+  ck_assert_int_eq(reg_auth(&w, NULL, "MD5", "bob", "secret", nonce, "00000001"), 503);
+  wire_has(last(&w), "Retry-After: 10");
+  ck_assert_int_eq(sipsrv_core_counters(w.core, &c, sizeof c), 0);
+  ck_assert_uint_eq(c.auth_failures, 3);
+  ck_assert_uint_eq(c.auth_locked, 1);
+  tclock_advance(&w.clock, 10000);
+  ck_assert_int_eq(reg_auth(&w, NULL, "MD5", "bob", "secret", nonce, "00000002"), 200);
+  world_fini(&w);
+}
+END_TEST
 
 /* 22.4 / RFC 8760 2.4: no credentials -> 401, one challenge per algorithm,
  * strongest first, qop="auth"; nothing stored. */
@@ -1634,6 +1739,13 @@ static Suite *suite(void)
   tcase_add_test(tc, registrar_new_min_above_max);
   tcase_add_test(tc, registrar_new_min_above_default_max);
   tcase_add_test(tc, registrar_new_free_null);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("limits");
+  tcase_add_test(tc, registrar_limit_source_503);
+  tcase_add_test(tc, registrar_limit_user_503);
+  tcase_add_test(tc, registrar_limit_drop);
+  tcase_add_test(tc, registrar_auth_lockout);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("transport");

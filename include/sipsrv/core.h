@@ -164,6 +164,11 @@ typedef struct sipsrv_counters {
   uint64_t dropped_unmatched;   /**< Responses and ACKs that no transaction or role took. */
   uint64_t send_failures;       /**< Sends a transport refused. */
   uint64_t keepalives;          /**< CRLF keep-alives received (RFC 5626 4.4.1). */
+  uint64_t rate_limited;        /**< New requests over a rate limit: answered 503, or
+                                     dropped (sipsrv_core_set_limits()). */
+  uint64_t auth_failures;       /**< Digest responses that were wrong (or for an unknown user). */
+  uint64_t auth_locked;         /**< Requests refused because their user was locked out
+                                     from their source after too many wrong responses. */
 } sipsrv_counters;
 
 /**
@@ -177,6 +182,56 @@ typedef struct sipsrv_counters {
  * @note Read it from the core's thread. @since 0.1.0
  */
 SIPSRV_API int sipsrv_core_counters(const sipsrv_core *core, sipsrv_counters *out, size_t size);
+
+/** Flood protection thresholds (sipsrv_core_set_limits()); 0 turns a
+ *  limit off. Initialise with #SIPSRV_LIMITS_INIT. */
+typedef struct sipsrv_limits {
+  /** New requests a second from one source address (any port); 0: no limit. */
+  uint32_t source_rate;
+  /** How many new requests a source may send at once before its rate
+   *  applies (the bucket's size); 0: source_rate. */
+  uint32_t source_burst;
+  /** New requests a second from one user: the From URI's user and host. */
+  uint32_t user_rate;
+  /** The user's bucket size; 0: user_rate. */
+  uint32_t user_burst;
+  /** 1: drop a request over a limit; 0: answer 503 with Retry-After. */
+  int drop;
+  /** Wrong digest responses for one user from one source address before
+   *  that user is locked out from there (RFC 3261 22 leaves guessing
+   *  passwords to the server to slow down); 0: no lockout. */
+  uint32_t auth_failures;
+  /** The first lockout, in ms (0: 30 s); each next one lasts twice as long,
+   *  up to an hour. A right response clears the count. */
+  uint32_t auth_lockout_ms;
+  /** Sources, users and user-at-source pairs tracked at most; beyond, the
+   *  least recently seen is forgotten (0: 65536). */
+  size_t max_tracked;
+} sipsrv_limits;
+
+/** No limits. */
+#define SIPSRV_LIMITS_INIT { 0, 0, 0, 0, 0, 0, 0, 0 }
+
+/**
+ * @brief Set a core's flood protection.
+ *
+ * A new request (not a retransmission, an ACK or a CANCEL) over its
+ * source's or its user's rate is answered 503 Service Unavailable with
+ * Retry-After (RFC 3261 21.5.4) by its transaction, or dropped with
+ * limits->drop, before any role sees it; counted in rate_limited. A user
+ * whose digest responses (registrar, proxy) were wrong auth_failures times
+ * in a row from one source is locked out from there: the roles answer 503
+ * with Retry-After until the lockout ends, right password or not; counted
+ * in auth_locked. What was tracked before the call is forgotten.
+ *
+ * @param core The core.
+ * @param limits The thresholds (copied); NULL: no limits.
+ * @param size sizeof(sipsrv_limits) as the caller knows it (fields are only
+ *        appended; missing ones are 0).
+ * @return 0; SIPSRV_E_INVAL; SIPSRV_E_NOMEM.
+ * @since 0.1.0
+ */
+SIPSRV_API int sipsrv_core_set_limits(sipsrv_core *core, const sipsrv_limits *limits, size_t size);
 
 /**
  * @brief Cancel a timer that has not fired and free it.

@@ -151,6 +151,7 @@ void sipsrv_core_free(sipsrv_core *core)
       ss_free(core, tm->arg);
   }
   ss_timers_fini(&core->timers);
+  ss_limiter_free(core->limiter);
   core->alloc.free_fn(core, core->alloc.user);
 }
 
@@ -240,6 +241,9 @@ int sipsrv_core_counters(const sipsrv_core *core, sipsrv_counters *out, size_t s
   all.dropped_unmatched = c->dropped_unmatched;
   all.send_failures = c->send_failures;
   all.keepalives = c->keepalives;
+  all.rate_limited = c->rate_limited;
+  all.auth_failures = c->auth_failures;
+  all.auth_locked = c->auth_locked;
   /* An older caller's smaller struct gets its own fields (appended only). */
   memcpy(out, &all, size < sizeof all ? size : sizeof all);
   return 0;
@@ -322,4 +326,28 @@ void sipsrv_timer_cancel(sipsrv_timer *t)
     return;
   ss_timer_stop(&t->core->timers, &t->tm);
   ss_free(t->core, t);
+}
+
+int sipsrv_core_set_limits(sipsrv_core *core, const sipsrv_limits *limits, size_t size)
+{
+  sipsrv_limits l = SIPSRV_LIMITS_INIT;
+  if (!core || (limits && size == 0))
+    return SIPSRV_E_INVAL;
+  if (limits)
+    memcpy(&l, limits, size < sizeof l ? size : sizeof l);
+  if (!core->limiter) {
+    int rc;
+    if (!limits)
+      return 0;
+    rc = ss_limiter_new(&core->limiter, core);
+    if (rc < 0)
+      return rc;
+  }
+  ss_limiter_set(core->limiter, &l);
+  return 0;
+}
+
+ss_limiter *ss_core_limiter(sipsrv_core *core)
+{
+  return core->limiter;
 }

@@ -105,8 +105,12 @@ typedef struct ss_counters {
   uint64_t requests_in, responses_in[6], requests_out, responses_out[6];
   uint64_t retrans_in, retrans_out, transactions, transactions_live;
   uint64_t dropped_malformed, dropped_not_ours, dropped_unmatched;
+  uint64_t rate_limited, auth_failures, auth_locked;
 } ss_counters;
 const ss_counters *ss_core_counters(const sipsrv_core *core);
+/* The core's flood protection (limit.h); NULL when no limits were set. */
+struct ss_limiter;
+struct ss_limiter *ss_core_limiter(sipsrv_core *core);
 ss_counters *ss_core_counters_of(sipsrv_core *core);
 
 #endif

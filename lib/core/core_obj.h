@@ -4,6 +4,7 @@
 
 #include "core_int.h"
 #include "htab.h"
+#include "limit.h"
 #include "timer.h"
 
 #include <sipsrv/framer.h>
@@ -46,6 +47,7 @@ struct sipsrv_core {
   bool has_sink;
   ss_counters counters;
   uint64_t secret;
+  ss_limiter *limiter;        /* NULL: no limits set */
 };
 
 /* io.c */

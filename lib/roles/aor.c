@@ -4,6 +4,8 @@
 #include "core/fmt.h"
 #include "roles_int.h"
 
+#include "core/limit.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,4 +53,27 @@ bool ss_role_nomem(ss_txn *st, const sipsrv_msg *req)
   if (sipsrv_msg_reply(&rsp, req, 503, "Out of Memory", &o) == 0)
     ss_txn_respond(st, rsp);
   return true;
+}
+
+bool ss_role_auth_locked(sipsrv_core *core, const char *user, const ss_peer *src, char *hdr,
+                         size_t size)
+{
+  uint64_t retry_ms;
+  ss_sb sb;
+  if (!ss_limit_auth_locked(ss_core_limiter(core), user, src ? &src->addr : NULL,
+                            ss_core_now(core), &retry_ms))
+    return false;
+  ss_core_counters_of(core)->auth_locked++;
+  sb = ss_sb_init(hdr, size);
+  ss_sb_str(&sb, "Retry-After: ");
+  ss_sb_u64(&sb, (retry_ms + 999) / 1000);
+  return true;
+}
+
+void ss_role_auth_result(sipsrv_core *core, const char *user, const ss_peer *src, bool ok)
+{
+  if (!ok)
+    ss_core_counters_of(core)->auth_failures++;
+  ss_limit_auth_result(ss_core_limiter(core), user, src ? &src->addr : NULL, ok,
+                       ss_core_now(core));
 }

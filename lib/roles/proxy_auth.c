@@ -3,6 +3,7 @@
  * Proxy-Authenticate), then a policy decides what they may do. ACK and
  * CANCEL are never challenged (22.1), nor requests inside a dialog. */
 #include "proxy_int.h"
+#include "roles_int.h"
 
 #include "store/store_int.h"
 
@@ -17,6 +18,7 @@ typedef struct px_authing {
   sipsrv_allocator alloc;
   sipsrv_proxy *p;            /* NULL once the proxy is gone */
   const sipsrv_msg *req;      /* borrowed from the caller's context */
+  ss_peer src;                /* where it came from (the digest lockout) */
   ss_auth_creds creds;
   px_auth_done done;
   void *ctx;
@@ -91,6 +93,7 @@ static void on_cred(void *arg, int err, const sipsrv_credential *c)
   px_authing *a = arg;
   const char *ha1 = NULL, *phrase;
   int st;
+  bool ok;
 
   if (!a->p) {
     a->alloc.free_fn(a, a->alloc.user);  /* the proxy is gone */
@@ -104,20 +107,25 @@ static void on_cred(void *arg, int err, const sipsrv_credential *c)
     case SS_DIGEST_SHA512_256: ha1 = c->ha1_sha512_256; break;
     }
   }
+  ok = !err && ha1 && ss_auth_verify(a->p->auth, &a->creds, ha1,
+                                     a->req->sip->sip_request->rq_method_name);
   if (err && err != SIPSRV_E_NOTFOUND) {
     finish(a, 500, "Credential Lookup Failure", "Retry-After: 5", NULL);
-  } else if (!ha1 || !ss_auth_verify(a->p->auth, &a->creds, ha1,
-                                     a->req->sip->sip_request->rq_method_name)) {
+  } else if (!ok) {
+    ss_role_auth_result(a->p->core, a->creds.username, &a->src, false);
     challenge(a, false);              /* an unknown user looks like a wrong password */
-  } else if ((st = authorize(a->p, a->req, a->creds.username, &phrase)) != 0) {
-    finish(a, st, phrase, NULL, NULL);
   } else {
-    finish(a, 0, NULL, NULL, a->creds.username);
+    ss_role_auth_result(a->p->core, a->creds.username, &a->src, true);
+    if ((st = authorize(a->p, a->req, a->creds.username, &phrase)) != 0)
+      finish(a, st, phrase, NULL, NULL);
+    else
+      finish(a, 0, NULL, NULL, a->creds.username);
   }
   a->alloc.free_fn(a, a->alloc.user);
 }
 
-void px_authenticate(sipsrv_proxy *p, const sipsrv_msg *req, px_auth_done done, void *ctx)
+void px_authenticate(sipsrv_proxy *p, const sipsrv_msg *req, const ss_peer *src, px_auth_done done,
+                     void *ctx)
 {
   px_authing *a;
   const char *phrase;
@@ -141,8 +149,17 @@ void px_authenticate(sipsrv_proxy *p, const sipsrv_msg *req, px_auth_done done, 
   a->req = req;
   a->done = done;
   a->ctx = ctx;
+  if (src)
+    a->src = *src;
   switch (ss_auth_inspect(p->auth, req, true, &a->creds)) {
-  case SS_AUTH_CHECK:
+  case SS_AUTH_CHECK: {
+    char h[40];
+    /* Too many wrong passwords from there: not even checked. */
+    if (ss_role_auth_locked(p->core, a->creds.username, src, h, sizeof h)) {
+      finish(a, 503, "Too Many Failed Attempts", h, NULL);
+      break;
+    }
+  }
     a->next = p->authing;
     if (p->authing)
       p->authing->prev = a;

@@ -602,7 +602,7 @@ void px_fork_start(sipsrv_proxy *p, ss_txn *st, sipsrv_msg *req, uint64_t loop)
   /* 16.6 step 4: Record-Route what makes a dialog (call-stateful: always). */
   c->rr = (p->cfg.mode == SIPSRV_PROXY_DIALOG || p->cfg.record_route) && px_dialog_creating(c->base);
   c->routing = true;
-  px_authenticate(p, c->base, on_authed, c);
+  px_authenticate(p, c->base, ss_txn_peer(st), on_authed, c);
 }
 
 /* ---- events ---------------------------------------------------------------- */

@@ -172,7 +172,8 @@ typedef struct px_auth_result {
 typedef void (*px_auth_done)(void *ctx, const px_auth_result *r);
 
 /* 22.3 and the policy, on req (kept alive by the caller until done). */
-void px_authenticate(sipsrv_proxy *p, const sipsrv_msg *req, px_auth_done done, void *ctx);
+void px_authenticate(sipsrv_proxy *p, const sipsrv_msg *req, const ss_peer *src, px_auth_done done,
+                     void *ctx);
 void px_auth_fini(sipsrv_proxy *p);
 /* Remove the Proxy-Authorization values for our realm from a copy. */
 void px_auth_consume(const sipsrv_proxy *p, sipsrv_msg *m);

@@ -580,9 +580,11 @@ static void on_cred(void *ctx, int err, const sipsrv_credential *c)
   }
   /* An unknown user and a wrong password look the same: a new challenge. */
   if (!ha1 || !ss_auth_verify(r->reg->auth, &r->creds, ha1, "REGISTER")) {
+    ss_role_auth_result(r->reg->core, r->creds.username, ss_txn_peer(r->st), false);
     challenge(r, false);
     return;
   }
+  ss_role_auth_result(r->reg->core, r->creds.username, ss_txn_peer(r->st), true);
   to = r->msg->sip->sip_to->a_url;
   if (!to->url_user || strcmp(to->url_user, r->creds.username) != 0) {
     answer(r, 403, "Not Allowed for This AOR", NULL);
@@ -630,8 +632,14 @@ static bool reg_request(void *self, ss_txn *st, sipsrv_msg *msg)
   }
   /* Step 3: authentication (RFC 3261 22.4, 401 with a challenge). */
   if (g->auth) {
+    char h[40];
     switch (ss_auth_inspect(g->auth, msg, false, &r->creds)) {
     case SS_AUTH_CHECK:
+      /* Too many wrong passwords from there: not even checked. */
+      if (ss_role_auth_locked(g->core, r->creds.username, ss_txn_peer(st), h, sizeof h)) {
+        answer(r, 503, "Too Many Failed Attempts", h);
+        return true;
+      }
       r->busy = true;
       rc = sipsrv_store_credential(g->cfg.store, r->creds.username, ss_auth_realm(g->auth), on_cred, r);
       if (rc < 0) {

@@ -30,4 +30,13 @@ unsigned ss_url_port(url_t const *u);
  * request is handled). */
 bool ss_role_nomem(ss_txn *st, const sipsrv_msg *req);
 
+/* Digest lockout (sipsrv_core_set_limits()): true when user may not try
+ * from src now; then hdr holds "Retry-After: N" and auth_locked is
+ * counted. The caller answers 503 with hdr. */
+bool ss_role_auth_locked(sipsrv_core *core, const char *user, const ss_peer *src, char *hdr,
+                         size_t size);
+/* A digest response of user from src was right (ok) or wrong (counted in
+ * auth_failures; enough in a row lock the user out from src). */
+void ss_role_auth_result(sipsrv_core *core, const char *user, const ss_peer *src, bool ok);
+
 #endif

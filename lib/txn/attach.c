@@ -4,6 +4,9 @@
  * passes). Events of a transaction go to its owner (ss_txn_owner_hdr). */
 #include "txn_int.h"
 
+#include "core/fmt.h"
+#include "core/limit.h"
+
 #include <sipsrv/error.h>
 
 struct ss_core_txn {
@@ -20,11 +23,56 @@ static const ss_txn_events *events(const ss_txn *t)
   return o ? o->ev : NULL;
 }
 
+/* Flood protection (sipsrv_core_set_limits()): a new request over its
+ * source's or its user's rate gets 503 with Retry-After (RFC 3261 21.5.4)
+ * from its transaction, which absorbs its retransmissions, or is dropped.
+ * CANCEL passes: it ends work, and its INVITE was let in. True when the
+ * request was refused. */
+static bool over_limit(ss_core_txn *c, ss_txn *st, sipsrv_msg *req)
+{
+  ss_limiter *lim = ss_core_limiter(c->core);
+  sip_t const *sip = req->sip;
+  char user[300] = "";
+  uint64_t retry_ms;
+
+  if (!ss_limiter_active(lim) || sip->sip_request->rq_method == sip_method_cancel)
+    return false;
+  if (sip->sip_from && sip->sip_from->a_url->url_host) {
+    ss_sb sb = ss_sb_init(user, sizeof user);
+    ss_sb_str(&sb, sip->sip_from->a_url->url_user);
+    ss_sb_chr(&sb, '@');
+    for (const char *h = sip->sip_from->a_url->url_host; *h; h++)
+      ss_sb_chr(&sb, (char)(*h >= 'A' && *h <= 'Z' ? *h - 'A' + 'a' : *h));
+    if (ss_sb_done(&sb) < 0)
+      user[0] = '\0';
+  }
+  if (ss_limit_request(lim, &ss_txn_peer(st)->addr, user[0] ? user : NULL, ss_core_now(c->core),
+                       &retry_ms))
+    return false;
+  ss_core_counters_of(c->core)->rate_limited++;
+  if (ss_limiter_drops(lim)) {
+    ss_txn_terminate(st);
+  } else {
+    char h[40];
+    ss_sb sb = ss_sb_init(h, sizeof h);
+    sipsrv_reply_opts o = SIPSRV_REPLY_OPTS_INIT;
+    sipsrv_msg *rsp;
+    ss_sb_str(&sb, "Retry-After: ");
+    ss_sb_u64(&sb, (retry_ms + 999) / 1000);
+    o.headers = h;
+    if (sipsrv_msg_reply(&rsp, req, 503, "Rate Limited", &o) == 0)
+      ss_txn_respond(st, rsp);
+  }
+  return true;
+}
+
 static void on_request(void *user, ss_txn *st, sipsrv_msg *req)
 {
   ss_core_txn *c = ct_of(user);
   sipsrv_msg *rsp;
 
+  if (over_limit(c, st, req))
+    return;
   for (ss_txn_role *r = c->roles; r; r = r->next)
     if (r->request && r->request(r->self, st, req))
       return;
