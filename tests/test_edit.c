@@ -1809,10 +1809,62 @@ END_TEST
 
 /* ---- suite --------------------------------------------------------------- */
 
+/* RFC 3261 19.1.1 uri-parameters as the proxy reads them (ss_uri_param).
+ * A pname may hold ':' ("lr:5070" is an other-param, not lr): Sofia-SIP's
+ * url_param() ran past the end of such a last parameter; the exact-size
+ * heap copies below make ASan and valgrind see any over-read. */
+START_TEST(edit_uri_param)
+{
+  static const char *const lists[] = { "lr:5070", "lrx", "transport=tcp;lr", "LR", "maddr=",
+                                       "user=phone", "a;b;lr=1" };
+  char v[16];
+  for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+    char *p = malloc(strlen(lists[i]) + 1);
+    ck_assert_ptr_nonnull(p);
+    memcpy(p, lists[i], strlen(lists[i]) + 1);
+    switch (i) {
+    case 0:
+    case 1:
+      ck_assert_uint_eq(ss_uri_param(p, "lr", v, sizeof v), 0);
+      break;
+    case 2:
+      ck_assert_uint_eq(ss_uri_param(p, "transport", v, sizeof v), 4);
+      ck_assert_str_eq(v, "tcp");
+      ck_assert_uint_eq(ss_uri_param(p, "lr", NULL, 0), 1);
+      ck_assert_uint_eq(ss_uri_param(p, "transport=TCP", NULL, 0), 1);
+      ck_assert_uint_eq(ss_uri_param(p, "transport=udp", NULL, 0), 0);
+      break;
+    case 3:
+      ck_assert_uint_eq(ss_uri_param(p, "lr", v, sizeof v), 1);   /* names fold */
+      ck_assert_str_eq(v, "");
+      break;
+    case 4:
+      ck_assert_uint_eq(ss_uri_param(p, "maddr", v, sizeof v), 1);
+      break;
+    case 5:
+      ck_assert_uint_eq(ss_uri_param(p, "user=phone", NULL, 0), 1);
+      ck_assert_uint_eq(ss_uri_param(p, "user", v, 3), 6);      /* does not fit: length only */
+      break;
+    default:
+      ck_assert_uint_eq(ss_uri_param(p, "lr", v, sizeof v), 2);
+      ck_assert_str_eq(v, "1");
+      ck_assert_uint_eq(ss_uri_param(p, "c", v, sizeof v), 0);
+      break;
+    }
+    free(p);
+  }
+  ck_assert_uint_eq(ss_uri_param(NULL, "lr", NULL, 0), 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
   Suite *s = suite_create("edit");
   TCase *tc;
+
+  tc = tcase_create("uri_param");
+  tcase_add_test(tc, edit_uri_param);
+  suite_add_tcase(s, tc);
 
   tc = tcase_create("zerocopy");
   tcase_add_test(tc, edit_zerocopy_plain);

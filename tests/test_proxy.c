@@ -1032,6 +1032,26 @@ START_TEST(proxy_route_strict_upstream)
 }
 END_TEST
 
+/* RFC 3261 19.1.1: "lr:5070" in a Request-URI is an other-param, not lr:
+ * the request is no strict router's, and its Route is followed as it is.
+ * (Regression: Sofia-SIP's url_has_param() read past the URI here, found
+ * by tests/fuzz/fuzz_roles; valgrind and ASan runs of this suite see it.) */
+START_TEST(proxy_route_lr_lookalike)
+{
+  world *w = world_new(NULL, 0);
+  sipsrv_msg *m;
+  size_t i;
+
+  i = invite_to(w,
+                RQ(.uri = "sip:bob@192.0.2.30:5060;lr:5070", .to = "<" BOB ">;tag=callee1",
+                   .headers = "Route: <sip:192.0.2.40:5070;lr>\r\n"),
+                "192.0.2.40:5070");
+  m = msg_at(w, i);
+  ruri_eq(m, "sip:bob@192.0.2.30:5060;lr:5070");
+  world_fini(w);
+}
+END_TEST
+
 /* RFC 3261 16.6 step 6 and step 7: the next hop (a pre-loaded Route
  * without lr) is a strict router: the copy gets that URI as Request-URI,
  * the original Request-URI as the last Route value, and goes to the new
@@ -3642,6 +3662,7 @@ static Suite *suite(void)
   tcase_add_test(tc, proxy_route_loose_own_route_removed);
   tcase_add_test(tc, proxy_route_two_own_routes_removed);
   tcase_add_test(tc, proxy_route_strict_upstream);
+  tcase_add_test(tc, proxy_route_lr_lookalike);
   tcase_add_test(tc, proxy_route_strict_downstream);
   tcase_add_test(tc, proxy_route_preloaded_elsewhere_403);
   tcase_add_test(tc, proxy_validate_unknown_scheme_416);

@@ -59,6 +59,17 @@ bool ss_host_valid(const char *host);
 bool ss_port_valid(const char *port);
 /* A sip/sips URL with a valid host and port (other schemes pass). */
 bool ss_url_host_port_ok(url_t const *u);
+/* RFC 3261 19.1.1: the value of URI parameter name (compared without case)
+ * in params (the parameters without the first ';'), copied into value
+ * (vlen bytes, NUL-terminated when it fits; value may be NULL with vlen 0):
+ * its length plus one when the parameter is there (1 without a value), 0
+ * when it is not. name may be "name=value", to test for that value. Not
+ * Sofia-SIP's url_param(): it reads past the end of params when the last
+ * parameter starts with name ("lr" in ";lrx" or ";lr:5070"; found by
+ * tests/fuzz/fuzz_roles, see SOFIA-NOTES). */
+size_t ss_uri_param(const char *params, const char *name, char *value, size_t vlen);
+/* Whether the URI has parameter name (as ss_uri_param()). */
+bool ss_uri_has_param(url_t const *u, const char *name);
 /* RFC 3261 25.1: token; gen-value = token / host / quoted-string. */
 bool ss_is_token(const char *s);
 bool ss_is_gen_value(const char *s);

@@ -290,3 +290,43 @@ bool ss_is_ip_address(const char *s)
   buf[n] = '\0';
   return inet_pton(AF_INET, buf, &a4) == 1 || inet_pton(AF_INET6, buf, &a6) == 1;
 }
+
+size_t ss_uri_param(const char *params, const char *name, char *value, size_t vlen)
+{
+  size_t tlen;
+  const char *eq;
+
+  if (!params || !name)
+    return 0;
+  tlen = strlen(name);
+  eq = strchr(name, '=');
+  for (const char *p = params;;) {
+    size_t n = strcspn(p, ";");
+    if (eq) {
+      if (n == tlen && strncasecmp(p, name, tlen) == 0)
+        return 1;                        /* "name=value" exactly */
+    } else {
+      const char *pe = memchr(p, '=', n);
+      size_t plen = pe ? (size_t)(pe - p) : n;
+      if (plen == tlen && strncasecmp(p, name, tlen) == 0) {
+        size_t flen = pe ? n - plen - 1 : 0;
+        if (vlen > flen) {
+          if (flen)
+            memcpy(value, pe + 1, flen);
+          value[flen] = '\0';
+        } else if (vlen) {
+          value[0] = '\0';
+        }
+        return flen + 1;
+      }
+    }
+    if (!p[n])
+      return 0;
+    p += n + 1;
+  }
+}
+
+bool ss_uri_has_param(url_t const *u, const char *name)
+{
+  return u && u->url_params && ss_uri_param(u->url_params, name, NULL, 0) > 0;
+}

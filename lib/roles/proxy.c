@@ -77,7 +77,7 @@ void px_preprocess(sipsrv_proxy *p, sipsrv_msg *req)
 
   /* 16.4: a Request-URI that is a Record-Route value of ours (an lr URI
    * naming us) came from a strict router: the real one is the last Route. */
-  if (sip->sip_route && url_has_param(sip->sip_request->rq_url, "lr") &&
+  if (sip->sip_route && ss_uri_has_param(sip->sip_request->rq_url, "lr") &&
       px_uri_is_us(p, sip->sip_request->rq_url)) {
     sip_route_t *last = sip->sip_route;
     char uri[1024];
@@ -233,7 +233,7 @@ static bool number_of(url_t const *u, char *out, size_t size)
   const char *n = u->url_type == url_tel ? (u->url_user ? u->url_user : u->url_host)
                   : (u->url_type == url_sip || u->url_type == url_sips) ? u->url_user : NULL;
   size_t k = 0;
-  bool phone = u->url_params && url_has_param(u, "user=phone");
+  bool phone = ss_uri_has_param(u, "user=phone");
   if (!n || !*n)
     return false;
   for (const char *c = n; *c && *c != ';'; c++) {

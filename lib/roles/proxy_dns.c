@@ -155,12 +155,12 @@ bool px_hop_dns(const sipsrv_proxy *p, const sipsrv_msg *m, const px_target *t, 
     return false;
   host = u.url_host;
   /* RFC 3263 4.1 and 16.6 step 7: maddr first, then the host. */
-  n = u.url_params ? url_param(u.url_params, "maddr", maddr, sizeof maddr) : 0;
-  if (n > 0 && (size_t)n < sizeof maddr)
+  n = (isize_t)ss_uri_param(u.url_params, "maddr", maddr, sizeof maddr);
+  if (n > 1 && (size_t)n < sizeof maddr)          /* an empty maddr names nothing */
     host = maddr;
   if (ss_is_ip_address(host))
     return false;                        /* px_next_hop needs no resolver */
-  n = u.url_params ? url_param(u.url_params, "transport", tpname, sizeof tpname) : 0;
+  n = (isize_t)ss_uri_param(u.url_params, "transport", tpname, sizeof tpname);
   w = snprintf(buf, size, "%s:%s%s%s%s%s", u.url_type == url_sips ? "sips" : "sip", host,
                u.url_port ? ":" : "", u.url_port ? u.url_port : "",
                n > 0 && (size_t)n < sizeof tpname ? ";transport=" : "",

@@ -30,10 +30,10 @@ int px_next_hop(const sipsrv_proxy *p, url_t const *u, ss_peer *out, const char 
     return 416;
   }
   /* 16.6 step 7 and RFC 3263 4.1: maddr first, the transport parameter. */
-  n = u->url_params ? url_param(u->url_params, "maddr", maddr, sizeof maddr) : 0;
-  if (n > 0 && (size_t)n < sizeof maddr)
+  n = (isize_t)ss_uri_param(u->url_params, "maddr", maddr, sizeof maddr);
+  if (n > 1 && (size_t)n < sizeof maddr)          /* an empty maddr names nothing */
     host = maddr;
-  n = u->url_params ? url_param(u->url_params, "transport", tpname, sizeof tpname) : 0;
+  n = (isize_t)ss_uri_param(u->url_params, "transport", tpname, sizeof tpname);
   if (n > 0 && (size_t)n < sizeof tpname)
     name = tpname;
   if (u->url_type == url_sips)
@@ -255,7 +255,7 @@ int px_prepare(sipsrv_proxy *p, sipsrv_msg *m, const px_target *t, bool rr,
   /* Step 6: a next hop that is a strict router (no lr) gets the
    * Request-URI at the end of Route and becomes the Request-URI; step 7
    * then sends to the (new) Request-URI. */
-  if (sip->sip_route && !url_has_param(sip->sip_route->r_url, "lr")) {
+  if (sip->sip_route && !ss_uri_has_param(sip->sip_route->r_url, "lr")) {
     strict = true;
     char uri[1024];
     issize_t n = url_e(uri, sizeof uri, sip->sip_request->rq_url);
