@@ -2,7 +2,7 @@
 # Installs what building and testing sipsrv needs, from Debian's packages.
 # As root it runs apt-get; otherwise it says what is missing and stops.
 set -eu
-pkgs="gcc meson ninja-build pkg-config libsofia-sip-ua-dev libssl-dev libsqlite3-dev check valgrind sip-tester sipsak baresip-core sipvicious dnsmasq-base iproute2 doxygen graphviz"
+pkgs="gcc meson ninja-build pkg-config libsofia-sip-ua-dev libssl-dev libsqlite3-dev check valgrind sip-tester sipsak baresip-core sipvicious clang libclang-rt-dev dnsmasq-base iproute2 doxygen graphviz"
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

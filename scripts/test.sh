@@ -12,6 +12,8 @@ else
   meson setup "$build" -Dwerror=true -Ddocs=auto >/dev/null
 fi
 meson compile -C "$build"
+SIPSRV_SRC_BUILD=$(cd "$build" && pwd)   # for tests/fuzz/build.sh (version.h)
+root=$(pwd)
 
 status=0
 passed=0
@@ -61,5 +63,34 @@ export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 # The example servers built with the sanitizers too: the full sipp loads
 # run against them (any leak at exit or memory error fails the run).
 run sanitize --suite unit --suite clients
+
+# A short bounded fuzz run (tests/fuzz/README.md): the three libFuzzer
+# targets (message parsing, stream framing, the roles' entry points), each
+# on its seed corpus then FUZZ_SECONDS (10) of new inputs; a crash, a leak
+# or a broken invariant fails the run. Longer runs are by hand.
+echo "== fuzz"
+fz=$(mktemp -d /tmp/sipsrv-fuzz-ci-XXXXXX)
+if ! command -v clang >/dev/null 2>&1 ||
+   ! printf 'int LLVMFuzzerTestOneInput(const char *d, long n) { (void)d; (void)n; return 0; }\n' |
+     clang -fsanitize=fuzzer -x c - -o "$fz/probe" >/dev/null 2>&1; then
+  echo "fuzz run skipped: clang with libFuzzer (Debian clang, libclang-rt-dev) is not installed"
+elif ! BUILD="$SIPSRV_SRC_BUILD" OUT="$fz" sh tests/fuzz/build.sh >"$fz/build.out" 2>&1; then
+  echo "fuzz: the build failed"
+  tail -n 20 "$fz/build.out"
+  failed=$((failed + 1)); status=1
+else
+  for t in parse framer roles; do
+    if (cd "$fz" && ./fuzz_$t -max_total_time="${FUZZ_SECONDS:-10}" -rss_limit_mb=2048 -max_len=8192 \
+          -dict="$root/tests/fuzz/sip.dict" "corpus/$t" "seeds/$t" >"fuzz_$t.log" 2>&1); then
+      echo "fuzz: fuzz_$t: $(sed -n 's/^Done \([0-9]*\) runs in \([0-9]*\) second.*/\1 runs in \2 s/p' "$fz/fuzz_$t.log"), no crash"
+      passed=$((passed + 1))
+    else
+      echo "fuzz: fuzz_$t FAILED:"
+      grep -E "ERROR|INVARIANT|SUMMARY|Test unit written" "$fz/fuzz_$t.log" | head -n 10
+      failed=$((failed + 1)); status=1
+    fi
+  done
+fi
+rm -rf "$fz"
 echo "$passed passed, $failed failed"
 exit $status
