@@ -1396,6 +1396,85 @@ START_TEST(registrar_sqlite_write_fails_500)
 }
 END_TEST
 
+/* Storage faults at run time (ARCHITECTURE.md, store.h), each REGISTER
+ * answered 500 with Retry-After meanwhile and the registrar working again
+ * without a restart once the fault goes; logged once when the store
+ * starts failing and once when it works again, not for every REGISTER:
+ * the file made read-only (PRAGMA query_only, as a read-only remount), the
+ * database locked by another process past the busy timeout, the disk full. */
+static int store_log_fail, store_log_back;
+
+static void count_store_log(sipsrv_log_level level, const char *msg, void *user)
+{
+  (void)level;
+  (void)user;
+  if (strstr(msg, "location store failing"))
+    store_log_fail++;
+  if (strstr(msg, "location store works again"))
+    store_log_back++;
+}
+
+START_TEST(registrar_sqlite_faults_logged_once)
+{
+  sipsrv_store_sqlite_cfg scfg = SIPSRV_STORE_SQLITE_CFG_INIT;
+  sipsrv_registrar_cfg cfg;
+  char path[64], hdr[2100];
+  sqlite3 *db, *other;
+  unsigned cseq = 1;
+  world w;
+
+  snprintf(path, sizeof path, "/tmp/sipsrv-regf-%d.db", (int)getpid());
+  unlink(path);
+  world_core(&w, true);
+  store_log_fail = store_log_back = 0;
+  ck_assert_int_eq(sipsrv_core_set_log(w.core, count_store_log, SIPSRV_LOG_WARN, NULL), 0);
+  scfg.path = path;
+  scfg.durable = 0;
+  scfg.busy_timeout_ms = 20;
+  ck_assert_int_eq(sipsrv_store_sqlite_new(&w.store, w.core, &scfg), 0);
+  cfg = base_cfg(&w);
+  ck_assert_int_eq(sipsrv_registrar_new(&w.reg, w.core, &cfg), 0);
+  ck_assert_int_eq(reg(&w, REG(.cseq = cseq++, .headers = "Contact: <sip:bob@192.0.2.1>\r\n")), 200);
+  db = ss_store_sqlite_db(w.store);
+
+  /* Read-only: three REGISTERs fail, one log line. */
+  ck_assert_int_eq(sqlite3_exec(db, "PRAGMA query_only = ON", NULL, NULL, NULL), SQLITE_OK);
+  for (int i = 0; i < 3; i++) {
+    ck_assert_int_eq(reg(&w, REG(.cseq = cseq++, .headers = "Contact: <sip:bob@192.0.2.2>\r\n")), 500);
+    wire_has(last(&w), "Retry-After: 5");
+  }
+  ck_assert_int_eq(store_log_fail, 1);
+  ck_assert_int_eq(sqlite3_exec(db, "PRAGMA query_only = OFF", NULL, NULL, NULL), SQLITE_OK);
+  ck_assert_int_eq(reg(&w, REG(.cseq = cseq++, .headers = "Contact: <sip:bob@192.0.2.3>\r\n")), 200);
+  ck_assert_int_eq(store_log_back, 1);
+
+  /* Locked by another connection past the busy timeout. */
+  ck_assert_int_eq(sqlite3_open(path, &other), SQLITE_OK);
+  ck_assert_int_eq(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+  ck_assert_int_eq(reg(&w, REG(.cseq = cseq++, .headers = "Contact: <sip:bob@192.0.2.4>\r\n")), 500);
+  ck_assert_int_eq(reg(&w, REG(.cseq = cseq++, .headers = "Contact: <sip:bob@192.0.2.4>\r\n")), 500);
+  ck_assert_int_eq(store_log_fail, 2);
+  ck_assert_int_eq(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(other);
+  ck_assert_int_eq(reg(&w, REG(.cseq = cseq++, .headers = "Contact: <sip:bob@192.0.2.5>\r\n")), 200);
+  ck_assert_int_eq(store_log_back, 2);
+
+  /* The disk full. */
+  ck_assert_int_eq(sqlite3_exec(db, "PRAGMA max_page_count = 1", NULL, NULL, NULL), SQLITE_OK);
+  snprintf(hdr, sizeof hdr, "Contact: <sip:bob@192.0.2.6;x=%01900d>\r\n", 1);
+  ck_assert_int_eq(reg(&w, REG(.cseq = cseq++, .headers = hdr)), 500);
+  ck_assert_int_eq(store_log_fail, 3);
+  ck_assert_int_eq(sqlite3_exec(db, "PRAGMA max_page_count = 1000000", NULL, NULL, NULL), SQLITE_OK);
+  ck_assert_int_eq(reg(&w, REG(.cseq = cseq++, .headers = "Contact: <sip:bob@192.0.2.7>\r\n")), 200);
+  ck_assert_int_eq(store_log_back, 3);
+  /* The bindings are the last ones stored: nothing was lost on the way. */
+  ck_assert_int_eq(fetch(&w, NULL), 200);
+  ck_assert_ptr_nonnull(strstr(last(&w)->data, "<sip:bob@192.0.2.7>"));
+  world_fini(&w);
+  unlink(path);
+}
+END_TEST
+
 /* ---- suite ------------------------------------------------------------------------------- */
 
 /* ---- flood protection (sipsrv_core_set_limits) ------------------------------- */
@@ -1829,6 +1908,7 @@ static Suite *suite(void)
   tcase_add_test(tc, registrar_store_put_fails_500);
   tcase_add_test(tc, registrar_store_get_fails_500);
   tcase_add_test(tc, registrar_sqlite_write_fails_500);
+  tcase_add_test(tc, registrar_sqlite_faults_logged_once);
   tcase_add_test(tc, registrar_contact_uri_too_long_400);
   suite_add_tcase(s, tc);
 

@@ -36,6 +36,8 @@ struct sipsrv_registrar {
   sipsrv_registrar_cfg cfg;
   struct reg_req *live;       /* requests not yet answered */
   ss_auth *auth;              /* NULL: no authentication */
+  unsigned store_down;        /* ST_* that failed and have not worked since */
+  unsigned long store_failures; /* requests failed meanwhile */
   time_t date_secs;           /* the second date is for */
   char date[40];              /* its Date value, RFC 1123 */
 };
@@ -132,6 +134,38 @@ static void answer(reg_req *r, int status, const char *phrase, const char *heade
   if (st && sipsrv_msg_reply(&rsp, r->msg, status, phrase, &o) == 0)
     ss_txn_respond(st, rsp);
   req_free(r);
+}
+
+/* The location store failed (ARCHITECTURE.md): 500 with Retry-After, the
+ * bindings kept by the store. Logged once when it starts failing, and
+ * once when it works again (store_ok), not for every REGISTER between.
+ * What failed is remembered by kind: reads may go on while writes fail (a
+ * locked or read-only file), and only the kind that failed working again
+ * is a recovery. */
+enum { ST_READ = 1, ST_WRITE = 2, ST_CRED = 4 };
+
+static void store_failed(reg_req *r, int err, unsigned op)
+{
+  sipsrv_registrar *g = r->reg;
+  if (!g->store_down)
+    ss_log(g->core, SIPSRV_LOG_WARN,
+           "location store failing (%s): REGISTERs get 500 with Retry-After until it works again",
+           sipsrv_strerror(err));
+  g->store_down |= op;
+  g->store_failures++;
+  answer(r, 500, "Location Service Failure", "Retry-After: 5");
+}
+
+static void store_ok(sipsrv_registrar *g, unsigned op)
+{
+  if (!(g->store_down & op))
+    return;
+  g->store_down &= ~op;
+  if (g->store_down)
+    return;
+  ss_log(g->core, SIPSRV_LOG_WARN, "location store works again (%lu request(s) failed meanwhile)",
+         g->store_failures);
+  g->store_failures = 0;
 }
 
 static char *rdup(reg_req *r, const char *s)
@@ -366,9 +400,10 @@ static void on_put(void *ctx, int err)
   if (err < 0) {
     /* ARCHITECTURE.md: a store failure is a 500 with Retry-After; the old
      * bindings are kept by the store. */
-    answer(r, 500, "Location Service Failure", "Retry-After: 5");
+    store_failed(r, err, ST_WRITE);
     return;
   }
+  store_ok(r->reg, ST_WRITE);
   answer_ok(r);
 }
 
@@ -404,9 +439,10 @@ static void on_got(void *ctx, int err, const sipsrv_binding *cur, size_t n)
     return;
   }
   if (err < 0) {
-    answer(r, 500, "Location Service Failure", "Retry-After: 5");
+    store_failed(r, err, ST_READ);
     return;
   }
+  store_ok(g, ST_READ);
   set = su_zalloc(r->home, (n + r->nc + 1) * sizeof *set);
   if (!set) {
     answer(r, 500, NULL, "Retry-After: 5");
@@ -482,7 +518,7 @@ static void on_got(void *ctx, int err, const sipsrv_binding *cur, size_t n)
   rc = sipsrv_store_put(g->cfg.store, r->aor, set, nset, on_put, r);
   if (rc < 0) {
     r->busy = false;
-    answer(r, 500, "Location Service Failure", "Retry-After: 5");
+    store_failed(r, rc, ST_WRITE);
   }
 }
 
@@ -542,7 +578,7 @@ static void proceed(reg_req *r)
   rc = sipsrv_store_get(g->cfg.store, r->aor, r->now, on_got, r);
   if (rc < 0) {
     r->busy = false;
-    answer(r, 500, "Location Service Failure", "Retry-After: 5");
+    store_failed(r, rc, ST_READ);
   }
 }
 
@@ -575,9 +611,10 @@ static void on_cred(void *ctx, int err, const sipsrv_credential *c)
     case SS_DIGEST_SHA512_256: ha1 = c->ha1_sha512_256; break;
     }
   } else if (err != SIPSRV_E_NOTFOUND) {
-    answer(r, 500, "Location Service Failure", "Retry-After: 5");
+    store_failed(r, err, ST_CRED);
     return;
   }
+  store_ok(r->reg, ST_CRED);
   /* An unknown user and a wrong password look the same: a new challenge. */
   if (!ha1 || !ss_auth_verify(r->reg->auth, &r->creds, ha1, "REGISTER")) {
     ss_role_auth_result(r->reg->core, r->creds.username, ss_txn_peer(r->st), false);
@@ -644,7 +681,7 @@ static bool reg_request(void *self, ss_txn *st, sipsrv_msg *msg)
       rc = sipsrv_store_credential(g->cfg.store, r->creds.username, ss_auth_realm(g->auth), on_cred, r);
       if (rc < 0) {
         r->busy = false;
-        answer(r, 500, "Location Service Failure", "Retry-After: 5");
+        store_failed(r, rc, ST_CRED);
       }
       return true;
     case SS_AUTH_STALE:
