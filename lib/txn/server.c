@@ -4,6 +4,8 @@
 
 #include <sipsrv/error.h>
 
+#include <string.h>
+
 static uint32_t t1(const ss_txn *t) { return t->layer->cfg.t1; }
 
 static void end_timer(ss_timer *tm, void *arg)
@@ -29,6 +31,55 @@ static int keep_and_send(ss_txn *t, sipsrv_msg **slot, sipsrv_msg *rsp)
   *slot = rsp;
   t->status = rsp->sip->sip_status->st_status;
   return ss_txn_send(t, rsp);
+}
+
+/* Send a final response (taken) and keep it as the bytes sent rather than
+ * as a parsed message: a Completed transaction lives for Timer H or J (32 s
+ * over UDP), and a parsed response is some 3 KB of Sofia-SIP objects
+ * against a few hundred bytes of text. A retransmission parses the bytes
+ * again (resend_final): rare, a response that got lost. A response that
+ * cannot be serialized here is kept parsed. */
+static int keep_final_and_send(ss_txn *t, sipsrv_msg *rsp)
+{
+  const sipsrv_core *core = t->layer->core;
+  long n = sipsrv_msg_serialize(rsp, NULL, 0);
+  char *wire = n > 0 ? ss_alloc(core, (size_t)n) : NULL;
+  sipsrv_addr to;
+  int rc;
+
+  ss_txn_drop_final(t);
+  t->status = rsp->sip->sip_status->st_status;
+  if (!wire || sipsrv_msg_serialize(rsp, wire, (size_t)n) != n) {
+    ss_free(core, wire);
+    t->final = rsp;
+    return ss_txn_send(t, rsp);
+  }
+  t->final_wire = wire;
+  t->final_len = (size_t)n;
+  if (sipsrv_msg_to(rsp, &to) == 0 && to.tag) {
+    size_t len = strlen(to.tag) + 1;
+    t->final_tag = ss_alloc(core, len);
+    if (t->final_tag)
+      memcpy(t->final_tag, to.tag, len);
+  }
+  rc = ss_txn_send(t, rsp);              /* t may be gone after a failure */
+  sipsrv_msg_free(rsp);
+  return rc;
+}
+
+/* The kept final response again (a retransmission, Timer G). */
+static void resend_final(ss_txn *t)
+{
+  sipsrv_msg *m = NULL;
+  sipsrv_verdict v;
+  if (t->final) {
+    ss_txn_send(t, t->final);
+    return;
+  }
+  if (!t->final_wire || sipsrv_msg_parse(&m, t->final_wire, t->final_len, 0, &v) < 0 || !m)
+    return;
+  ss_txn_send(t, m);
+  sipsrv_msg_free(m);
 }
 
 /* ---- INVITE server transaction --------------------------------------- */
@@ -60,7 +111,7 @@ static void ist_timer_g(ss_timer *tm, void *arg)
   ss_txn_arm(t, &t->t_retrans, t->interval, ist_timer_g);
   ss_txn_enter(t->layer);
   SS_TXN_COUNT(t->layer, retrans_out);
-  ss_txn_send(t, t->final);
+  resend_final(t);
   ss_txn_leave(t->layer);
 }
 
@@ -97,7 +148,7 @@ static int ist_respond(ss_txn *t, sipsrv_msg *rsp)
 
   if (t->state == SS_TXN_ACCEPTED && code >= 200 && code < 300) {
     /* RFC 6026 7.1: the TU's 2xx retransmissions go out. */
-    return keep_and_send(t, &t->final, rsp);
+    return keep_final_and_send(t, rsp);
   }
   if (t->state != SS_TXN_PROCEEDING) {
     sipsrv_msg_free(rsp);
@@ -110,7 +161,7 @@ static int ist_respond(ss_txn *t, sipsrv_msg *rsp)
     /* RFC 6026 7.1: Accepted, Timer L. */
     t->state = SS_TXN_ACCEPTED;
     ss_txn_arm(t, &t->t_wait, 64 * t1(t), end_timer);
-    return keep_and_send(t, &t->final, rsp);
+    return keep_final_and_send(t, rsp);
   }
   /* 17.2.1: Completed; Timer G on unreliable transports, Timer H always. */
   t->state = SS_TXN_COMPLETED;
@@ -118,7 +169,7 @@ static int ist_respond(ss_txn *t, sipsrv_msg *rsp)
   if (!t->peer.reliable)
     ss_txn_arm(t, &t->t_retrans, t->interval, ist_timer_g);
   ss_txn_arm(t, &t->t_timeout, 64 * t1(t), ist_timer_h);
-  return keep_and_send(t, &t->final, rsp);
+  return keep_final_and_send(t, rsp);
 }
 
 static void ist_again(ss_txn *t, sipsrv_msg *m, const ss_peer *src)
@@ -132,8 +183,8 @@ static void ist_again(ss_txn *t, sipsrv_msg *m, const ss_peer *src)
     SS_TXN_COUNT(l, retrans_in);
     if (t->state == SS_TXN_PROCEEDING && t->provisional)
       ss_txn_send(t, t->provisional);
-    else if (t->state == SS_TXN_COMPLETED && t->final)
-      ss_txn_send(t, t->final);
+    else if (t->state == SS_TXN_COMPLETED)
+      resend_final(t);
     sipsrv_msg_free(m);
     return;
   }
@@ -207,7 +258,7 @@ static int nist_respond(ss_txn *t, sipsrv_msg *rsp)
   t->state = SS_TXN_COMPLETED;
   ss_timer_stop(l->timers, &t->t_timeout);
   ss_txn_arm(t, &t->t_wait, t->peer.reliable ? 0 : 64 * t1(t), end_timer);
-  return keep_and_send(t, &t->final, rsp);
+  return keep_final_and_send(t, rsp);
 }
 
 static void nist_again(ss_txn *t, sipsrv_msg *m)
@@ -217,8 +268,8 @@ static void nist_again(ss_txn *t, sipsrv_msg *m)
   SS_TXN_COUNT(t->layer, retrans_in);
   if (t->state == SS_TXN_PROCEEDING && t->provisional)
     ss_txn_send(t, t->provisional);
-  else if (t->state == SS_TXN_COMPLETED && t->final)
-    ss_txn_send(t, t->final);
+  else if (t->state == SS_TXN_COMPLETED)
+    resend_final(t);
   sipsrv_msg_free(m);
 }
 

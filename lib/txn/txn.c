@@ -200,7 +200,7 @@ static void txn_free(ss_txn *t)
     t->next->prev = t->prev;
   sipsrv_msg_free(t->req);
   sipsrv_msg_free(t->provisional);
-  sipsrv_msg_free(t->final);
+  ss_txn_drop_final(t);
   ss_free(l->core, t->key);
   ss_free(l->core, t);
   if (l->counters)
@@ -312,10 +312,21 @@ static ss_txn *txn_new(ss_txn_layer *l, ss_txn_kind kind, const char *key, sipsr
 static bool ack_to_tag_matches(const ss_txn *t, const sipsrv_msg *ack)
 {
   sip_to_t const *sent = t->final ? t->final->sip->sip_to : NULL;
+  const char *tag = t->final_wire ? t->final_tag : sent ? sent->a_tag : NULL;
   sip_to_t const *got = ack->sip->sip_to;
-  if (!sent || !sent->a_tag || !got || !got->a_tag)
+  if (!tag || !got || !got->a_tag)
     return false;
-  return strcasecmp(sent->a_tag, got->a_tag) == 0;
+  return strcasecmp(tag, got->a_tag) == 0;
+}
+
+void ss_txn_drop_final(ss_txn *t)
+{
+  sipsrv_msg_free(t->final);
+  t->final = NULL;
+  ss_free(t->layer->core, t->final_wire);
+  ss_free(t->layer->core, t->final_tag);
+  t->final_wire = t->final_tag = NULL;
+  t->final_len = 0;
 }
 
 static void recv_request(ss_txn_layer *l, sipsrv_msg *m, const ss_peer *src)
@@ -531,10 +542,8 @@ void ss_txn_compact(ss_txn *t)
     sipsrv_msg_free(t->provisional);
     t->provisional = NULL;
   }
-  if (t->state == SS_TXN_ACCEPTED) {
-    sipsrv_msg_free(t->final);
-    t->final = NULL;
-  }
+  if (t->state == SS_TXN_ACCEPTED)
+    ss_txn_drop_final(t);
 }
 
 void ss_txn_set_owner(ss_txn *t, void *owner)

@@ -17,7 +17,11 @@ struct ss_txn {
   ss_txn *dead_next;        /* the layer's list of terminated ones */
   sipsrv_msg *req;          /* the request that made it */
   sipsrv_msg *provisional;  /* server: last provisional sent */
-  sipsrv_msg *final;        /* server: final sent; ICT: the ACK sent */
+  sipsrv_msg *final;        /* ICT: the ACK sent; server: the final, when it could
+                               not be kept as bytes */
+  char *final_wire;         /* server: the final sent, as sent (ss_server_keep_final) */
+  size_t final_len;
+  char *final_tag;          /* its To tag (ACK matching without the cookie), or NULL */
   ss_peer peer;
   ss_timer t_retrans;       /* A, E, G */
   ss_timer t_timeout;       /* B, F, H; NIST's guard */
@@ -54,6 +58,8 @@ void ss_txn_arm(ss_txn *t, ss_timer *tm, uint32_t after_ms, ss_timer_fn fn);
 /* Send m (borrowed); on failure report it to the TU and terminate. */
 int ss_txn_send(ss_txn *t, sipsrv_msg *m);
 void ss_txn_terminate(ss_txn *t);
+/* Drop the final response a server transaction keeps (as bytes or parsed). */
+void ss_txn_drop_final(ss_txn *t);
 void ss_txn_enter(ss_txn_layer *l);
 void ss_txn_leave(ss_txn_layer *l);
 
