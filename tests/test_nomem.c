@@ -369,38 +369,34 @@ static void scenario_invite(world *w, long k)
   }
 }
 
-START_TEST(nomem_register)
+/* Run scenario with every allocation failing in turn, unless the build's
+ * malloc is not ours (then say why and skip). */
+static void run_scenario(scenario_fn scenario, const char *name)
 {
   long n;
   if (!NOMEM_INTERPOSE) {
-    printf("nomem: skipped: a sanitizer owns malloc in this build (the plain build runs it)\n");
+    printf("nomem: %s skipped: a sanitizer owns malloc in this build (the plain build runs it)\n",
+           name);
     return;
   }
   if (!malloc_is_ours()) {
-    printf("nomem: skipped: malloc is not this program's (valgrind?)\n");
+    printf("nomem: %s skipped: malloc is not this program's (valgrind?)\n", name);
     return;
   }
-  n = run_all(scenario_register, "REGISTER");
-  printf("nomem: REGISTER: each of its %ld allocations failed in turn\n", n);
+  n = run_all(scenario, name);
+  printf("nomem: %s: each of its %ld allocations failed in turn\n", name, n);
   ck_assert_int_gt(n, 10);
+}
+
+START_TEST(nomem_register)
+{
+  run_scenario(scenario_register, "REGISTER");
 }
 END_TEST
 
 START_TEST(nomem_proxied_invite)
 {
-  long n;
-  if (!NOMEM_INTERPOSE) {
-    printf("nomem: skipped: a sanitizer owns malloc in this build (the plain build runs it)\n");
-    return;
-  }
-  if (!malloc_is_ours()) {
-    printf("nomem: skipped: malloc is not this program's (valgrind?)\n");
-    return;
-  }
-  n = run_all(scenario_invite, "proxied INVITE");
-  printf("nomem: proxied INVITE (and the callee's 180 and 200): each of its %ld allocations "
-         "failed in turn\n", n);
-  ck_assert_int_gt(n, 10);
+  run_scenario(scenario_invite, "proxied INVITE (and the callee's 180 and 200)");
 }
 END_TEST
 
