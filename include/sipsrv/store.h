@@ -15,7 +15,9 @@
  * Versioning (STYLE.md): the table starts with its version and size; slots
  * are appended only; NULL means "not supported".
  *
- * Threads: a store is used from one thread at a time (its core's).
+ * Threads: a store is used from one thread at a time (its core's), except
+ * the memory store, which the cores of several threads may share
+ * (sipsrv_store_memory_new(); loop.h, groups).
  */
 #ifndef SIPSRV_STORE_H
 #define SIPSRV_STORE_H
@@ -142,6 +144,12 @@ SIPSRV_API int sipsrv_store_new(sipsrv_store **out, const struct sipsrv_store_op
 /**
  * @brief The built-in memory store: O(1) lookup by AOR, expiry in order of
  *        expiry time without scanning every binding.
+ *
+ * Safe to share between the cores of several threads: every operation
+ * holds the store's mutex, and a callback runs after it is released, on a
+ * copy of the bindings or credentials it reads. The allocator must then be
+ * thread-safe (the C library's is).
+ *
  * @param[out] out Receives the store, written only on success.
  * @param core Whose allocator it uses (copied: the store may outlive the
  *             core), or NULL for the C library's.
