@@ -66,7 +66,7 @@ run sanitize --suite unit --suite clients
 
 # A short bounded fuzz run (tests/fuzz/README.md): the three libFuzzer
 # targets (message parsing, stream framing, the roles' entry points), each
-# on its seed corpus then FUZZ_SECONDS (10) of new inputs; a crash, a leak
+# on its seed corpus then FUZZ_SECONDS (5) of new inputs; a crash, a leak
 # or a broken invariant fails the run. Longer runs are by hand.
 echo "== fuzz"
 fz=$(mktemp -d /tmp/sipsrv-fuzz-ci-XXXXXX)
@@ -80,7 +80,7 @@ elif ! BUILD="$SIPSRV_SRC_BUILD" OUT="$fz" sh tests/fuzz/build.sh >"$fz/build.ou
   failed=$((failed + 1)); status=1
 else
   for t in parse framer roles; do
-    if (cd "$fz" && ./fuzz_$t -max_total_time="${FUZZ_SECONDS:-10}" -rss_limit_mb=2048 -max_len=8192 \
+    if (cd "$fz" && ./fuzz_$t -max_total_time="${FUZZ_SECONDS:-5}" -rss_limit_mb=2048 -max_len=8192 \
           -dict="$root/tests/fuzz/sip.dict" "corpus/$t" "seeds/$t" >"fuzz_$t.log" 2>&1); then
       echo "fuzz: fuzz_$t: $(sed -n 's/^Done \([0-9]*\) runs in \([0-9]*\) second.*/\1 runs in \2 s/p' "$fz/fuzz_$t.log"), no crash"
       passed=$((passed + 1))
