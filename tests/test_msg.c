@@ -267,6 +267,13 @@ START_TEST(msg_parse_via)
   expect(verdict_replaced(1, "Via: SIP/2.0/UDP 192.0.2.1:99999;branch=z9hG4bK1"), SIPSRV_REJECT, 400, "Malformed Via");
   expect(verdict_replaced(1, "Via: SIP/2.0/UDP 192.0.2.1;;,;,,"), SIPSRV_REJECT, 400, "Malformed Via");
   expect(verdict_replaced(1, "Via: SIP/2.0/UDP [2001:db8::9:1]:5060;branch=z9hG4bK1"), SIPSRV_ACCEPT, 0, NULL);
+  /* 20.42, 25.1: the transport is a token, then LWS, then the sent-by.
+   * Sofia-SIP reads this one as transport "UDP0[2001:db8::9:1]" and writes
+   * it back unparsable (tests/fuzz/fuzz_parse). */
+  expect(verdict_replaced(1, "Via: SIP/2.0/UDP0[2001:db8::9:1];branch=z9hG4bK1"), SIPSRV_REJECT, 400,
+         "Malformed Via");
+  expect(verdict_replaced(1, "Via: SIP / 2.0 / UDP 192.0.2.1;branch=z9hG4bK1"), SIPSRV_ACCEPT, 0, NULL);
+  expect(verdict_replaced(1, "Via: SIP/2.0/X-SCTP-7 192.0.2.1;branch=z9hG4bK1"), SIPSRV_ACCEPT, 0, NULL);
 }
 END_TEST
 

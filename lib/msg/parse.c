@@ -244,6 +244,25 @@ static bool addr_ok(url_t const *u)
   return u->url_type != url_invalid && u->url_scheme && ss_url_host_port_ok(u);
 }
 
+/* The transport of a Via's sent-protocol: a token after the last '/',
+ * with the white space LWS allows around it. */
+static bool via_transport_ok(const char *protocol)
+{
+  const char *t = protocol ? strrchr(protocol, '/') : NULL;
+  size_t n = 0;
+  if (!t)
+    return false;
+  for (t++; *t == ' ' || *t == '\t'; t++)
+    ;
+  while (t[n] && ss_is_token_char((unsigned char)t[n]))
+    n++;
+  if (!n)
+    return false;
+  for (t += n; *t == ' ' || *t == '\t'; t++)
+    ;
+  return *t == '\0';
+}
+
 static bool routes_ok(sip_route_t const *r)
 {
   for (; r; r = r->r_next)
@@ -350,9 +369,14 @@ static void judge_request(sip_t const *sip, unsigned errs, sipsrv_verdict *v)
     ss_verdict(v, SIPSRV_REJECT, 400, "Malformed Via", "RFC 3261 8.1.1.7");
     return;
   }
-  /* Via sent-by (RFC 3261 18.2.2 sends responses there): valid host and port. */
+  /* Via sent-by (RFC 3261 18.2.2 sends responses there): valid host and
+   * port; and a transport that is a token (20.42, 25.1: sent-protocol).
+   * Sofia-SIP takes "SIP/2.0/UDP0[2001:db8::1]" (no space before the host)
+   * as transport "UDP0[2001:db8::1]" and host "[2001:db8::1]", and writes it
+   * back in a form nothing parses (found by tests/fuzz/fuzz_parse). */
   for (sip_via_t const *via = sip->sip_via; via; via = via->v_next) {
-    if (!ss_host_valid(via->v_host) || (via->v_port && !ss_port_valid(via->v_port))) {
+    if (!via_transport_ok(via->v_protocol) || !ss_host_valid(via->v_host) ||
+        (via->v_port && !ss_port_valid(via->v_port))) {
       ss_verdict(v, SIPSRV_REJECT, 400, "Malformed Via", "RFC 3261 20.42");
       return;
     }
