@@ -277,6 +277,38 @@ START_TEST(msg_parse_via)
 }
 END_TEST
 
+/* RFC 3261 25.1: tag-param = "tag" EQUAL token; a bare tag would give a
+ * reply an empty To tag (tests/fuzz/fuzz_parse). */
+START_TEST(msg_parse_empty_tag)
+{
+  sipsrv_msg *m = NULL;
+  const char *req = "OPTIONS sip:bob@example.com SIP/2.0\r\n"
+                    "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKt1\r\n"
+                    "From: <sip:a@example.com>;tag=1\r\n"
+                    "To: <sip:bob@example.com>;tag\r\n"
+                    "Call-ID: t1@192.0.2.1\r\n"
+                    "CSeq: 1 OPTIONS\r\n"
+                    "Content-Length: 0\r\n\r\n";
+  const char *req2 = "OPTIONS sip:bob@example.com SIP/2.0\r\n"
+                     "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKt2\r\n"
+                     "From: <sip:a@example.com>;tag=\r\n"
+                     "To: <sip:bob@example.com>\r\n"
+                     "Call-ID: t2@192.0.2.1\r\n"
+                     "CSeq: 1 OPTIONS\r\n"
+                     "Content-Length: 0\r\n\r\n";
+  sipsrv_verdict v = verdict_of(req, strlen(req), 0, &m);
+  ck_assert_int_eq(v.action, SIPSRV_REJECT);
+  ck_assert_int_eq(v.status, 400);
+  ck_assert_str_eq(v.phrase, "Malformed To");
+  sipsrv_msg_free(m);
+  m = NULL;
+  v = verdict_of(req2, strlen(req2), 0, &m);
+  ck_assert_int_eq(v.action, SIPSRV_REJECT);
+  ck_assert_str_eq(v.phrase, "Malformed From");
+  sipsrv_msg_free(m);
+}
+END_TEST
+
 /* RFC 3261 18.3: framing by Content-Length. */
 START_TEST(msg_parse_content_length)
 {
@@ -984,6 +1016,7 @@ static Suite *suite(void)
   tcase_add_test(tc, msg_parse_repeated_single);
   tcase_add_test(tc, msg_parse_request_uri);
   tcase_add_test(tc, msg_parse_via);
+  tcase_add_test(tc, msg_parse_empty_tag);
   tcase_add_test(tc, msg_parse_content_length);
   tcase_add_test(tc, msg_parse_nul);
   tcase_add_test(tc, msg_parse_bad_date_ignored);

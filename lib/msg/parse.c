@@ -347,11 +347,14 @@ static void judge_request(sip_t const *sip, unsigned errs, sipsrv_verdict *v)
   /* From, To and the address lists hold URIs (RFC 3261 20.10, 20.20, 20.34,
    * 20.39) that a response or a forwarded request copies: they must print
    * back as they came. */
-  if (!addr_ok(sip->sip_from->a_url)) {
+  /* A tag parameter has a value (25.1: tag-param = "tag" EQUAL token): a
+   * bare ";tag" would leave a reply with an empty To tag (found by
+   * tests/fuzz/fuzz_parse). */
+  if (!addr_ok(sip->sip_from->a_url) || (sip->sip_from->a_tag && !*sip->sip_from->a_tag)) {
     ss_verdict(v, SIPSRV_REJECT, 400, "Malformed From", "RFC 3261 20.20");
     return;
   }
-  if (!addr_ok(sip->sip_to->a_url)) {
+  if (!addr_ok(sip->sip_to->a_url) || (sip->sip_to->a_tag && !*sip->sip_to->a_tag)) {
     ss_verdict(v, SIPSRV_REJECT, 400, "Malformed To", "RFC 3261 20.39");
     return;
   }
