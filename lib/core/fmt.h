@@ -92,6 +92,18 @@ static inline void ss_sb_hex(ss_sb *sb, uint64_t v)
   ss_sb_mem(sb, d + i, (size_t)(16 - i));
 }
 
+/* An IPv4 address (4 bytes, network order) as a dotted quad, without
+ * inet_ntop() (it goes through sprintf). */
+static inline void ss_sb_ipv4(ss_sb *sb, const void *addr)
+{
+  const unsigned char *b = addr;
+  for (int i = 0; i < 4; i++) {
+    if (i)
+      ss_sb_chr(sb, '.');
+    ss_sb_u64(sb, b[i]);
+  }
+}
+
 /* 0 when everything fitted (buf is terminated either way), -1 if cut. */
 static inline int ss_sb_done(const ss_sb *sb)
 {

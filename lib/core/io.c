@@ -331,15 +331,9 @@ static bool addr_host(const struct sockaddr_storage *a, char *buf, size_t size, 
 {
   if (a->ss_family == AF_INET) {
     const struct sockaddr_in *s = (const struct sockaddr_in *)a;
-    const unsigned char *b = (const unsigned char *)&s->sin_addr;
     ss_sb sb = ss_sb_init(buf, size);
     *port = ntohs(s->sin_port);
-    /* Dotted quad without inet_ntop(): it goes through sprintf. */
-    for (int i = 0; i < 4; i++) {
-      if (i)
-        ss_sb_chr(&sb, '.');
-      ss_sb_u64(&sb, b[i]);
-    }
+    ss_sb_ipv4(&sb, &s->sin_addr);
     return ss_sb_done(&sb) == 0;
   }
   if (a->ss_family == AF_INET6) {

@@ -86,13 +86,8 @@ static int addr_text(const struct sockaddr_storage *a, char *buf, size_t size)
   char ip[INET6_ADDRSTRLEN];
   if (a->ss_family == AF_INET) {
     const struct sockaddr_in *s4 = (const void *)a;
-    const unsigned char *b = (const unsigned char *)&s4->sin_addr;
     ss_sb sb = ss_sb_init(buf, size);
-    for (int i = 0; i < 4; i++) {        /* not inet_ntop(): it runs sprintf */
-      if (i)
-        ss_sb_chr(&sb, '.');
-      ss_sb_u64(&sb, b[i]);
-    }
+    ss_sb_ipv4(&sb, &s4->sin_addr);
     ss_sb_chr(&sb, ':');
     ss_sb_u64(&sb, ntohs(s4->sin_port));
     return ss_sb_done(&sb);
