@@ -1319,6 +1319,53 @@ START_TEST(proxy_target_async_lookup)
 }
 END_TEST
 
+/* ARCHITECTURE.md (a store failure is a 500 with Retry-After; RFC 3261
+ * 21.5.1): a location lookup that fails answers 500 with Retry-After, and
+ * the proxy logs the store failing once, not per request, and once when it
+ * works again. */
+static int px_store_fail, px_store_back;
+
+static void px_store_log(sipsrv_log_level level, const char *msg, void *user)
+{
+  (void)level;
+  (void)user;
+  if (strstr(msg, "proxy: location store failing"))
+    px_store_fail++;
+  if (strstr(msg, "proxy: location store works again (3 request(s)"))
+    px_store_back++;
+}
+
+START_TEST(proxy_store_failure_logged_once)
+{
+  world *w = world_new(NULL, W_ASYNC);
+  char branch[32], cid[32];
+  size_t from;
+
+  px_store_fail = px_store_back = 0;
+  ck_assert_int_eq(sipsrv_core_set_log(w->core, px_store_log, SIPSRV_LOG_WARN, NULL), 0);
+  for (int i = 0; i < 3; i++) {
+    snprintf(branch, sizeof branch, "z9hG4bKfail%d", i);
+    snprintf(cid, sizeof cid, "fail-%d@192.0.2.1", i);
+    from = w->nsent;
+    send_rq(w, RQ(.method = "INVITE", .branch = branch, .call_id = cid));
+    ck_assert(w->as.pending);
+    w->as.pending = false;
+    w->as.done(w->as.ctx, SIPSRV_E_STORE, NULL, 0);
+    ck_assert_int_eq(sipsrv_msg_status(msg_at(w, one(w, from, "500", CALLER))), 500);
+    ck_assert_ptr_nonnull(strstr(w->sent[w->nsent - 1].data, "\r\nRetry-After: 5\r\n"));
+  }
+  ck_assert_int_eq(px_store_fail, 1);
+  ck_assert_int_eq(px_store_back, 0);
+  from = w->nsent;
+  send_rq(w, RQ(.method = "INVITE", .branch = "z9hG4bKok", .call_id = "ok@192.0.2.1"));
+  as_complete(w, C1);
+  one(w, from, "INVITE", UA1);
+  ck_assert_int_eq(px_store_fail, 1);
+  ck_assert_int_eq(px_store_back, 1);
+  world_fini(w);
+}
+END_TEST
+
 /* ======================================================================
  * 16.6: the forwarded copy
  * ====================================================================== */
@@ -3677,6 +3724,7 @@ static Suite *suite(void)
   tcase_add_test(tc, proxy_target_relay_forwards);
   tcase_add_test(tc, proxy_target_hostname_503);
   tcase_add_test(tc, proxy_target_async_lookup);
+  tcase_add_test(tc, proxy_store_failure_logged_once);
 
   tc = tcase(s, "forward");
   tcase_add_test(tc, proxy_forward_copy_fields);

@@ -1,10 +1,13 @@
 /* What the roles share (roles_int.h): the canonical address-of-record the
  * registrar stores bindings under and the proxy and redirect server look
- * up, and which domains and ports are a role's own. */
+ * up, and which domains and ports are a role's own, and how a role logs its
+ * store failing. */
 #include "core/fmt.h"
 #include "roles_int.h"
 
 #include "core/limit.h"
+
+#include <sipsrv/error.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,4 +79,27 @@ void ss_role_auth_result(sipsrv_core *core, const char *user, const ss_peer *src
     ss_core_counters_of(core)->auth_failures++;
   ss_limit_auth_result(ss_core_limiter(core), user, src ? &src->addr : NULL, ok,
                        ss_core_now(core));
+}
+
+void ss_store_failed(sipsrv_core *core, ss_store_health *h, const char *who, unsigned kind,
+                     int err)
+{
+  if (!h->down)
+    ss_log(core, SIPSRV_LOG_WARN,
+           "%s: location store failing (%s): requests get 500 with Retry-After until it works again",
+           who, sipsrv_strerror(err));
+  h->down |= kind;
+  h->failures++;
+}
+
+void ss_store_ok(sipsrv_core *core, ss_store_health *h, const char *who, unsigned kind)
+{
+  if (!(h->down & kind))
+    return;
+  h->down &= ~kind;
+  if (h->down)
+    return;
+  ss_log(core, SIPSRV_LOG_WARN, "%s: location store works again (%lu request(s) failed meanwhile)",
+         who, h->failures);
+  h->failures = 0;
 }

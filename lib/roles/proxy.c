@@ -197,8 +197,12 @@ static void on_bindings(void *arg, int err, const sipsrv_binding *b, size_t n)
   }
   lookup_unlink(l);
   if (err) {
+    ss_store_failed(l->p->core, &l->p->store, "proxy", SS_STORE_READ, err);
     t->status = 500;
     t->phrase = "Location Service Failure";
+    t->retry = true;
+  } else {
+    ss_store_ok(l->p->core, &l->p->store, "proxy", SS_STORE_READ);
   }
   for (size_t i = 0; i < n && !err; i++)
     if (add_target(t, b[i].contact, b[i].path, NULL, b[i].q) == SIPSRV_E_NOMEM) {
@@ -356,12 +360,17 @@ void px_route(sipsrv_proxy *p, const sipsrv_msg *req, bool authed, px_targets *o
         p->lookups->prev = l;
       p->lookups = l;
     }
-    if (!l || sipsrv_store_get(p->cfg.location, aor, ss_core_wall_now(p->core), on_bindings, l) < 0) {
-      if (l)
+    int rc = l ? sipsrv_store_get(p->cfg.location, aor, ss_core_wall_now(p->core), on_bindings, l)
+               : SIPSRV_E_NOMEM;
+    if (rc < 0) {
+      if (l) {
         lookup_unlink(l);
+        ss_store_failed(p->core, &p->store, "proxy", SS_STORE_READ, rc);
+      }
       ss_free(p->core, l);
       out->status = 500;
       out->phrase = "Location Service Failure";
+      out->retry = true;
       done(ctx, out);
     }
     return;
@@ -437,7 +446,8 @@ static void sl_routed(void *arg, px_targets *t)
     ;                                    /* the proxy is being freed */
   } else if (t->status) {
     if (!ack)
-      px_reply_stateless(p, f->m, &f->src, t->status, t->phrase, NULL);
+      px_reply_stateless(p, f->m, &f->src, t->status, t->phrase,
+                         t->retry ? "Retry-After: 5" : NULL);
   } else if (t->n) {
     char uri[700];
     if (px_hop_dns(p, f->m, &t->t[0], uri, sizeof uri)) {

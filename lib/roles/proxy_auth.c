@@ -109,6 +109,10 @@ static void on_cred(void *arg, int err, const sipsrv_credential *c)
   }
   ok = !err && ha1 && ss_auth_verify(a->p->auth, &a->creds, ha1,
                                      a->req->sip->sip_request->rq_method_name);
+  if (err && err != SIPSRV_E_NOTFOUND)
+    ss_store_failed(a->p->core, &a->p->store, "proxy", SS_STORE_CRED, err);
+  else
+    ss_store_ok(a->p->core, &a->p->store, "proxy", SS_STORE_CRED);
   if (err && err != SIPSRV_E_NOTFOUND) {
     finish(a, 500, "Credential Lookup Failure", "Retry-After: 5", NULL);
   } else if (!ok) {
@@ -169,6 +173,8 @@ void px_authenticate(sipsrv_proxy *p, const sipsrv_msg *req, const ss_peer *src,
                          : SIPSRV_E_NOTSUP;
     if (st < 0) {
       unlink_authing(a);
+      if (p->cfg.location)
+        ss_store_failed(p->core, &p->store, "proxy", SS_STORE_CRED, st);
       finish(a, 500, "Credential Lookup Failure", "Retry-After: 5", NULL);
       break;
     }

@@ -531,7 +531,7 @@ static void on_routed(void *arg, px_targets *t)
   if (!t || !c->st)
     ;                                    /* the proxy is being freed, or the caller gone */
   else if (t->status)
-    answer(c, t->status, t->phrase, NULL);
+    answer(c, t->status, t->phrase, t->retry ? "Retry-After: 5" : NULL);
   else if (c->cancelled)
     answer(c, 487, NULL, NULL);
   else if (!c->breadth)

@@ -11,6 +11,7 @@
 #define SS_PROXY_INT_H
 
 #include "auth/auth.h"
+#include "roles_int.h"
 #include "core/htab.h"
 #include "core/timer.h"
 #include "txn/txn.h"
@@ -38,6 +39,7 @@ typedef struct px_targets {
   const char *phrase; /* static, or phrase_buf */
   char phrase_buf[64];
   bool failover;      /* gateways: one after another, the next only on 408/5xx */
+  bool retry;         /* answer status with Retry-After (the store failed) */
 } px_targets;
 
 struct sipsrv_proxy {
@@ -50,6 +52,7 @@ struct sipsrv_proxy {
   uint64_t seq;                   /* for branches */
   struct px_ctx *ctxs;            /* live response contexts */
   struct lookup *lookups;         /* location lookups in flight */
+  ss_store_health store;          /* failures logged once per episode */
   ss_auth *auth;                  /* NULL: no authentication */
   struct px_authing *authing;     /* credential lookups in flight */
   ss_htab dialogs;

@@ -39,6 +39,7 @@ struct sipsrv_redirect {
   sipsrv_redirect_cfg cfg;
   char *realm;                /* copied */
   struct rd_req *live;        /* requests not yet answered */
+  ss_store_health store;      /* failures logged once per episode */
 };
 
 /* One request on its way through the callback and the store. */
@@ -263,9 +264,11 @@ static void on_bindings(void *arg, int err, const sipsrv_binding *b, size_t n)
     return;
   }
   if (err) {
+    ss_store_failed(r->rd->core, &r->rd->store, "redirect", SS_STORE_READ, err);
     answer(r, 500, "Location Service Failure", "Retry-After: 5");
     return;
   }
+  ss_store_ok(r->rd->core, &r->rd->store, "redirect", SS_STORE_READ);
   for (size_t i = 0; i < n; i++) {
     int64_t left = (b[i].expires - r->now + 999) / 1000;
     int rc = sipsrv_redirect_add(&r->t, b[i].contact, b[i].q,
@@ -361,6 +364,7 @@ static bool rd_request(void *self, ss_txn *st, sipsrv_msg *msg)
     if (rc >= 0)
       return true;
     r->busy = false;
+    ss_store_failed(rd->core, &rd->store, "redirect", SS_STORE_READ, rc);
     answer(r, 500, "Location Service Failure", "Retry-After: 5");
     return true;
   }

@@ -36,8 +36,7 @@ struct sipsrv_registrar {
   sipsrv_registrar_cfg cfg;
   struct reg_req *live;       /* requests not yet answered */
   ss_auth *auth;              /* NULL: no authentication */
-  unsigned store_down;        /* ST_* that failed and have not worked since */
-  unsigned long store_failures; /* requests failed meanwhile */
+  ss_store_health store;      /* failures logged once per episode */
   time_t date_secs;           /* the second date is for */
   char date[40];              /* its Date value, RFC 1123 */
 };
@@ -131,36 +130,19 @@ static void answer(reg_req *r, int status, const char *phrase, const char *heade
   req_free(r);
 }
 
-/* The location store failed (ARCHITECTURE.md): 500 with Retry-After, the
- * bindings kept by the store. Logged once when it starts failing, and
- * once when it works again (store_ok), not for every REGISTER between.
- * What failed is remembered by kind: reads may go on while writes fail (a
- * locked or read-only file), and only the kind that failed working again
- * is a recovery. */
-enum { ST_READ = 1, ST_WRITE = 2, ST_CRED = 4 };
+/* The location store failed (roles_int.h): 500 with Retry-After, the
+ * bindings kept by the store, logged once per episode. */
+enum { ST_READ = SS_STORE_READ, ST_WRITE = SS_STORE_WRITE, ST_CRED = SS_STORE_CRED };
 
 static void store_failed(reg_req *r, int err, unsigned op)
 {
-  sipsrv_registrar *g = r->reg;
-  if (!g->store_down)
-    ss_log(g->core, SIPSRV_LOG_WARN,
-           "location store failing (%s): REGISTERs get 500 with Retry-After until it works again",
-           sipsrv_strerror(err));
-  g->store_down |= op;
-  g->store_failures++;
+  ss_store_failed(r->reg->core, &r->reg->store, "registrar", op, err);
   answer(r, 500, "Location Service Failure", "Retry-After: 5");
 }
 
 static void store_ok(sipsrv_registrar *g, unsigned op)
 {
-  if (!(g->store_down & op))
-    return;
-  g->store_down &= ~op;
-  if (g->store_down)
-    return;
-  ss_log(g->core, SIPSRV_LOG_WARN, "location store works again (%lu request(s) failed meanwhile)",
-         g->store_failures);
-  g->store_failures = 0;
+  ss_store_ok(g->core, &g->store, "registrar", op);
 }
 
 static char *rdup(reg_req *r, const char *s)

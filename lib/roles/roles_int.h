@@ -39,4 +39,21 @@ bool ss_role_auth_locked(sipsrv_core *core, const char *user, const ss_peer *src
  * auth_failures; enough in a row lock the user out from src). */
 void ss_role_auth_result(sipsrv_core *core, const char *user, const ss_peer *src, bool ok);
 
+/* A role's view of its store (ARCHITECTURE.md: a store failure is a 500 with
+ * Retry-After). A failure is logged once when the store starts failing and
+ * once when it works again, not for every request between. What failed is
+ * remembered by kind: reads may go on while writes fail (a locked or
+ * read-only file), so only the kind that failed working again is a
+ * recovery. */
+enum { SS_STORE_READ = 1, SS_STORE_WRITE = 2, SS_STORE_CRED = 4 };
+typedef struct ss_store_health {
+  unsigned down;              /* kinds that failed and have not worked since */
+  unsigned long failures;     /* requests failed meanwhile */
+} ss_store_health;
+/* An operation of kind failed with err; who names the role in the log. */
+void ss_store_failed(sipsrv_core *core, ss_store_health *h, const char *who, unsigned kind,
+                     int err);
+/* An operation of kind worked. */
+void ss_store_ok(sipsrv_core *core, ss_store_health *h, const char *who, unsigned kind);
+
 #endif
