@@ -1857,6 +1857,140 @@ START_TEST(edit_uri_param)
 }
 END_TEST
 
+/* ---- replies as bytes (ss_reply_wire) ----------------------------------- */
+
+/* The reply ss_reply_wire() writes for req against the one
+ * sipsrv_msg_reply() builds with the same options: the same fields once
+ * parsed (RFC 3261 8.2.6.2: every Via in order with its parameters, From,
+ * To with the same tag, Call-ID, CSeq; the extra headers; no body). */
+static void wire_like_reply(sipsrv_msg *req, int status, const char *headers)
+{
+  char buf[4096], tag[24];
+  sipsrv_reply_opts o = SIPSRV_REPLY_OPTS_INIT;
+  sipsrv_msg *a, *b;
+  sipsrv_via va, vb;
+  sipsrv_addr fa, fb;
+  long n = ss_reply_wire(req, status, NULL, headers, buf, sizeof buf, tag, sizeof tag);
+  char *bw;
+
+  ck_assert_msg(n > 0, "ss_reply_wire returned %ld", n);
+  a = parse_ok_len(buf, (size_t)n, SIPSRV_PARSE_STREAM);   /* so Content-Length is right */
+  o.headers = headers;
+  ck_assert_int_eq(sipsrv_msg_reply(&b, req, status, NULL, &o), 0);
+  bw = wire(b, NULL);
+  ck_assert_int_eq(sipsrv_msg_status(a), status);
+  ck_assert_int_eq(sipsrv_msg_via_count(a), sipsrv_msg_via_count(b));
+  for (int i = 0; i < sipsrv_msg_via_count(a); i++) {
+    char pa[256] = "", pb[256] = "";
+    ck_assert_int_eq(sipsrv_msg_via(a, i, &va), 0);
+    ck_assert_int_eq(sipsrv_msg_via(b, i, &vb), 0);
+    ck_assert_str_eq(va.host, vb.host);
+    ck_assert_str_eq(va.branch ? va.branch : "-", vb.branch ? vb.branch : "-");
+    ck_assert_str_eq(va.received ? va.received : "-", vb.received ? vb.received : "-");
+    ck_assert_str_eq(va.rport ? va.rport : "-", vb.rport ? vb.rport : "-");
+    for (int k = 0; va.params && va.params[k]; k++)
+      strncat(pa, va.params[k], sizeof pa - strlen(pa) - 1);
+    for (int k = 0; vb.params && vb.params[k]; k++)
+      strncat(pb, vb.params[k], sizeof pb - strlen(pb) - 1);
+    ck_assert_str_eq(pa, pb);
+  }
+  ck_assert_int_eq(sipsrv_msg_from(a, &fa), 0);
+  ck_assert_int_eq(sipsrv_msg_from(b, &fb), 0);
+  ck_assert_str_eq(fa.tag, fb.tag);
+  ck_assert_int_eq(sipsrv_msg_to(a, &fa), 0);
+  ck_assert_int_eq(sipsrv_msg_to(b, &fb), 0);
+  ck_assert_ptr_nonnull(fa.tag);
+  ck_assert_str_eq(fa.tag, fb.tag);
+  ck_assert_str_eq(fa.tag, tag);
+  ck_assert_str_eq(sipsrv_msg_call_id(a), sipsrv_msg_call_id(b));
+  ck_assert_ptr_nonnull(strstr(buf, "\r\nContent-Length: 0\r\n\r\n"));
+  if (headers)
+    ck_assert_ptr_nonnull(strstr(buf, headers));
+  ck_assert_int_eq(memcmp(buf + n - 4, "\r\n\r\n", 4), 0);
+  sipsrv_msg_free(a);
+  sipsrv_msg_free(b);
+  free(bw);
+}
+
+/* ss_reply_wire(): RFC 3261 8.2.6.2 from the request's text. */
+START_TEST(edit_reply_wire_fields)
+{
+  sipsrv_msg *m = parse_ok(INVITE3);                 /* a Via line with two values */
+  wire_like_reply(m, 200, NULL);
+  wire_like_reply(m, 486, "Retry-After: 5");
+  wire_like_reply(m, 200, "Contact: <sip:bob@192.0.2.4>;expires=60\r\nDate: Sat, 13 Nov 2010 23:29:00 GMT");
+  /* The top Via edited (received, rport: RFC 3261 18.2.1, RFC 3581 4): it
+   * goes out as edited, the others as received. */
+  ck_assert_int_eq(sipsrv_msg_via_set_received(m, "192.0.2.9", 5071), 0);
+  wire_like_reply(m, 200, NULL);
+  sipsrv_msg_free(m);
+  /* A To with its tag keeps it; compact forms and a folded To. */
+  m = parse_ok("BYE sip:bob@192.0.2.4 SIP/2.0\r\n"
+               "v: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKw1;rport\r\n"
+               "f: <sip:a@example.com>;tag=1\r\n"
+               "t: <sip:bob@example.com>;tag=abc\r\n"
+               "i: w1@192.0.2.1\r\n"
+               "CSeq: 2 BYE\r\n"
+               "l: 0\r\n\r\n");
+  wire_like_reply(m, 200, NULL);
+  sipsrv_msg_free(m);
+  m = parse_ok("OPTIONS sip:bob@example.com SIP/2.0\r\n"
+               "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKw2\r\n"
+               "From: <sip:a@example.com>;tag=1\r\n"
+               "To:\r\n <sip:bob@example.com> \r\n"
+               "Call-ID: w2@192.0.2.1\r\n"
+               "CSeq: 1 OPTIONS\r\n"
+               "Content-Length: 0\r\n\r\n");
+  wire_like_reply(m, 404, NULL);
+  sipsrv_msg_free(m);
+}
+END_TEST
+
+/* What ss_reply_wire() leaves to sipsrv_msg_reply(): provisional status,
+ * header text that is not "Name: value" lines (a bare LF, an empty line,
+ * no name), a phrase with a line end; a buffer too small. */
+START_TEST(edit_reply_wire_refuses)
+{
+  sipsrv_msg *m = parse_ok(INVITE1);
+  char buf[4096], tag[24];
+  ck_assert_int_eq(ss_reply_wire(m, 180, NULL, NULL, buf, sizeof buf, tag, sizeof tag), SIPSRV_E_INVAL);
+  ck_assert_int_eq(ss_reply_wire(m, 200, NULL, "X: 1\nY: 2", buf, sizeof buf, tag, sizeof tag),
+                   SIPSRV_E_INVAL);
+  ck_assert_int_eq(ss_reply_wire(m, 200, NULL, "X: 1\r\n\r\nY: 2", buf, sizeof buf, tag, sizeof tag),
+                   SIPSRV_E_INVAL);
+  ck_assert_int_eq(ss_reply_wire(m, 200, NULL, ": 1", buf, sizeof buf, tag, sizeof tag), SIPSRV_E_INVAL);
+  ck_assert_int_eq(ss_reply_wire(m, 200, NULL, "X: 1\r\n", buf, sizeof buf, tag, sizeof tag),
+                   SIPSRV_E_INVAL);
+  ck_assert_int_eq(ss_reply_wire(m, 200, "O\r\nK", NULL, buf, sizeof buf, tag, sizeof tag), SIPSRV_E_INVAL);
+  ck_assert_int_eq(ss_reply_wire(m, 200, NULL, NULL, buf, 100, tag, sizeof tag), SIPSRV_E_NOMEM);
+  ck_assert_int_gt(ss_reply_wire(m, 200, NULL, "X: 1\r\nY: 2", buf, sizeof buf, tag, sizeof tag), 0);
+  sipsrv_msg_free(m);
+}
+END_TEST
+
+/* RFC 3581 4: "rport" last in the first value of a Via line that holds
+ * two. Sofia-SIP misses it there (the parameter ends at the comma only
+ * after it filled in v_rport), so the response went to the sent-by port. */
+START_TEST(edit_via_list_rport)
+{
+  sipsrv_msg *m = parse_ok(RQ_LINE "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKl1;rport, " VIA_B "\r\n"
+                           MF70 DIALOG CL0 END);
+  sipsrv_msg *r;
+  sipsrv_via v;
+  ck_assert_int_eq(sipsrv_msg_via(m, 0, &v), 0);
+  ck_assert_ptr_nonnull(v.rport);
+  ck_assert_int_eq(sipsrv_msg_via_set_received(m, "192.0.2.9", 5071), 0);
+  r = reparse(m, NULL);
+  ck_assert_int_eq(sipsrv_msg_via(r, 0, &v), 0);
+  ck_assert_str_eq(v.rport ? v.rport : "(none)", "5071");
+  ck_assert_str_eq(v.received, "192.0.2.9");
+  ck_assert_int_eq(sipsrv_msg_via(r, 1, &v), 0);
+  ck_assert_str_eq(v.branch, "z9hG4bKb");
+  sipsrv_msg_free(r);
+  sipsrv_msg_free(m);
+}
+END_TEST
+
 static Suite *suite(void)
 {
   Suite *s = suite_create("edit");
@@ -1955,6 +2089,9 @@ static Suite *suite(void)
   tcase_add_test(tc, edit_reply_headers_and_body);
   tcase_add_test(tc, edit_reply_inval);
   tcase_add_test(tc, edit_reply_bad_to_tag);
+  tcase_add_test(tc, edit_reply_wire_fields);
+  tcase_add_test(tc, edit_reply_wire_refuses);
+  tcase_add_test(tc, edit_via_list_rport);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("reply_verdict");

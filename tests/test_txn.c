@@ -1443,6 +1443,76 @@ START_TEST(txn_nist_final_completed)
 }
 END_TEST
 
+/* A final response given as bytes (ss_txn_respond_wire(), built by
+ * ss_reply_wire()): the same state machines (17.2.1, 17.2.2). Over a TU
+ * without send_wire the bytes go through send as parsed. */
+static int respond_wire(ss_txn *st, int status)
+{
+  const sipsrv_msg *req = NULL;
+  char buf[2048], tag[24];
+  long n;
+  for (size_t i = 0; i < F.nreq; i++)
+    if (F.req_txn[i] == st)
+      req = F.req_copy[i];
+  ck_assert_ptr_nonnull(req);
+  n = ss_reply_wire(req, status, NULL, "Retry-After: 5", buf, sizeof buf, tag, sizeof tag);
+  ck_assert_int_gt(n, 0);
+  return ss_txn_respond_wire(st, status, buf, (size_t)n, tag);
+}
+
+/* 17.2.2 with the final as bytes: Completed, each retransmission answered
+ * with the same bytes, Timer J; a second final, or a 408 (RFC 4320 4.2),
+ * refused. */
+START_TEST(txn_nist_wire_final)
+{
+  rq r = rq_new("OPTIONS", "z9hG4bKnistw");
+  ss_txn *st = server(&r, false);
+
+  ck_assert_int_eq(ss_txn_respond_wire(st, 408, "x", 1, ""), SIPSRV_E_INVAL);
+  ck_assert_int_eq(ss_txn_respond_wire(st, 180, "x", 1, ""), SIPSRV_E_INVAL);
+  advance_to(1000);
+  ck_assert_int_eq(respond_wire(st, 200), 0);
+  ck_assert_int_eq(ss_txn_state_of(st), SS_TXN_COMPLETED);
+  ck_assert_int_eq(ss_txn_status(st), 200);
+  ck_assert_int_eq(respond_wire(st, 500), SIPSRV_E_STATE);
+  advance_to(1500);
+  recv_req(&r, false);
+  advance_to(2500);
+  recv_req(&r, false);
+  CHECK_SENDS_AT(1000, 1500, 2500);
+  check_all_same(0, 1);
+  ck_assert_int_eq(sent_status(0), 200);
+  ck_assert_ptr_nonnull(strstr(F.sent[0].data, "\r\nRetry-After: 5\r\n"));
+  advance_to(1000 + T64);
+  ck_assert_uint_eq(F.nterm, 1);
+  ck_assert_uint_eq(F.nsent, 3);
+}
+END_TEST
+
+/* 17.2.1 with the final as bytes: Timer G retransmits the same bytes, the
+ * ACK matched by the To tag they carry confirms. */
+START_TEST(txn_ist_wire_final)
+{
+  rq r = rq_new("INVITE", "z9hG4bKistw");
+  rq a;
+  char tag[64];
+  ss_txn *st = server(&r, false);
+
+  ck_assert_int_eq(respond_wire(st, 486), 0);
+  ck_assert_int_eq(ss_txn_state_of(st), SS_TXN_COMPLETED);
+  sent_to_tag(0, tag, sizeof tag);
+  advance_to(1600);
+  CHECK_SENDS_AT(0, 500, 1500);
+  check_all_same(0, 1);
+  a = rq_ack(&r, tag);
+  recv_req(&a, false);
+  ck_assert_int_eq(ss_txn_state_of(st), SS_TXN_CONFIRMED);
+  ck_assert_uint_eq(F.nack, 0);
+  advance(10 * T64);
+  CHECK_SENDS_AT(0, 500, 1500);
+}
+END_TEST
+
 /* Timer J is 0 over a reliable transport. */
 START_TEST(txn_nist_tcp_timer_j)
 {
@@ -2403,6 +2473,8 @@ static Suite *suite(void)
   tcase_add_test(tc, txn_nist_new_request);
   tcase_add_test(tc, txn_nist_retransmit_in_trying);
   tcase_add_test(tc, txn_nist_final_completed);
+  tcase_add_test(tc, txn_nist_wire_final);
+  tcase_add_test(tc, txn_ist_wire_final);
   tcase_add_test(tc, txn_nist_tcp_timer_j);
   tcase_add_test(tc, txn_nist_guard);
 

@@ -80,6 +80,11 @@ void *ss_core_sink_self(const sipsrv_core *core);
  * 18.2.2 and RFC 3581 4 say (the connection it came on, or the source
  * address and port). 0, or negative on failure. */
 int ss_core_send(sipsrv_core *core, const ss_peer *peer, sipsrv_msg *m);
+/* Send the bytes of a response of status to req (ss_reply_wire()), routed
+ * as ss_core_send() routes a response, by req's top Via (the response
+ * copies it). 0, or negative on transport failure. */
+int ss_core_send_wire(sipsrv_core *core, const ss_peer *peer, const sipsrv_msg *req, int status,
+                      const char *buf, size_t len);
 
 /* A per-core random value (getrandom at creation) for tags that must be
  * unpredictable (RFC 3261 19.3). */

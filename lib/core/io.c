@@ -199,6 +199,23 @@ void ss_core_io_fini(sipsrv_core *core)
 
 /* ---- sending ---------------------------------------------------------- */
 
+/* Count what a transport's send did (rc) with a request or a response of
+ * status; 0 or rc. */
+static int sent(sipsrv_core *core, const sipsrv_transport *tp, int rc, bool request, int status)
+{
+  if (rc < 0) {
+    core->counters.send_failures++;
+    ss_log(core, SIPSRV_LOG_WARN, "%s send failed: %s", tp->ops->name, sipsrv_strerror(rc));
+    return rc;
+  }
+  core->counters.sent++;
+  if (request)
+    core->counters.requests_out++;
+  else if (status >= 100 && status < 700)
+    core->counters.responses_out[status / 100 - 1]++;
+  return 0;
+}
+
 static int send_iov(sipsrv_core *core, sipsrv_transport *tp, uint64_t conn,
                     const struct sockaddr *dst, socklen_t dstlen, sipsrv_msg *m)
 {
@@ -214,18 +231,7 @@ static int send_iov(sipsrv_core *core, sipsrv_transport *tp, uint64_t conn,
   rc = n < 0 ? n : tp->ops->send(tp->user, conn, dst, dstlen, iov, n);
   if (iov != small)
     ss_free(core, iov);
-  if (rc < 0) {
-    core->counters.send_failures++;
-    ss_log(core, SIPSRV_LOG_WARN, "%s send failed: %s", tp->ops->name, sipsrv_strerror(rc));
-  } else {
-    int code = sipsrv_msg_status(m);
-    core->counters.sent++;
-    if (sipsrv_msg_is_request(m))
-      core->counters.requests_out++;
-    else if (code >= 100 && code < 700)
-      core->counters.responses_out[code / 100 - 1]++;
-  }
-  return rc < 0 ? rc : 0;
+  return sent(core, tp, rc, sipsrv_msg_is_request(m), sipsrv_msg_status(m));
 }
 
 /* The port of a sockaddr, or set it. */
@@ -276,20 +282,15 @@ static bool maddr_addr(const char *s, struct sockaddr_storage *a, socklen_t *len
   return false;
 }
 
-int ss_core_send(sipsrv_core *core, const ss_peer *peer, sipsrv_msg *m)
+/* Where a response to a request from peer goes (RFC 3261 18.2.2), by the
+ * top Via of m (the response's, or the request's: the same field). */
+static void response_dst(const ss_peer *peer, const sipsrv_msg *m, struct sockaddr_storage *dst,
+                         socklen_t *dstlen, uint64_t *conn)
 {
-  struct sockaddr_storage dst = peer->addr;
   sipsrv_via via;
-
-  if (!peer->transport || !peer->transport->ops)
-    return SIPSRV_E_IO;                  /* removed */
-  if (sipsrv_msg_is_request(m) && tp_stream(peer->transport) && !peer->conn) {
-    /* RFC 5923: reuse a connection the peer offered as an alias. */
-    return send_iov(core, peer->transport, alias_conn(core, peer->transport, &dst),
-                    (struct sockaddr *)&dst, peer->addrlen, m);
-  }
-  if (sipsrv_msg_is_request(m))
-    return send_iov(core, peer->transport, peer->conn, (struct sockaddr *)&dst, peer->addrlen, m);
+  *dst = peer->addr;
+  *dstlen = peer->addrlen;
+  *conn = 0;
   if (tp_stream(peer->transport)) {
     /* RFC 3261 18.2.2: on the connection the request came on; if it is gone,
      * to the "received" address and the sent-by port (5060, 5061 for TLS),
@@ -297,11 +298,12 @@ int ss_core_send(sipsrv_core *core, const ss_peer *peer, sipsrv_msg *m)
      * known connection (a stateless proxy's) goes to the Via's received and
      * rport: the connection the request came on, found by its address. */
     if (!peer->conn)
-      return send_iov(core, peer->transport, 0, (struct sockaddr *)&dst, peer->addrlen, m);
+      return;
+    *conn = peer->conn;
     if (sipsrv_msg_via(m, 0, &via) == 0)
-      set_port(&dst, via.port ? (unsigned)strtoul(via.port, NULL, 10)
-                              : (peer->transport->ops->flags & SIPSRV_TP_SECURE) ? 5061 : 5060);
-    return send_iov(core, peer->transport, peer->conn, (struct sockaddr *)&dst, peer->addrlen, m);
+      set_port(dst, via.port ? (unsigned)strtoul(via.port, NULL, 10)
+                             : (peer->transport->ops->flags & SIPSRV_TP_SECURE) ? 5061 : 5060);
+    return;
   }
   /* A response over a datagram transport (RFC 3261 18.2.2): to maddr when
    * the Via has one (an IP literal: the core resolves no names), at the
@@ -314,14 +316,50 @@ int ss_core_send(sipsrv_core *core, const ss_peer *peer, sipsrv_msg *m)
     struct sockaddr_storage maddr;
     socklen_t mlen = 0;
     if (via.maddr && maddr_addr(via.maddr, &maddr, &mlen)) {
-      dst = maddr;
-      set_port(&dst, sent_port);
-      return send_iov(core, peer->transport, 0, (struct sockaddr *)&dst, mlen, m);
+      *dst = maddr;
+      *dstlen = mlen;
+      set_port(dst, sent_port);
+      return;
     }
     if (!(via.rport && *via.rport))
-      set_port(&dst, sent_port);
+      set_port(dst, sent_port);
   }
-  return send_iov(core, peer->transport, 0, (struct sockaddr *)&dst, peer->addrlen, m);
+}
+
+int ss_core_send(sipsrv_core *core, const ss_peer *peer, sipsrv_msg *m)
+{
+  struct sockaddr_storage dst = peer->addr;
+  socklen_t dstlen;
+  uint64_t conn;
+
+  if (!peer->transport || !peer->transport->ops)
+    return SIPSRV_E_IO;                  /* removed */
+  if (sipsrv_msg_is_request(m) && tp_stream(peer->transport) && !peer->conn) {
+    /* RFC 5923: reuse a connection the peer offered as an alias. */
+    return send_iov(core, peer->transport, alias_conn(core, peer->transport, &dst),
+                    (struct sockaddr *)&dst, peer->addrlen, m);
+  }
+  if (sipsrv_msg_is_request(m))
+    return send_iov(core, peer->transport, peer->conn, (struct sockaddr *)&dst, peer->addrlen, m);
+  response_dst(peer, m, &dst, &dstlen, &conn);
+  return send_iov(core, peer->transport, conn, (struct sockaddr *)&dst, dstlen, m);
+}
+
+int ss_core_send_wire(sipsrv_core *core, const ss_peer *peer, const sipsrv_msg *req, int status,
+                      const char *buf, size_t len)
+{
+  struct sockaddr_storage dst;
+  socklen_t dstlen;
+  uint64_t conn;
+  struct iovec iov = { (void *)buf, len };
+
+  if (!peer->transport || !peer->transport->ops)
+    return SIPSRV_E_IO;                  /* removed */
+  response_dst(peer, req, &dst, &dstlen, &conn);
+  return sent(core, peer->transport,
+              peer->transport->ops->send(peer->transport->user, conn, (struct sockaddr *)&dst,
+                                         dstlen, &iov, 1),
+              false, status);
 }
 
 /* ---- receiving -------------------------------------------------------- */

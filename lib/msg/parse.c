@@ -21,6 +21,7 @@
 #include <sipsrv/error.h>
 
 #include <sofia-sip/msg_buffer.h>
+#include <sofia-sip/msg_parser.h>
 #include <sofia-sip/sip_util.h>
 #include <sofia-sip/su_alloc.h>
 
@@ -190,6 +191,14 @@ static msg_t *sofia_parse(parse_in *in, int *ext)
       sip->sip_cseq->cs_method = sip_method_unknown;
       sip->sip_cseq->cs_method_name = cs_name;
     }
+    /* In a Via list on one line ("Via: a;rport, b") Sofia-SIP fills in the
+     * parameter fields before it ends the last parameter at the comma, so
+     * a last "rport" without a value is missed (v_rport NULL): the
+     * response would go to the sent-by port instead of the source port
+     * (RFC 3581 4). The fields again from the finished parameters. */
+    for (sip_via_t *v = sip ? sip->sip_via : NULL; v; v = v->v_next)
+      if (!v->v_rport && v->v_params)
+        msg_header_update_params(v->v_common, 0);
   }
   return m;
 }

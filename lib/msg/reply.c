@@ -166,6 +166,105 @@ nomem:
   return SIPSRV_E_NOMEM;
 }
 
+/* Header h as received when Sofia-SIP still holds its text, else encoded.
+ * A list written on one line ("Via: a, b") keeps its text in the first
+ * entry; the others point where it ends with no length (*end). */
+static void put_field(ss_sb *sb, msg_header_t const *h, const char **end, bool strip)
+{
+  msg_common_t const *c = h->sh_common;
+  size_t n;
+  if (c->h_data && c->h_len) {
+    n = c->h_len;
+    *end = (const char *)c->h_data + n;
+    if (strip)                           /* the line end: a tag goes before it */
+      while (n && (((const char *)c->h_data)[n - 1] == '\r' || ((const char *)c->h_data)[n - 1] == '\n'))
+        n--;
+    ss_sb_mem(sb, c->h_data, n);
+    return;
+  }
+  if (c->h_data && (const char *)c->h_data == *end)
+    return;                              /* written with the line before */
+  if (sb->over)
+    return;
+  {
+    issize_t e = msg_header_e(sb->buf + sb->n, (isize_t)(sb->size - sb->n), h, 0);
+    if (e < 0 || (size_t)e >= sb->size - sb->n) {
+      sb->over = true;
+      return;
+    }
+    n = (size_t)e;
+    if (strip)
+      while (n && (sb->buf[sb->n + n - 1] == '\r' || sb->buf[sb->n + n - 1] == '\n'))
+        n--;
+    sb->n += n;
+    sb->buf[sb->n] = '\0';
+  }
+}
+
+/* Extra header text as sipsrv_reply_opts.headers takes it: "Name: value"
+ * lines joined by CRLF, nothing else (no bare CR or LF, no empty line). */
+static bool header_lines_ok(const char *s)
+{
+  while (*s) {
+    const char *p = s;
+    while (ss_is_token_char((unsigned char)*p))
+      p++;
+    if (p == s || *p != ':')
+      return false;
+    for (; *p && *p != '\r' && *p != '\n'; p++)
+      ;
+    if (!*p)
+      return true;
+    if (p[0] != '\r' || p[1] != '\n' || !p[2])
+      return false;
+    s = p + 2;
+  }
+  return true;
+}
+
+long ss_reply_wire(const sipsrv_msg *req, int status, const char *phrase, const char *headers,
+                   char *buf, size_t size, char *tag, size_t tagsize)
+{
+  sip_t const *rq = req ? req->sip : NULL;
+  const char *end = NULL;
+  ss_sb sb = ss_sb_init(buf, size);
+
+  if (!rq || !rq->sip_request || status < 200 || status > 699 || tagsize < 17 ||
+      !rq->sip_via || !rq->sip_from || !rq->sip_to || !rq->sip_call_id || !rq->sip_cseq ||
+      (phrase && strpbrk(phrase, "\r\n")) || (headers && !header_lines_ok(headers)))
+    return SIPSRV_E_INVAL;
+  /* RFC 3261 7.2, 8.2.6.2: the status line, then the request's Via fields
+   * in order, From, To with our tag unless it has one, Call-ID and CSeq. */
+  ss_sb_str(&sb, "SIP/2.0 ");
+  ss_sb_u64(&sb, (uint64_t)status);
+  ss_sb_chr(&sb, ' ');
+  ss_sb_str(&sb, phrase ? phrase : sipsrv_status_phrase(status));
+  ss_sb_str(&sb, "\r\n");
+  for (sip_via_t const *v = rq->sip_via; v; v = v->v_next)
+    put_field(&sb, (msg_header_t const *)v, &end, false);
+  put_field(&sb, (msg_header_t const *)rq->sip_from, &end, false);
+  tag[0] = '\0';
+  if (rq->sip_to->a_tag) {
+    put_field(&sb, (msg_header_t const *)rq->sip_to, &end, false);
+    if (strlen(rq->sip_to->a_tag) < tagsize)
+      strcpy(tag, rq->sip_to->a_tag);
+  } else {
+    put_field(&sb, (msg_header_t const *)rq->sip_to, &end, true);
+    derive_tag(req, tag);
+    ss_sb_str(&sb, ";tag=");
+    ss_sb_str(&sb, tag);
+    ss_sb_str(&sb, "\r\n");
+  }
+  put_field(&sb, (msg_header_t const *)rq->sip_call_id, &end, false);
+  put_field(&sb, (msg_header_t const *)rq->sip_cseq, &end, false);
+  if (headers && *headers) {
+    ss_sb_str(&sb, headers);
+    ss_sb_str(&sb, "\r\n");
+  }
+  ss_sb_str(&sb, "Content-Length: 0\r\n\r\n");
+  return sb.over ? SIPSRV_E_NOMEM : (long)sb.n;
+}
+
 int sipsrv_msg_reply_verdict(sipsrv_msg **out, const sipsrv_msg *req, const sipsrv_verdict *v)
 {
   sipsrv_reply_opts opts = SIPSRV_REPLY_OPTS_INIT;

@@ -48,6 +48,26 @@ unsigned ss_url_port(url_t const *u)
   return u->url_type == url_sips ? 5061 : 5060;
 }
 
+int ss_role_respond(ss_txn *st, const sipsrv_msg *req, int status, const char *phrase,
+                    const char *headers)
+{
+  char buf[8192], tag[24];
+  sipsrv_msg *rsp;
+  sipsrv_reply_opts o = SIPSRV_REPLY_OPTS_INIT;
+  long n = status >= 200 ? ss_reply_wire(req, status, phrase, headers, buf, sizeof buf, tag,
+                                         sizeof tag)
+                         : SIPSRV_E_INVAL;
+  int rc;
+  if (n > 0) {
+    rc = ss_txn_respond_wire(st, status, buf, (size_t)n, tag);
+    if (rc != SIPSRV_E_NOMEM)
+      return rc;
+  }
+  o.headers = headers;
+  rc = sipsrv_msg_reply(&rsp, req, status, phrase, &o);
+  return rc < 0 ? rc : ss_txn_respond(st, rsp);
+}
+
 bool ss_role_nomem(ss_txn *st, const sipsrv_msg *req)
 {
   sipsrv_msg *rsp;

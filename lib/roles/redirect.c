@@ -147,11 +147,8 @@ static void ev_terminated(void *owner, ss_txn *t)
 
 static void answer(rd_req *r, int status, const char *phrase, const char *headers)
 {
-  sipsrv_msg *rsp;
-  sipsrv_reply_opts o = SIPSRV_REPLY_OPTS_INIT;
-  o.headers = headers;
-  if (r->st && sipsrv_msg_reply(&rsp, ss_txn_request_msg(r->st), status, phrase, &o) == 0)
-    ss_txn_respond(r->st, rsp);
+  if (r->st)
+    ss_role_respond(r->st, ss_txn_request_msg(r->st), status, phrase, headers);
   req_free(r);
 }
 

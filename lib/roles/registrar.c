@@ -117,16 +117,12 @@ static const ss_txn_events req_events = { NULL, NULL, NULL, ev_terminated };
  * tests/fuzz/fuzz_roles). */
 static void answer(reg_req *r, int status, const char *phrase, const char *headers)
 {
-  sipsrv_msg *rsp;
-  sipsrv_reply_opts o = SIPSRV_REPLY_OPTS_INIT;
   ss_txn *st = r->st;
-  o.headers = headers;
   if (st) {
     ss_txn_set_owner(st, NULL);
     r->st = NULL;
+    ss_role_respond(st, r->msg, status, phrase, headers);
   }
-  if (st && sipsrv_msg_reply(&rsp, r->msg, status, phrase, &o) == 0)
-    ss_txn_respond(st, rsp);
   req_free(r);
 }
 

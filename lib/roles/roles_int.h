@@ -30,6 +30,16 @@ unsigned ss_url_port(url_t const *u);
  * request is handled). */
 bool ss_role_nomem(ss_txn *st, const sipsrv_msg *req);
 
+/* Answer st, the transaction of req, with status, phrase (NULL: the
+ * standard one) and extra header lines (NULL, or "Name: value" lines joined
+ * by CRLF), no body: a final response goes as bytes built from the
+ * request's text (ss_reply_wire(), no parsed response), anything else or
+ * what that form does not take through sipsrv_msg_reply(). What
+ * ss_txn_respond() returns; SIPSRV_E_NOMEM when no response could be
+ * built. */
+int ss_role_respond(ss_txn *st, const sipsrv_msg *req, int status, const char *phrase,
+                    const char *headers);
+
 /* Digest lockout (sipsrv_core_set_limits()): true when user may not try
  * from src now; then hdr holds "Retry-After: N" and auth_locked is
  * counted. The caller answers 503 with hdr. */

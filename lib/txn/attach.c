@@ -140,6 +140,12 @@ static int do_send(void *user, const ss_peer *peer, sipsrv_msg *m)
   return ss_core_send(ct_of(user)->core, peer, m);
 }
 
+static int do_send_wire(void *user, const ss_peer *peer, const sipsrv_msg *req, int status,
+                        const char *buf, size_t len)
+{
+  return ss_core_send_wire(ct_of(user)->core, peer, req, status, buf, len);
+}
+
 static uint64_t do_now(void *user)
 {
   return ss_core_now(ct_of(user)->core);
@@ -183,7 +189,7 @@ ss_core_txn *ss_core_txn_of(sipsrv_core *core)
   ss_core_txn *c = ss_core_sink_self(core);
   ss_txn_cfg cfg = SS_TXN_CFG_DEFAULT;
   ss_txn_tu tu = { on_request, on_ack, on_response, on_stray, on_timeout, on_transport_error,
-                   on_terminated, do_send, do_now, NULL, on_early };
+                   on_terminated, do_send, do_now, NULL, on_early, do_send_wire };
   ss_sink sink = { sink_message, sink_after_expire, sink_fini, NULL, sink_unreachable };
 
   if (c)

@@ -70,16 +70,31 @@ static int keep_final_and_send(ss_txn *t, sipsrv_msg *rsp)
 /* The kept final response again (a retransmission, Timer G). */
 static void resend_final(ss_txn *t)
 {
-  sipsrv_msg *m = NULL;
-  sipsrv_verdict v;
-  if (t->final) {
+  if (t->final)
     ss_txn_send(t, t->final);
-    return;
-  }
-  if (!t->final_wire || sipsrv_msg_parse(&m, t->final_wire, t->final_len, 0, &v) < 0 || !m)
-    return;
-  ss_txn_send(t, m);
-  sipsrv_msg_free(m);
+  else if (t->final_wire)
+    ss_txn_send_wire(t, t->status, t->final_wire, t->final_len);
+}
+
+/* A final response given as bytes (ss_txn_respond_wire()), taken. */
+typedef struct wire_final {
+  char *wire;
+  size_t len;
+  char *tag;                 /* NULL: none */
+} wire_final;
+
+/* Keep and send the final response: rsp, or w when rsp is NULL. */
+static int keep_final(ss_txn *t, sipsrv_msg *rsp, wire_final *w, int code)
+{
+  if (rsp)
+    return keep_final_and_send(t, rsp);
+  ss_txn_drop_final(t);
+  t->status = code;
+  t->final_wire = w->wire;
+  t->final_len = w->len;
+  t->final_tag = w->tag;
+  w->wire = w->tag = NULL;
+  return ss_txn_send_wire(t, code, t->final_wire, t->final_len);
 }
 
 /* ---- INVITE server transaction --------------------------------------- */
@@ -141,14 +156,13 @@ void ss_ist_start(ss_txn *t)
    * timer fires at the next expire, after any answer the TU gave here. */
 }
 
-static int ist_respond(ss_txn *t, sipsrv_msg *rsp)
+static int ist_respond(ss_txn *t, sipsrv_msg *rsp, wire_final *w, int code)
 {
   ss_txn_layer *l = t->layer;
-  int code = rsp->sip->sip_status->st_status;
 
   if (t->state == SS_TXN_ACCEPTED && code >= 200 && code < 300) {
     /* RFC 6026 7.1: the TU's 2xx retransmissions go out. */
-    return keep_final_and_send(t, rsp);
+    return keep_final(t, rsp, w, code);
   }
   if (t->state != SS_TXN_PROCEEDING) {
     sipsrv_msg_free(rsp);
@@ -161,7 +175,7 @@ static int ist_respond(ss_txn *t, sipsrv_msg *rsp)
     /* RFC 6026 7.1: Accepted, Timer L. */
     t->state = SS_TXN_ACCEPTED;
     ss_txn_arm(t, &t->t_wait, 64 * t1(t), end_timer);
-    return keep_final_and_send(t, rsp);
+    return keep_final(t, rsp, w, code);
   }
   /* 17.2.1: Completed; Timer G on unreliable transports, Timer H always. */
   t->state = SS_TXN_COMPLETED;
@@ -169,7 +183,7 @@ static int ist_respond(ss_txn *t, sipsrv_msg *rsp)
   if (!t->peer.reliable)
     ss_txn_arm(t, &t->t_retrans, t->interval, ist_timer_g);
   ss_txn_arm(t, &t->t_timeout, 64 * t1(t), ist_timer_h);
-  return keep_final_and_send(t, rsp);
+  return keep_final(t, rsp, w, code);
 }
 
 static void ist_again(ss_txn *t, sipsrv_msg *m, const ss_peer *src)
@@ -230,10 +244,9 @@ void ss_nist_start(ss_txn *t)
   tu_request(t);
 }
 
-static int nist_respond(ss_txn *t, sipsrv_msg *rsp)
+static int nist_respond(ss_txn *t, sipsrv_msg *rsp, wire_final *w, int code)
 {
   ss_txn_layer *l = t->layer;
-  int code = rsp->sip->sip_status->st_status;
 
   if (t->state != SS_TXN_TRYING && t->state != SS_TXN_PROCEEDING) {
     sipsrv_msg_free(rsp);
@@ -258,7 +271,7 @@ static int nist_respond(ss_txn *t, sipsrv_msg *rsp)
   t->state = SS_TXN_COMPLETED;
   ss_timer_stop(l->timers, &t->t_timeout);
   ss_txn_arm(t, &t->t_wait, t->peer.reliable ? 0 : 64 * t1(t), end_timer);
-  return keep_final_and_send(t, rsp);
+  return keep_final(t, rsp, w, code);
 }
 
 static void nist_again(ss_txn *t, sipsrv_msg *m)
@@ -283,7 +296,29 @@ void ss_server_again(ss_txn *t, sipsrv_msg *m, const ss_peer *src)
 
 int ss_server_respond(ss_txn *t, sipsrv_msg *rsp)
 {
-  int rc = t->kind == SS_TXN_IST ? ist_respond(t, rsp) : nist_respond(t, rsp);
+  int code = rsp->sip->sip_status->st_status;
+  int rc = t->kind == SS_TXN_IST ? ist_respond(t, rsp, NULL, code) : nist_respond(t, rsp, NULL, code);
+  ss_server_compact(t);
+  return rc;
+}
+
+int ss_server_respond_wire(ss_txn *t, int status, const char *wire, size_t len, const char *tag)
+{
+  const sipsrv_core *core = t->layer->core;
+  size_t tlen = tag && *tag ? strlen(tag) + 1 : 0;
+  wire_final w = { ss_alloc(core, len), len, tlen ? ss_alloc(core, tlen) : NULL };
+  int rc;
+  if (!w.wire || (tlen && !w.tag)) {
+    ss_free(core, w.wire);
+    ss_free(core, w.tag);
+    return SIPSRV_E_NOMEM;
+  }
+  memcpy(w.wire, wire, len);
+  if (tlen)
+    memcpy(w.tag, tag, tlen);
+  rc = t->kind == SS_TXN_IST ? ist_respond(t, NULL, &w, status) : nist_respond(t, NULL, &w, status);
+  ss_free(core, w.wire);                 /* not kept: a state that allows no final */
+  ss_free(core, w.tag);
   ss_server_compact(t);
   return rc;
 }

@@ -254,10 +254,11 @@ void ss_txn_terminate(ss_txn *t)
     ss_txn_layer_reap(l);
 }
 
-int ss_txn_send(ss_txn *t, sipsrv_msg *m)
+/* What a send did (rc): a transport failure ends the transaction. */
+static int sent(ss_txn *t, int rc)
 {
   ss_txn_layer *l = t->layer;
-  if (l->tu.send(l->tu.user, &t->peer, m) >= 0)
+  if (rc >= 0)
     return 0;
   /* RFC 3261 17.1.4 and 17.2.4: a transport failure ends the transaction
    * and the TU hears of it (8.1.3.1 treats it as a 503). */
@@ -269,6 +270,26 @@ int ss_txn_send(ss_txn *t, sipsrv_msg *m)
     ss_txn_leave(l);
   }
   return SIPSRV_E_IO;
+}
+
+int ss_txn_send(ss_txn *t, sipsrv_msg *m)
+{
+  return sent(t, t->layer->tu.send(t->layer->tu.user, &t->peer, m));
+}
+
+int ss_txn_send_wire(ss_txn *t, int status, const char *wire, size_t len)
+{
+  ss_txn_layer *l = t->layer;
+  sipsrv_msg *m = NULL;
+  sipsrv_verdict v;
+  int rc;
+  if (l->tu.send_wire && t->req)
+    return sent(t, l->tu.send_wire(l->tu.user, &t->peer, t->req, status, wire, len));
+  if (sipsrv_msg_parse(&m, wire, len, 0, &v) < 0 || !m)
+    return 0;                            /* ours, so parsed when first sent */
+  rc = ss_txn_send(t, m);
+  sipsrv_msg_free(m);
+  return rc;
 }
 
 static ss_txn *txn_new(ss_txn_layer *l, ss_txn_kind kind, const char *key, sipsrv_msg *req,
@@ -423,6 +444,22 @@ int ss_txn_respond(ss_txn *st, sipsrv_msg *rsp)
   l = st->layer;
   ss_txn_enter(l);
   rc = ss_server_respond(st, rsp);
+  ss_txn_leave(l);
+  return rc;
+}
+
+int ss_txn_respond_wire(ss_txn *st, int status, const char *wire, size_t len, const char *tag)
+{
+  ss_txn_layer *l;
+  int rc;
+
+  if (!st || !wire || !len || status < 200 || status > 699 ||
+      (st->kind != SS_TXN_IST && st->kind != SS_TXN_NIST) ||
+      (st->kind == SS_TXN_NIST && status == 408))
+    return SIPSRV_E_INVAL;
+  l = st->layer;
+  ss_txn_enter(l);
+  rc = ss_server_respond_wire(st, status, wire, len, tag);
   ss_txn_leave(l);
   return rc;
 }

@@ -69,6 +69,11 @@ typedef struct ss_txn_tu {
   /* Offered every message before any matching (a stateless proxy, RFC
    * 3261 16.11): true when the TU took it. May be NULL. */
   bool (*early)(void *user, sipsrv_msg *m, const ss_peer *src);
+  /* Send the bytes of a final response of status to req, routed by req's
+   * top Via: 0, or negative on transport failure. May be NULL: then the
+   * bytes are parsed and go through send. */
+  int (*send_wire)(void *user, const ss_peer *peer, const sipsrv_msg *req, int status,
+                   const char *buf, size_t len);
 } ss_txn_tu;
 
 typedef struct ss_txn_cfg {
@@ -95,6 +100,10 @@ void ss_txn_recv(ss_txn_layer *l, sipsrv_msg *m, const ss_peer *src);
  * forbids (a 408, or a 101-199, to a non-INVITE), SIPSRV_E_IO on transport
  * failure (the transaction has terminated: st must not be used after). */
 int ss_txn_respond(ss_txn *st, sipsrv_msg *rsp);
+/* The same with a final response (200-699) as bytes (ss_reply_wire(),
+ * copied): status, and the To tag it carries ("" for none). SIPSRV_E_NOMEM
+ * when it cannot be kept (nothing changed: the TU may answer otherwise). */
+int ss_txn_respond_wire(ss_txn *st, int status, const char *wire, size_t len, const char *tag);
 /* The TU starts a client transaction for req (taken) towards dst. 0 with
  * *out set; SIPSRV_E_IO if the first send failed (the TU has had
  * transport_error and terminated; *out is NULL); SIPSRV_E_INVAL for a

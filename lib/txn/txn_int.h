@@ -57,6 +57,9 @@ uint64_t ss_txn_now(const ss_txn_layer *l);
 void ss_txn_arm(ss_txn *t, ss_timer *tm, uint32_t after_ms, ss_timer_fn fn);
 /* Send m (borrowed); on failure report it to the TU and terminate. */
 int ss_txn_send(ss_txn *t, sipsrv_msg *m);
+/* The same with a final response's bytes (t->req routes it; without it, or
+ * without tu.send_wire, the bytes are parsed and sent as a message). */
+int ss_txn_send_wire(ss_txn *t, int status, const char *wire, size_t len);
 void ss_txn_terminate(ss_txn *t);
 /* Drop the final response a server transaction keeps (as bytes or parsed). */
 void ss_txn_drop_final(ss_txn *t);
@@ -74,6 +77,7 @@ void ss_nist_start(ss_txn *t);
 /* A request that matched t: a retransmission, or an ACK for an IST. Takes m. */
 void ss_server_again(ss_txn *t, sipsrv_msg *m, const ss_peer *src);
 int ss_server_respond(ss_txn *t, sipsrv_msg *rsp);
+int ss_server_respond_wire(ss_txn *t, int status, const char *wire, size_t len, const char *tag);
 /* A server transaction in Completed or Confirmed with no owner drops its
  * request and provisional (ss_txn_request_msg() is NULL after). */
 void ss_server_compact(ss_txn *t);
