@@ -1870,7 +1870,7 @@ static void wire_like_reply(sipsrv_msg *req, int status, const char *headers)
   sipsrv_msg *a, *b;
   sipsrv_via va, vb;
   sipsrv_addr fa, fb;
-  long n = ss_reply_wire(req, status, NULL, headers, buf, sizeof buf, tag, sizeof tag);
+  long n = ss_reply_wire(req, status, NULL, NULL, headers, buf, sizeof buf, tag, sizeof tag);
   char *bw;
 
   ck_assert_msg(n > 0, "ss_reply_wire returned %ld", n);
@@ -1953,17 +1953,22 @@ START_TEST(edit_reply_wire_refuses)
 {
   sipsrv_msg *m = parse_ok(INVITE1);
   char buf[4096], tag[24];
-  ck_assert_int_eq(ss_reply_wire(m, 180, NULL, NULL, buf, sizeof buf, tag, sizeof tag), SIPSRV_E_INVAL);
-  ck_assert_int_eq(ss_reply_wire(m, 200, NULL, "X: 1\nY: 2", buf, sizeof buf, tag, sizeof tag),
+  ck_assert_int_eq(ss_reply_wire(m, 180, NULL, NULL, NULL, buf, sizeof buf, tag, sizeof tag), SIPSRV_E_INVAL);
+  ck_assert_int_eq(ss_reply_wire(m, 200, NULL, NULL, "X: 1\nY: 2", buf, sizeof buf, tag, sizeof tag),
                    SIPSRV_E_INVAL);
-  ck_assert_int_eq(ss_reply_wire(m, 200, NULL, "X: 1\r\n\r\nY: 2", buf, sizeof buf, tag, sizeof tag),
+  ck_assert_int_eq(ss_reply_wire(m, 200, NULL, NULL, "X: 1\r\n\r\nY: 2", buf, sizeof buf, tag, sizeof tag),
                    SIPSRV_E_INVAL);
-  ck_assert_int_eq(ss_reply_wire(m, 200, NULL, ": 1", buf, sizeof buf, tag, sizeof tag), SIPSRV_E_INVAL);
-  ck_assert_int_eq(ss_reply_wire(m, 200, NULL, "X: 1\r\n", buf, sizeof buf, tag, sizeof tag),
+  ck_assert_int_eq(ss_reply_wire(m, 200, NULL, NULL, ": 1", buf, sizeof buf, tag, sizeof tag), SIPSRV_E_INVAL);
+  ck_assert_int_eq(ss_reply_wire(m, 200, NULL, NULL, "X: 1\r\n", buf, sizeof buf, tag, sizeof tag),
                    SIPSRV_E_INVAL);
-  ck_assert_int_eq(ss_reply_wire(m, 200, "O\r\nK", NULL, buf, sizeof buf, tag, sizeof tag), SIPSRV_E_INVAL);
-  ck_assert_int_eq(ss_reply_wire(m, 200, NULL, NULL, buf, 100, tag, sizeof tag), SIPSRV_E_NOMEM);
-  ck_assert_int_gt(ss_reply_wire(m, 200, NULL, "X: 1\r\nY: 2", buf, sizeof buf, tag, sizeof tag), 0);
+  ck_assert_int_eq(ss_reply_wire(m, 200, "O\r\nK", NULL, NULL, buf, sizeof buf, tag, sizeof tag), SIPSRV_E_INVAL);
+  ck_assert_int_eq(ss_reply_wire(m, 200, NULL, NULL, NULL, buf, 100, tag, sizeof tag), SIPSRV_E_NOMEM);
+  ck_assert_int_gt(ss_reply_wire(m, 200, NULL, NULL, "X: 1\r\nY: 2", buf, sizeof buf, tag, sizeof tag), 0);
+  /* A To tag of the caller's choosing (a UAS's dialog tag): a token. */
+  ck_assert_int_eq(ss_reply_wire(m, 200, NULL, "a b", NULL, buf, sizeof buf, tag, sizeof tag), SIPSRV_E_INVAL);
+  ck_assert_int_gt(ss_reply_wire(m, 200, NULL, "uas-7", NULL, buf, sizeof buf, tag, sizeof tag), 0);
+  ck_assert_str_eq(tag, "uas-7");
+  ck_assert_ptr_nonnull(strstr(buf, "\r\nTo: Bob <sip:bob@biloxi.example.com>;tag=uas-7\r\n"));
   sipsrv_msg_free(m);
 }
 END_TEST

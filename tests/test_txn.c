@@ -1455,7 +1455,7 @@ static int respond_wire(ss_txn *st, int status)
     if (F.req_txn[i] == st)
       req = F.req_copy[i];
   ck_assert_ptr_nonnull(req);
-  n = ss_reply_wire(req, status, NULL, "Retry-After: 5", buf, sizeof buf, tag, sizeof tag);
+  n = ss_reply_wire(req, status, NULL, NULL, "Retry-After: 5", buf, sizeof buf, tag, sizeof tag);
   ck_assert_int_gt(n, 0);
   return ss_txn_respond_wire(st, status, buf, (size_t)n, tag);
 }

@@ -89,14 +89,15 @@ sipsrv_msg *ss_msg_wrap(msg_t *m);
  * To, Call-ID and CSeq copied, a To tag added), but written straight into
  * buf from the request's text, without a message of its own: each copied
  * field as it was received when Sofia-SIP still holds its text (an edited
- * one, as the top Via with received, is written from its fields). The To
- * tag the response carries goes to tag (at least 17 bytes; "" when To has
+ * one, as the top Via with received, is written from its fields). to_tag
+ * is the tag To gets when it has none (NULL: sipsrv_msg_reply()'s own, a
+ * hash of the request). The To tag the response carries goes to tag (at least 17 bytes; "" when To has
  * none). Returns the length, or SIPSRV_E_INVAL when this form does not
  * apply (a field missing or kept only raw, a body, extra header text that
  * is not one "Name: value" per line) and SIPSRV_E_NOMEM when buf is too
  * small: then the caller goes through sipsrv_msg_reply(). */
-long ss_reply_wire(const sipsrv_msg *req, int status, const char *phrase, const char *headers,
-                   char *buf, size_t size, char *tag, size_t tagsize);
+long ss_reply_wire(const sipsrv_msg *req, int status, const char *phrase, const char *to_tag,
+                   const char *headers, char *buf, size_t size, char *tag, size_t tagsize);
 
 /* Build the ACK for a non-2xx final response to an INVITE (RFC 3261 17.1.1.3). */
 int ss_msg_make_ack(sipsrv_msg **out, const sipsrv_msg *invite, const sipsrv_msg *rsp);

@@ -222,8 +222,8 @@ static bool header_lines_ok(const char *s)
   return true;
 }
 
-long ss_reply_wire(const sipsrv_msg *req, int status, const char *phrase, const char *headers,
-                   char *buf, size_t size, char *tag, size_t tagsize)
+long ss_reply_wire(const sipsrv_msg *req, int status, const char *phrase, const char *to_tag,
+                   const char *headers, char *buf, size_t size, char *tag, size_t tagsize)
 {
   sip_t const *rq = req ? req->sip : NULL;
   const char *end = NULL;
@@ -231,7 +231,8 @@ long ss_reply_wire(const sipsrv_msg *req, int status, const char *phrase, const 
 
   if (!rq || !rq->sip_request || status < 200 || status > 699 || tagsize < 17 ||
       !rq->sip_via || !rq->sip_from || !rq->sip_to || !rq->sip_call_id || !rq->sip_cseq ||
-      (phrase && strpbrk(phrase, "\r\n")) || (headers && !header_lines_ok(headers)))
+      (phrase && strpbrk(phrase, "\r\n")) || (headers && !header_lines_ok(headers)) ||
+      (to_tag && (!ss_is_token(to_tag) || strlen(to_tag) >= tagsize)))
     return SIPSRV_E_INVAL;
   /* RFC 3261 7.2, 8.2.6.2: the status line, then the request's Via fields
    * in order, From, To with our tag unless it has one, Call-ID and CSeq. */
@@ -250,7 +251,10 @@ long ss_reply_wire(const sipsrv_msg *req, int status, const char *phrase, const 
       strcpy(tag, rq->sip_to->a_tag);
   } else {
     put_field(&sb, (msg_header_t const *)rq->sip_to, &end, true);
-    derive_tag(req, tag);
+    if (to_tag)
+      strcpy(tag, to_tag);
+    else
+      derive_tag(req, tag);
     ss_sb_str(&sb, ";tag=");
     ss_sb_str(&sb, tag);
     ss_sb_str(&sb, "\r\n");

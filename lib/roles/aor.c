@@ -54,7 +54,7 @@ int ss_role_respond(ss_txn *st, const sipsrv_msg *req, int status, const char *p
   char buf[8192], tag[24];
   sipsrv_msg *rsp;
   sipsrv_reply_opts o = SIPSRV_REPLY_OPTS_INIT;
-  long n = status >= 200 ? ss_reply_wire(req, status, phrase, headers, buf, sizeof buf, tag,
+  long n = status >= 200 ? ss_reply_wire(req, status, phrase, NULL, headers, buf, sizeof buf, tag,
                                          sizeof tag)
                          : SIPSRV_E_INVAL;
   int rc;

@@ -449,6 +449,27 @@ int sipsrv_request_respond(sipsrv_request *r, int status, const char *phrase,
   if (r->done || !r->st)
     return SIPSRV_E_STATE;
   u = r->uas;
+  if (status >= 200 && !(opts && opts->body_len) &&
+      !(status < 300 && sipsrv_msg_method(r->msg) == SIPSRV_METHOD_INVITE)) {
+    /* A final with no body that makes no dialog (12.1.1 asks nothing of it)
+     * goes as bytes built from the request's text (ss_reply_wire()). */
+    char buf[8192], tag[24];
+    long n = ss_reply_wire(r->msg, status, phrase, r->tag, opts ? opts->headers : NULL, buf,
+                           sizeof buf, tag, sizeof tag);
+    if (n > 0) {
+      r->done = true;
+      rc = ss_txn_respond_wire(r->st, status, buf, (size_t)n, tag);
+      if (rc == 0) {
+        release_msg(r);
+        return 0;
+      }
+      if (rc == SIPSRV_E_IO)
+        return rc;                       /* ev_terminated freed r */
+      r->done = false;
+      if (rc != SIPSRV_E_NOMEM)
+        return rc;
+    }
+  }
   rc = build(r, status, phrase, opts, &rsp);
   if (rc < 0)
     return rc;
