@@ -277,6 +277,22 @@ START_TEST(msg_parse_via)
 }
 END_TEST
 
+/* RFC 3261 20.34, 25.1 (RFC 3986 2): no URI holds '<', '>', '"' or white
+ * space. Sofia-SIP took "tel:UserBr.example.com>" for a route and wrote it
+ * back as "<tel:UserBr.example.com>>", which nothing parses (found by
+ * tests/fuzz/fuzz_parse after 3.6 M runs). */
+START_TEST(msg_parse_uri_chars)
+{
+  expect(verdict_replaced(10, "Route: p:,tel:UserBr.example.com>"), SIPSRV_REJECT, 400, "Malformed Route");
+  expect(verdict_replaced(10, "Route: <sip:p1.example.com;lr>, sip:p2.example.com>"), SIPSRV_REJECT, 400,
+         "Malformed Route");
+  expect(verdict_replaced(4, "To: sip:bob@biloxi.example.com>"), SIPSRV_REJECT, 400, "Malformed To");
+  expect(verdict_replaced(10, "Route: <sip:p1.example.com;lr>, <tel:+1-201-555-0123>"), SIPSRV_ACCEPT, 0,
+         NULL);
+  expect(verdict_replaced(4, "To: <sip:bob%20x@biloxi.example.com>"), SIPSRV_ACCEPT, 0, NULL);
+}
+END_TEST
+
 /* RFC 3261 25.1: tag-param = "tag" EQUAL token; a bare tag would give a
  * reply an empty To tag (tests/fuzz/fuzz_parse). */
 START_TEST(msg_parse_empty_tag)
@@ -1017,6 +1033,7 @@ static Suite *suite(void)
   tcase_add_test(tc, msg_parse_request_uri);
   tcase_add_test(tc, msg_parse_via);
   tcase_add_test(tc, msg_parse_empty_tag);
+  tcase_add_test(tc, msg_parse_uri_chars);
   tcase_add_test(tc, msg_parse_content_length);
   tcase_add_test(tc, msg_parse_nul);
   tcase_add_test(tc, msg_parse_bad_date_ignored);

@@ -248,9 +248,24 @@ static const char *error_phrase(sip_t const *sip)
 }
 
 /* An address header's URI: a scheme, and for sip/sips a valid host and port. */
+/* No part of a URI holds what RFC 3986 2 and RFC 3261 25.1 leave out of
+ * every URI: angle brackets, a double quote, white space. Sofia-SIP takes
+ * "Route: p:, tel:a.example.com>" as a route to "tel:a.example.com>", which
+ * it writes back as "<tel:a.example.com>>", which nothing parses (found by
+ * tests/fuzz/fuzz_parse). */
+static bool url_chars_ok(url_t const *u)
+{
+  const char *part[] = { u->url_scheme, u->url_user, u->url_password, u->url_host, u->url_port,
+                         u->url_path, u->url_params, u->url_headers, u->url_fragment };
+  for (size_t i = 0; i < sizeof part / sizeof part[0]; i++)
+    if (part[i] && strpbrk(part[i], "<>\" \t\r\n"))
+      return false;
+  return true;
+}
+
 static bool addr_ok(url_t const *u)
 {
-  return u->url_type != url_invalid && u->url_scheme && ss_url_host_port_ok(u);
+  return u->url_type != url_invalid && u->url_scheme && ss_url_host_port_ok(u) && url_chars_ok(u);
 }
 
 /* The transport of a Via's sent-protocol: a token after the last '/',
