@@ -1857,6 +1857,72 @@ START_TEST(edit_uri_param)
 }
 END_TEST
 
+/* ---- shallow copies (ss_msg_copy) ----------------------------------------- */
+
+/* ss_msg_copy(): what the proxy forwards (a branch request, a response on
+ * its way up, the request it works from) is a copy sharing the original's
+ * text; edits stay in the copy, the original's bytes stay as they were,
+ * and the copy outlives the original's owner. */
+START_TEST(edit_copy_via_pop_list)
+{
+  /* A response whose first Via line holds two values: popping ours from a
+   * copy leaves the second value of that line and the third line. */
+  const char *rsp = "SIP/2.0 200 OK\r\n" VIA_THREE TO_TAG FROM CALLID CSEQ CL0 END;
+  sipsrv_msg *orig = parse_ok(rsp);
+  sipsrv_msg *c = ss_msg_copy(orig), *r;
+  char *bytes;
+  sipsrv_via v;
+  ck_assert_ptr_nonnull(c);
+  ck_assert_int_eq(sipsrv_msg_via_pop(c), 0);
+  sipsrv_msg_free(orig);                 /* the copy keeps what it shares */
+  r = reparse(c, &bytes);
+  ck_assert_int_eq(sipsrv_msg_via_count(r), 2);
+  ck_assert_int_eq(sipsrv_msg_via(r, 0, &v), 0);
+  ck_assert_str_eq(v.branch, "z9hG4bKb");
+  ck_assert_int_eq(sipsrv_msg_via(r, 1, &v), 0);
+  ck_assert_str_eq(v.branch, "z9hG4bKc");
+  ck_assert_int_eq(count_of(bytes, "z9hG4bKa"), 0);
+  free(bytes);
+  sipsrv_msg_free(r);
+  sipsrv_msg_free(c);
+}
+END_TEST
+
+START_TEST(edit_copy_leaves_original)
+{
+  sipsrv_msg *orig = parse_ok(INVITE3);
+  sipsrv_msg *c = ss_msg_copy(orig), *c2, *r;
+  char *before = wire(orig, NULL), *after, *bytes;
+  sipsrv_via v;
+  ck_assert_int_eq(sipsrv_msg_via_pop(c), 0);
+  ck_assert_int_eq(sipsrv_msg_max_forwards_dec(c), 69);
+  /* A copy of the copy (a branch of the request the proxy works from) with
+   * a Via of ours pushed. */
+  c2 = ss_msg_copy(c);
+  ck_assert_ptr_nonnull(c2);
+  ck_assert_int_eq(sipsrv_msg_via_push(c2, "UDP", "proxy.example.com", 5060, "z9hG4bKnew", 0), 0);
+  after = wire(orig, NULL);
+  ck_assert_str_eq(before, after);       /* the original's bytes as they were */
+  r = reparse(c2, &bytes);
+  ck_assert_int_eq(sipsrv_msg_via_count(r), 3);
+  ck_assert_int_eq(sipsrv_msg_via(r, 0, &v), 0);
+  ck_assert_str_eq(v.branch, "z9hG4bKnew");
+  ck_assert_int_eq(sipsrv_msg_via(r, 1, &v), 0);
+  ck_assert_str_eq(v.branch, "z9hG4bKb");
+  ck_assert_int_eq(sipsrv_msg_max_forwards(r), 69);
+  free(bytes);
+  sipsrv_msg_free(r);
+  sipsrv_msg_free(orig);
+  sipsrv_msg_free(c);
+  r = reparse(c2, NULL);                 /* still whole with both parents gone */
+  ck_assert_int_eq(sipsrv_msg_via_count(r), 3);
+  sipsrv_msg_free(r);
+  sipsrv_msg_free(c2);
+  free(before);
+  free(after);
+}
+END_TEST
+
 /* ---- replies as bytes (ss_reply_wire) ----------------------------------- */
 
 /* The reply ss_reply_wire() writes for req against the one
@@ -2097,6 +2163,8 @@ static Suite *suite(void)
   tcase_add_test(tc, edit_reply_wire_fields);
   tcase_add_test(tc, edit_reply_wire_refuses);
   tcase_add_test(tc, edit_via_list_rport);
+  tcase_add_test(tc, edit_copy_via_pop_list);
+  tcase_add_test(tc, edit_copy_leaves_original);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("reply_verdict");

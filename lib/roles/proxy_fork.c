@@ -152,7 +152,7 @@ static void send_up(px_ctx *c, const sipsrv_msg *rsp, bool ours)
   sipsrv_proxy *p = c->p;
   int code = rsp->sip->sip_status->st_status;
   ss_txn_state s = c->st ? ss_txn_state_of(c->st) : SS_TXN_TERMINATED;
-  sipsrv_msg *m = ss_msg_dup(rsp);
+  sipsrv_msg *m = ss_msg_copy(rsp);
 
   if (!m)
     return;
@@ -570,7 +570,7 @@ static void on_authed(void *arg, const px_auth_result *r)
 void px_fork_start(sipsrv_proxy *p, ss_txn *st, sipsrv_msg *req, uint64_t loop)
 {
   px_ctx *c = ss_zalloc(p->core, sizeof *c);
-  if (!c || !(c->base = ss_msg_dup(req))) {
+  if (!c || !(c->base = ss_msg_copy(req))) {
     sipsrv_msg *rsp;
     ss_free(p->core, c);
     if (sipsrv_msg_reply(&rsp, req, 500, NULL, NULL) == 0)
