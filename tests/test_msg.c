@@ -277,6 +277,23 @@ START_TEST(msg_parse_via)
 }
 END_TEST
 
+/* RFC 3261 7.3.1: HCOLON allows no line break before the colon. Sofia-SIP
+ * unfolds "l\r\n : 5" into a Content-Length of 5 that the framer never saw
+ * (found by tests/fuzz/fuzz_parse): 400 Malformed Content-Length, in a
+ * datagram and in a stream. */
+START_TEST(msg_parse_cl_colon_folded)
+{
+  size_t len;
+  char *d = build(-1, NULL, "l\r\n : 5", true, NULL, &len);
+  expect(verdict_of(d, len, 0, NULL), SIPSRV_REJECT, 400, "Malformed Content-Length");
+  expect(verdict_of(d, len, SIPSRV_PARSE_STREAM, NULL), SIPSRV_REJECT, 400, "Malformed Content-Length");
+  free(d);
+  d = build(-1, NULL, "l : 5", true, NULL, &len);
+  expect(verdict_of(d, len, SIPSRV_PARSE_STREAM, NULL), SIPSRV_ACCEPT, 0, NULL);
+  free(d);
+}
+END_TEST
+
 /* RFC 3261 20.34, 25.1 (RFC 3986 2): no URI holds '<', '>', '"' or white
  * space. Sofia-SIP took "tel:UserBr.example.com>" for a route and wrote it
  * back as "<tel:UserBr.example.com>>", which nothing parses (found by
@@ -1034,6 +1051,7 @@ static Suite *suite(void)
   tcase_add_test(tc, msg_parse_via);
   tcase_add_test(tc, msg_parse_empty_tag);
   tcase_add_test(tc, msg_parse_uri_chars);
+  tcase_add_test(tc, msg_parse_cl_colon_folded);
   tcase_add_test(tc, msg_parse_content_length);
   tcase_add_test(tc, msg_parse_nul);
   tcase_add_test(tc, msg_parse_bad_date_ignored);

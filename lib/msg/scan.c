@@ -132,6 +132,14 @@ void ss_scan_head(const char *d, size_t len, ss_head *h)
       if (colon < e && d[colon] == ':') {
         h->cl_count++;
         scan_cl_value(d, colon + 1, e, h);
+      } else if (colon < e && (d[colon] == '\r' || d[colon] == '\n')) {
+        /* "l\r\n : 150": HCOLON allows no line break before the colon
+         * (RFC 3261 7.3.1, 25.1), but Sofia-SIP unfolds the lines first and
+         * reads a Content-Length of 150, which then goes out as received
+         * and frames nothing for the next hop (found by
+         * tests/fuzz/fuzz_parse). A malformed Content-Length. */
+        h->cl_count++;
+        h->cl_bad = true;
       }
     }
     i = e + 1;
