@@ -1923,6 +1923,52 @@ START_TEST(edit_copy_leaves_original)
 }
 END_TEST
 
+/* ss_msg_wire_pop_via(): a response as received but its top Via (RFC 3261
+ * 16.7 step 3), as bytes. */
+START_TEST(edit_wire_pop_via)
+{
+  const char *rsp = "SIP/2.0 200 OK\r\n"
+                    "Via: SIP/2.0/UDP proxy.example.com;branch=z9hG4bKours\r\n"
+                    "Via: SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bK776asdhds;received=192.0.2.1\r\n"
+                    TO_TAG FROM CALLID CSEQ "Content-Type: application/sdp\r\nContent-Length: 4\r\n\r\nv=0\n";
+  const char *shared = "SIP/2.0 200 OK\r\nVia: " VIA_A ", " VIA_B "\r\n" TO_TAG FROM CALLID CSEQ CL0 END;
+  const char *nocl = "SIP/2.0 180 Ringing\r\n"
+                     "Via: SIP/2.0/UDP proxy.example.com;branch=z9hG4bKours\r\n" VIA_ONE TO_TAG FROM CALLID
+                     CSEQ END;
+  char buf[2048];
+  sipsrv_msg *m = parse_ok(rsp), *r;
+  sipsrv_via v;
+  long n = ss_msg_wire_pop_via(m, buf, sizeof buf);
+  const char *want = strstr(rsp, "Via: SIP/2.0/UDP pc33");
+
+  ck_assert_int_gt(n, 0);
+  /* Everything but the first Via line, byte for byte. */
+  ck_assert_int_eq(n, (long)(strlen(rsp) - (size_t)(want - strstr(rsp, "Via: "))));
+  ck_assert_int_eq(memcmp(buf, "SIP/2.0 200 OK\r\n", 16), 0);
+  ck_assert_int_eq(memcmp(buf + 16, want, strlen(want)), 0);
+  r = parse_ok_len(buf, (size_t)n, SIPSRV_PARSE_STREAM);
+  ck_assert_int_eq(sipsrv_msg_via_count(r), 1);
+  ck_assert_int_eq(sipsrv_msg_via(r, 0, &v), 0);
+  ck_assert_str_eq(v.branch, "z9hG4bK776asdhds");
+  sipsrv_msg_free(r);
+  ck_assert_int_eq(ss_msg_wire_pop_via(m, buf, 100), SIPSRV_E_NOMEM);
+  sipsrv_msg_free(m);
+  /* Our Via sharing a line with the next: the caller edits a copy. */
+  m = parse_ok(shared);
+  ck_assert_int_eq(ss_msg_wire_pop_via(m, buf, sizeof buf), SIPSRV_E_INVAL);
+  sipsrv_msg_free(m);
+  /* A datagram without Content-Length gets one on its way (18.3). */
+  m = parse_ok(nocl);
+  n = ss_msg_wire_pop_via(m, buf, sizeof buf);
+  ck_assert_int_gt(n, 0);
+  r = parse_ok_len(buf, (size_t)n, SIPSRV_PARSE_STREAM);
+  ck_assert_int_eq(sipsrv_msg_via_count(r), 1);
+  ck_assert_int_eq(sipsrv_msg_status(r), 180);
+  sipsrv_msg_free(r);
+  sipsrv_msg_free(m);
+}
+END_TEST
+
 /* ---- replies as bytes (ss_reply_wire) ----------------------------------- */
 
 /* The reply ss_reply_wire() writes for req against the one
@@ -2165,6 +2211,7 @@ static Suite *suite(void)
   tcase_add_test(tc, edit_via_list_rport);
   tcase_add_test(tc, edit_copy_via_pop_list);
   tcase_add_test(tc, edit_copy_leaves_original);
+  tcase_add_test(tc, edit_wire_pop_via);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("reply_verdict");

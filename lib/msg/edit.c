@@ -381,6 +381,45 @@ static int prepare(sipsrv_msg *msg)
   return 0;
 }
 
+long ss_msg_wire_pop_via(sipsrv_msg *m, char *buf, size_t size)
+{
+  struct iovec small[16];
+  sip_via_t const *v = m && m->sip ? m->sip->sip_via : NULL;
+  const char *cut, *cut_end;
+  bool found = false;
+  size_t off = 0;
+  int n;
+
+  if (!v || !m->sip->sip_status || !v->v_common->h_data || !v->v_common->h_len ||
+      (v->v_next && v->v_next->v_common->h_len == 0))
+    return SIPSRV_E_INVAL;
+  n = sipsrv_msg_iovec(m, small, 16);
+  if (n < 0 || n > 16)
+    return n < 0 ? n : SIPSRV_E_NOMEM;
+  /* prepare() may have encoded an edit (a Content-Length it added) but
+   * leaves a received field's text where it was. */
+  cut = v->v_common->h_data;
+  cut_end = cut + v->v_common->h_len;
+  for (int i = 0; i < n; i++) {
+    const char *b = small[i].iov_base, *e = b + small[i].iov_len;
+    const char *parts[2][2] = { { b, e }, { NULL, NULL } };
+    if (!found && cut >= b && cut_end <= e) {
+      parts[0][1] = cut;
+      parts[1][0] = cut_end;
+      parts[1][1] = e;
+      found = true;
+    }
+    for (int k = 0; k < 2; k++) {
+      size_t len = parts[k][0] ? (size_t)(parts[k][1] - parts[k][0]) : 0;
+      if (len > size - off)
+        return SIPSRV_E_NOMEM;
+      memcpy(buf + off, parts[k][0] ? parts[k][0] : "", len);
+      off += len;
+    }
+  }
+  return found ? (long)off : SIPSRV_E_INVAL;
+}
+
 int sipsrv_msg_iovec(sipsrv_msg *msg, struct iovec *iov, size_t n)
 {
   msg_iovec_t tmp[1];

@@ -99,6 +99,14 @@ sipsrv_msg *ss_msg_wrap(msg_t *m);
 long ss_reply_wire(const sipsrv_msg *req, int status, const char *phrase, const char *to_tag,
                    const char *headers, char *buf, size_t size, char *tag, size_t tagsize);
 
+/* The bytes of response m without its top Via (RFC 3261 16.7 step 3: what
+ * a proxy sends upstream), written into buf from the message's text with
+ * no copy of the message: the length, SIPSRV_E_INVAL when the top Via does
+ * not stand as its own field (it shares a line with the next one, or was
+ * built rather than received) and SIPSRV_E_NOMEM when buf is too small;
+ * then the caller edits a copy. */
+long ss_msg_wire_pop_via(sipsrv_msg *m, char *buf, size_t size);
+
 /* Build the ACK for a non-2xx final response to an INVITE (RFC 3261 17.1.1.3). */
 int ss_msg_make_ack(sipsrv_msg **out, const sipsrv_msg *invite, const sipsrv_msg *rsp);
 /* Build the CANCEL of an INVITE as it was sent (RFC 3261 9.1). */

@@ -152,12 +152,23 @@ static void send_up(px_ctx *c, const sipsrv_msg *rsp, bool ours)
   sipsrv_proxy *p = c->p;
   int code = rsp->sip->sip_status->st_status;
   ss_txn_state s = c->st ? ss_txn_state_of(c->st) : SS_TXN_TERMINATED;
-  sipsrv_msg *m = ss_msg_copy(rsp);
+  bool through_st = s == SS_TXN_PROCEEDING || s == SS_TXN_TRYING ||
+                    (s == SS_TXN_ACCEPTED && code >= 200 && code < 300);
+  sipsrv_msg *m;
 
+  if (through_st && !ours && code >= 200) {
+    /* A final as received but our Via (16.7 step 3), as bytes: no copy of
+     * the response to edit, encode and free. */
+    char buf[8192];
+    long n = ss_msg_wire_pop_via((sipsrv_msg *)rsp, buf, sizeof buf);
+    const char *tag = rsp->sip->sip_to ? rsp->sip->sip_to->a_tag : NULL;
+    if (n > 0 && ss_txn_respond_wire(c->st, code, buf, (size_t)n, tag ? tag : "") != SIPSRV_E_NOMEM)
+      return;
+  }
+  m = ss_msg_copy(rsp);
   if (!m)
     return;
-  if (s == SS_TXN_PROCEEDING || s == SS_TXN_TRYING ||
-      (s == SS_TXN_ACCEPTED && code >= 200 && code < 300)) {
+  if (through_st) {
     if (!ours && sipsrv_msg_via_pop(m) < 0) {
       sipsrv_msg_free(m);
       return;
@@ -328,7 +339,7 @@ static void branch_done(px_branch *b, int status, const char *phrase, const sips
     return;
   b->status = status;
   b->phrase = phrase;
-  b->final = rsp ? ss_msg_dup(rsp) : NULL;
+  b->final = rsp ? ss_msg_copy(rsp) : NULL;
   ss_timer_stop(ss_core_timers(c->p->core), &b->timer_c);
   if (status >= 600 && c->invite) {
     c->stop = true;                      /* 16.7 step 10 */
