@@ -83,9 +83,13 @@ typedef struct wire_final {
   char *tag;                 /* NULL: none */
 } wire_final;
 
-/* Keep and send the final response: rsp, or w when rsp is NULL. */
+/* Keep and send the final response: rsp, or w when rsp is NULL. The last
+ * provisional goes: only Proceeding answers a retransmission with it
+ * (17.2.1, 17.2.2), and a proxy's may hold a callee's response alive. */
 static int keep_final(ss_txn *t, sipsrv_msg *rsp, wire_final *w, int code)
 {
+  sipsrv_msg_free(t->provisional);
+  t->provisional = NULL;
   if (rsp)
     return keep_final_and_send(t, rsp);
   ss_txn_drop_final(t);
