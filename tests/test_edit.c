@@ -1857,6 +1857,30 @@ START_TEST(edit_uri_param)
 }
 END_TEST
 
+/* RFC 3261 18.2.1: a Via that came with "received" twice leaves with ours
+ * only; replacing the first left the second for the next parser to read
+ * (found by tests/fuzz/fuzz_parse). The same for rport (RFC 3581 4). */
+START_TEST(edit_via_received_repeated)
+{
+  sipsrv_msg *m = parse_ok(RQ_LINE "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKr2;received=192.0.2.7;rport=1;received=192.0.2.8;rport=2\r\n"
+                           MF70 DIALOG CL0 END);
+  sipsrv_msg *r;
+  sipsrv_via v;
+  char *bytes;
+  ck_assert_int_eq(sipsrv_msg_via_set_received(m, "192.0.2.9", 5071), 0);
+  r = reparse(m, &bytes);
+  ck_assert_int_eq(sipsrv_msg_via(r, 0, &v), 0);
+  ck_assert_str_eq(v.received, "192.0.2.9");
+  ck_assert_str_eq(v.rport, "5071");
+  ck_assert_int_eq(count_of(bytes, "received="), 1);
+  ck_assert_int_eq(count_of(bytes, "rport"), 1);
+  ck_assert_str_eq(v.branch, "z9hG4bKr2");
+  free(bytes);
+  sipsrv_msg_free(r);
+  sipsrv_msg_free(m);
+}
+END_TEST
+
 /* ---- shallow copies (ss_msg_copy) ----------------------------------------- */
 
 /* ss_msg_copy(): what the proxy forwards (a branch request, a response on
@@ -2209,6 +2233,7 @@ static Suite *suite(void)
   tcase_add_test(tc, edit_reply_wire_fields);
   tcase_add_test(tc, edit_reply_wire_refuses);
   tcase_add_test(tc, edit_via_list_rport);
+  tcase_add_test(tc, edit_via_received_repeated);
   tcase_add_test(tc, edit_copy_via_pop_list);
   tcase_add_test(tc, edit_copy_leaves_original);
   tcase_add_test(tc, edit_wire_pop_via);

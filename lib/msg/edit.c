@@ -114,6 +114,17 @@ int sipsrv_msg_via_pop(sipsrv_msg *msg)
 }
 
 /* Set a parameter "name=value" (value NULL: remove; "": no value). */
+/* How many of h's parameters are called name (any case). */
+static size_t param_count(msg_header_t const *h, const char *name)
+{
+  msg_param_t **pp = msg_header_params(h->sh_common);
+  size_t n = 0, len = strlen(name);
+  for (msg_param_t const *p = pp && *pp ? *pp : NULL; p && *p; p++)
+    if (strncasecmp(*p, name, len) == 0 && ((*p)[len] == '=' || (*p)[len] == '\0'))
+      n++;
+  return n;
+}
+
 static int set_param(sipsrv_msg *msg, msg_header_t *h, const char *name, const char *value)
 {
   su_home_t *home = msg_home(msg->msg);
@@ -130,8 +141,16 @@ static int set_param(sipsrv_msg *msg, msg_header_t *h, const char *name, const c
   p = *value ? su_sprintf(home, "%s=%s", name, value) : su_strdup(home, name);
   if (!p)
     return SIPSRV_E_NOMEM;
-  if (msg_header_replace_param(home, h->sh_common, p) < 0)
+  if (param_count(h, name) > 1) {
+    /* "received=a;received=b": replacing the first would leave a second
+     * that a parser may read instead (tests/fuzz/fuzz_parse). One only. */
+    while (msg_header_remove_param(h->sh_common, name) > 0)
+      ;
+    if (msg_header_add_param(home, h->sh_common, p) < 0)
+      return SIPSRV_E_NOMEM;
+  } else if (msg_header_replace_param(home, h->sh_common, p) < 0) {
     return SIPSRV_E_NOMEM;
+  }
   msg_fragment_clear_chain(h);
   return 0;
 }
