@@ -1947,6 +1947,28 @@ START_TEST(edit_copy_leaves_original)
 }
 END_TEST
 
+/* A request that kept a tolerated bad field (a second Content-Type lands
+ * in sip_error under its own class): Sofia-SIP's shallow copy of it made
+ * msg_serialize() assert (found by tests/fuzz/fuzz_roles); such a message
+ * is copied deeply. */
+START_TEST(edit_copy_with_error_field)
+{
+  sipsrv_msg *orig = parse_ok(RQ_LINE VIA_ONE MF70 DIALOG "Content-Type: application/sdp\r\n"
+                              "Content-Type: application/sdp\r\nContent-Length: 4\r\n\r\nv=0\n");
+  sipsrv_msg *c1 = ss_msg_copy(orig), *c2, *r;
+  ck_assert_ptr_nonnull(c1);
+  c2 = ss_msg_copy(c1);
+  ck_assert_ptr_nonnull(c2);
+  ck_assert_int_eq(sipsrv_msg_via_push(c2, "UDP", "proxy.example.com", 5060, "z9hG4bKe1", 0), 0);
+  r = reparse(c2, NULL);
+  ck_assert_int_eq(sipsrv_msg_via_count(r), 2);
+  sipsrv_msg_free(r);
+  sipsrv_msg_free(c2);
+  sipsrv_msg_free(c1);
+  sipsrv_msg_free(orig);
+}
+END_TEST
+
 /* ss_msg_wire_pop_via(): a response as received but its top Via (RFC 3261
  * 16.7 step 3), as bytes. */
 START_TEST(edit_wire_pop_via)
@@ -2237,6 +2259,7 @@ static Suite *suite(void)
   tcase_add_test(tc, edit_copy_via_pop_list);
   tcase_add_test(tc, edit_copy_leaves_original);
   tcase_add_test(tc, edit_wire_pop_via);
+  tcase_add_test(tc, edit_copy_with_error_field);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("reply_verdict");

@@ -80,7 +80,14 @@ sipsrv_msg *ss_msg_copy(const sipsrv_msg *src)
    * sharing the original's strings and wire bytes, which it sends as they
    * are (only edited headers are encoded again); the original is kept
    * alive as its parent until the copy is freed. About a quarter of a deep
-   * msg_dup()'s instructions (measured, callgrind). */
-  msg_t *m = src ? msg_copy(src->msg) : NULL;
+   * msg_dup()'s instructions (measured, callgrind).
+   * A message that kept a tolerated bad field (a second Content-Type, in
+   * sip_error under its own class) is copied deeply: Sofia-SIP's copy
+   * puts that field where msg_serialize() asserts (found by
+   * tests/fuzz/fuzz_roles). */
+  msg_t *m;
+  if (src && src->sip->sip_error)
+    return ss_msg_dup(src);
+  m = src ? msg_copy(src->msg) : NULL;
   return m ? ss_msg_wrap(m) : NULL;
 }
