@@ -38,7 +38,11 @@ struct px_ctx {
   bool initial;               /* no To tag: it may make a dialog */
   ss_peer src;
   px_targets t;
-  px_branch b[PX_MAX_TARGETS];
+  px_branch *b;               /* one per target, allocated once they are
+                                 known (never moved: each is its client
+                                 transaction's owner); a request lives on
+                                 for Timer L or J (32 s) after its answer,
+                                 and most have one target, not 16 */
   size_t nb;                  /* branches started */
   uint64_t loop;
   unsigned live;              /* the server transaction and client ones alive */
@@ -88,6 +92,7 @@ static void ctx_free(px_ctx *c)
     c->next->prev = c->prev;
   px_targets_clear(&c->t);
   sipsrv_msg_free(c->base);
+  ss_free(p->core, c->b);
   ss_free(p->core, c);
 }
 
@@ -547,6 +552,8 @@ static void on_routed(void *arg, px_targets *t)
     answer(c, 487, NULL, NULL);
   else if (!c->breadth)
     answer(c, 440, "Max-Breadth Exceeded", NULL);   /* RFC 5393: no branch at all */
+  else if (!(c->b = ss_zalloc(c->p->core, (t->n ? t->n : 1) * sizeof *c->b)))
+    answer(c, 503, "Out of Memory", "Retry-After: 5");
   else {
     if (c->p->cfg.serial)
       sort_by_q(t);
