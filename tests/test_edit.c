@@ -2101,6 +2101,23 @@ START_TEST(edit_reply_wire_fields)
                "Content-Length: 0\r\n\r\n");
   wire_like_reply(m, 404, NULL);
   sipsrv_msg_free(m);
+  /* Lines that ended in a bare LF go back with CRLF (RFC 3261 7). */
+  m = parse_ok("OPTIONS sip:bob@example.com SIP/2.0\n"
+               "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKw3\n"
+               "From: <sip:a@example.com>;tag=1\n"
+               "To: <sip:bob@example.com>\n"
+               "Call-ID: w3@192.0.2.1\n"
+               "CSeq: 1 OPTIONS\n"
+               "Content-Length: 0\n\n");
+  wire_like_reply(m, 200, NULL);
+  {
+    char buf[2048], tag[24];
+    long n = ss_reply_wire(m, 200, NULL, NULL, NULL, buf, sizeof buf, tag, sizeof tag);
+    ck_assert_int_gt(n, 0);
+    for (long i = 0; i < n; i++)
+      ck_assert_msg(buf[i] != '\n' || (i > 0 && buf[i - 1] == '\r'), "bare LF at %ld", i);
+  }
+  sipsrv_msg_free(m);
 }
 END_TEST
 

@@ -166,14 +166,24 @@ nomem:
   return SIPSRV_E_NOMEM;
 }
 
-/* Header h as received when Sofia-SIP still holds its text, else encoded.
+/* True when every line end in s[0..n) is CRLF (RFC 3261 7). */
+static bool crlf_only(const char *s, size_t n)
+{
+  for (const char *p = memchr(s, '\n', n); p; p = memchr(p + 1, '\n', n - (size_t)(p + 1 - s)))
+    if (p == s || p[-1] != '\r')
+      return false;
+  return true;
+}
+
+/* Header h as received when Sofia-SIP still holds its text (with CRLF line
+ * ends: a bare LF a sender got away with is not sent back), else encoded.
  * A list written on one line ("Via: a, b") keeps its text in the first
  * entry; the others point where it ends with no length (*end). */
 static void put_field(ss_sb *sb, msg_header_t const *h, const char **end, bool strip)
 {
   msg_common_t const *c = h->sh_common;
   size_t n;
-  if (c->h_data && c->h_len) {
+  if (c->h_data && c->h_len && crlf_only(c->h_data, c->h_len)) {
     n = c->h_len;
     *end = (const char *)c->h_data + n;
     if (strip)                           /* the line end: a tag goes before it */
