@@ -85,6 +85,12 @@ int ss_core_send(sipsrv_core *core, const ss_peer *peer, sipsrv_msg *m);
  * copies it). 0, or negative on transport failure. */
 int ss_core_send_wire(sipsrv_core *core, const ss_peer *peer, const sipsrv_msg *req, int status,
                       const char *buf, size_t len);
+/* Where a response to req, which came from peer, goes (RFC 3261 18.2.2, by
+ * its top Via): *out, for ss_core_send_to() (a UAS that sends its 2xx again
+ * after letting go of the request). */
+void ss_core_response_peer(const ss_peer *peer, const sipsrv_msg *req, ss_peer *out);
+/* Send the bytes of a response of status to exactly to. 0, or negative. */
+int ss_core_send_to(sipsrv_core *core, const ss_peer *to, int status, const char *buf, size_t len);
 
 /* A per-core random value (getrandom at creation) for tags that must be
  * unpredictable (RFC 3261 19.3). */

@@ -345,21 +345,30 @@ int ss_core_send(sipsrv_core *core, const ss_peer *peer, sipsrv_msg *m)
   return send_iov(core, peer->transport, conn, (struct sockaddr *)&dst, dstlen, m);
 }
 
+void ss_core_response_peer(const ss_peer *peer, const sipsrv_msg *req, ss_peer *out)
+{
+  *out = *peer;
+  if (peer->transport && peer->transport->ops)
+    response_dst(peer, req, &out->addr, &out->addrlen, &out->conn);
+}
+
+int ss_core_send_to(sipsrv_core *core, const ss_peer *to, int status, const char *buf, size_t len)
+{
+  struct iovec iov = { (void *)buf, len };
+  if (!to->transport || !to->transport->ops)
+    return SIPSRV_E_IO;                  /* removed */
+  return sent(core, to->transport,
+              to->transport->ops->send(to->transport->user, to->conn,
+                                       (const struct sockaddr *)&to->addr, to->addrlen, &iov, 1),
+              false, status);
+}
+
 int ss_core_send_wire(sipsrv_core *core, const ss_peer *peer, const sipsrv_msg *req, int status,
                       const char *buf, size_t len)
 {
-  struct sockaddr_storage dst;
-  socklen_t dstlen;
-  uint64_t conn;
-  struct iovec iov = { (void *)buf, len };
-
-  if (!peer->transport || !peer->transport->ops)
-    return SIPSRV_E_IO;                  /* removed */
-  response_dst(peer, req, &dst, &dstlen, &conn);
-  return sent(core, peer->transport,
-              peer->transport->ops->send(peer->transport->user, conn, (struct sockaddr *)&dst,
-                                         dstlen, &iov, 1),
-              false, status);
+  ss_peer to;
+  ss_core_response_peer(peer, req, &to);
+  return ss_core_send_to(core, &to, status, buf, len);
 }
 
 /* ---- receiving -------------------------------------------------------- */

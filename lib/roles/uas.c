@@ -21,8 +21,10 @@ typedef struct uas_dialog {
   char *call_id, *local_tag, *remote_tag;
   uint32_t remote_cseq;
   bool acked;
-  sipsrv_msg *ok;             /* the 2xx, retransmitted until the ACK (13.3.1.4) */
-  ss_peer peer;
+  char *ok;                   /* the 2xx as sent, again until the ACK (13.3.1.4) */
+  size_t ok_len;
+  int ok_status;
+  ss_peer peer;               /* where it goes (18.2.2, resolved when first sent) */
   ss_timer t_retx, t_giveup;
   uint32_t interval;
   sipsrv_uas *uas;
@@ -136,7 +138,7 @@ static void dialog_free(uas_dialog *d)
   if (d->next)
     d->next->prev = d->prev;
   u->ndialogs--;
-  sipsrv_msg_free(d->ok);
+  ss_free(u->core, d->ok);
   ss_free(u->core, d->call_id);
   ss_free(u->core, d->local_tag);
   ss_free(u->core, d->remote_tag);
@@ -163,7 +165,7 @@ static void dialog_retx(ss_timer *tm, void *arg)
   if (d->acked || !d->ok)
     return;
   ss_core_timer_values(d->uas->core, &t1, &t2, &t4);
-  ss_core_send(d->uas->core, &d->peer, d->ok);
+  ss_core_send_to(d->uas->core, &d->peer, d->ok_status, d->ok, d->ok_len);
   d->interval = d->interval * 2 < t2 ? d->interval * 2 : t2;
   ss_timer_start(ss_core_timers(d->uas->core), &d->t_retx, ss_core_now(d->uas->core) + d->interval,
                  dialog_retx, d);
@@ -194,15 +196,26 @@ static void dialog_arm(uas_dialog *d)
                  dialog_giveup, d);
 }
 
-static void dialog_rearm(uas_dialog *d, sipsrv_msg *ok, const ss_peer *peer)
+/* The 2xx a dialog sends again: its bytes (taken) and where they go. */
+typedef struct uas_ok {
+  char *wire;
+  size_t len;
+  int status;
+  ss_peer to;
+} uas_ok;
+
+static void dialog_rearm(uas_dialog *d, uas_ok *ok)
 {
-  sipsrv_msg_free(d->ok);
-  d->ok = ok;
-  d->peer = *peer;
+  ss_free(d->uas->core, d->ok);
+  d->ok = ok->wire;
+  d->ok_len = ok->len;
+  d->ok_status = ok->status;
+  d->peer = ok->to;
+  ok->wire = NULL;
   dialog_arm(d);
 }
 
-static uas_dialog *dialog_new(sipsrv_uas *u, const sipsrv_request *r, sipsrv_msg *ok)
+static uas_dialog *dialog_new(sipsrv_uas *u, const sipsrv_request *r, uas_ok *ok)
 {
   uas_dialog *d = ss_zalloc(u->core, sizeof *d);
   sipsrv_addr from;
@@ -217,8 +230,11 @@ static uas_dialog *dialog_new(sipsrv_uas *u, const sipsrv_request *r, sipsrv_msg
   d->local_tag = dupstr(u->core, r->tag);
   d->remote_tag = dupstr(u->core, from.tag);
   d->remote_cseq = seq;
-  d->ok = ok;
-  d->peer = *ss_txn_peer(r->st);
+  d->ok = ok->wire;
+  d->ok_len = ok->len;
+  d->ok_status = ok->status;
+  d->peer = ok->to;
+  ok->wire = NULL;
   ss_timer_init(&d->t_retx);
   ss_timer_init(&d->t_giveup);
   d->next = u->dialogs;
@@ -227,6 +243,7 @@ static uas_dialog *dialog_new(sipsrv_uas *u, const sipsrv_request *r, sipsrv_msg
   u->dialogs = d;
   u->ndialogs++;
   if (!d->call_id || !d->local_tag || !d->remote_tag || !dialog_index(u, d)) {
+    ok->wire = d->ok;                    /* the caller's again */
     d->ok = NULL;
     dialog_free(d);
     return NULL;
@@ -439,7 +456,8 @@ int sipsrv_request_respond(sipsrv_request *r, int status, const char *phrase,
                            const sipsrv_reply_opts *opts)
 {
   sipsrv_uas *u;
-  sipsrv_msg *rsp, *keep = NULL;
+  sipsrv_msg *rsp;
+  uas_ok keep = { NULL, 0, status, { 0 } };
   bool invite_ok;
   ss_txn *st;
   int rc;
@@ -475,21 +493,24 @@ int sipsrv_request_respond(sipsrv_request *r, int status, const char *phrase,
     return rc;
   invite_ok = status >= 200 && status < 300 && sipsrv_msg_method(r->msg) == SIPSRV_METHOD_INVITE;
   if (invite_ok) {
-    /* The dialog keeps its own copy to retransmit (13.3.1.4). */
-    sipsrv_verdict v;
-    char buf[8192];
-    long n = sipsrv_msg_serialize(rsp, buf, sizeof buf);
-    if (n <= 0 || (size_t)n > sizeof buf || sipsrv_msg_parse(&keep, buf, (size_t)n, 0, &v) < 0) {
+    /* The dialog keeps the bytes to send again (13.3.1.4), and where they
+     * go: the request is let go of once answered. */
+    long n = sipsrv_msg_serialize(rsp, NULL, 0);
+    keep.wire = n > 0 ? ss_alloc(u->core, (size_t)n) : NULL;
+    if (!keep.wire || sipsrv_msg_serialize(rsp, keep.wire, (size_t)n) != n) {
+      ss_free(u->core, keep.wire);
       sipsrv_msg_free(rsp);
       return SIPSRV_E_NOMEM;
     }
+    keep.len = (size_t)n;
+    ss_core_response_peer(ss_txn_peer(r->st), r->msg, &keep.to);
   }
   if (status >= 200)
     r->done = true;
   st = r->st;
   rc = ss_txn_respond(st, rsp);
   if (rc < 0) {
-    sipsrv_msg_free(keep);
+    ss_free(u->core, keep.wire);
     if (rc != SIPSRV_E_IO)
       r->done = status < 200 ? r->done : false;
     return rc;                           /* on SIPSRV_E_IO ev_terminated freed r */
@@ -501,9 +522,9 @@ int sipsrv_request_respond(sipsrv_request *r, int status, const char *phrase,
     if (sipsrv_msg_from(r->msg, &from) == 0)
       d = dialog_find(u, sipsrv_msg_call_id(r->msg), r->tag, from.tag);
     if (d)
-      dialog_rearm(d, keep, ss_txn_peer(st));
-    else if (!dialog_new(u, r, keep))
-      sipsrv_msg_free(keep);
+      dialog_rearm(d, &keep);
+    else if (!dialog_new(u, r, &keep))
+      ss_free(u->core, keep.wire);
   }
   /* After its final answer the request stays (hidden from the application)
    * until its transaction ends: merged-request detection (8.2.2.2) and CANCEL
@@ -722,7 +743,7 @@ static bool uas_ack(void *self, ss_txn *ist, sipsrv_msg *ack, const ss_peer *src
     d->acked = true;
     ss_timer_stop(ss_core_timers(u->core), &d->t_retx);
     ss_timer_stop(ss_core_timers(u->core), &d->t_giveup);
-    sipsrv_msg_free(d->ok);
+    ss_free(u->core, d->ok);
     d->ok = NULL;
   }
   sipsrv_msg_free(ack);
