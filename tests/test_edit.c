@@ -517,25 +517,33 @@ START_TEST(edit_via_received_no_rport)
 }
 END_TEST
 
-/* RFC 3581 4: a Via with an empty rport gets the source port in it. */
-START_TEST(edit_via_received_rport)
+/* Stamp received=192.0.2.9 and rport=port on req's top Via: the bytes
+ * sent hold each once, with the value set, and the branch as it was. */
+static void check_stamp(const char *req, unsigned port, const char *branch)
 {
-  static const char req[] = RQ_LINE VIA_C_LINE MF70 DIALOG CL0 END;
   sipsrv_msg *m = parse_ok(req), *r;
   sipsrv_via v;
-  char *out;
+  char *out, want[32];
 
-  ck_assert_int_eq(sipsrv_msg_via_set_received(m, "192.0.2.9", 5070), 0);
+  snprintf(want, sizeof want, "rport=%u", port);
+  ck_assert_int_eq(sipsrv_msg_via_set_received(m, "192.0.2.9", port), 0);
   r = reparse(m, &out);
   ck_assert_int_eq(sipsrv_msg_via(r, 0, &v), 0);
   ck_assert_pstr_eq(v.received, "192.0.2.9");
-  ck_assert_pstr_eq(v.rport, "5070");
-  ck_assert_pstr_eq(v.branch, "z9hG4bKc");
+  ck_assert_pstr_eq(v.rport, want + 6);
+  ck_assert_pstr_eq(v.branch, branch);
+  ck_assert_int_eq(count_of(out, "received="), 1);
   ck_assert_int_eq(count_of(out, "rport"), 1);
-  ck_assert_ptr_nonnull(strstr(out, "rport=5070"));
+  ck_assert_ptr_nonnull(strstr(out, want));
   free(out);
   sipsrv_msg_free(r);
   sipsrv_msg_free(m);
+}
+
+/* RFC 3581 4: a Via with an empty rport gets the source port in it. */
+START_TEST(edit_via_received_rport)
+{
+  check_stamp(RQ_LINE VIA_C_LINE MF70 DIALOG CL0 END, 5070, "z9hG4bKc");
 }
 END_TEST
 
@@ -1862,22 +1870,9 @@ END_TEST
  * (found by tests/fuzz/fuzz_parse). The same for rport (RFC 3581 4). */
 START_TEST(edit_via_received_repeated)
 {
-  sipsrv_msg *m = parse_ok(RQ_LINE "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKr2;received=192.0.2.7;rport=1;received=192.0.2.8;rport=2\r\n"
-                           MF70 DIALOG CL0 END);
-  sipsrv_msg *r;
-  sipsrv_via v;
-  char *bytes;
-  ck_assert_int_eq(sipsrv_msg_via_set_received(m, "192.0.2.9", 5071), 0);
-  r = reparse(m, &bytes);
-  ck_assert_int_eq(sipsrv_msg_via(r, 0, &v), 0);
-  ck_assert_str_eq(v.received, "192.0.2.9");
-  ck_assert_str_eq(v.rport, "5071");
-  ck_assert_int_eq(count_of(bytes, "received="), 1);
-  ck_assert_int_eq(count_of(bytes, "rport"), 1);
-  ck_assert_str_eq(v.branch, "z9hG4bKr2");
-  free(bytes);
-  sipsrv_msg_free(r);
-  sipsrv_msg_free(m);
+  check_stamp(RQ_LINE "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKr2;received=192.0.2.7;rport=1;"
+                      "received=192.0.2.8;rport=2\r\n" MF70 DIALOG CL0 END,
+              5071, "z9hG4bKr2");
 }
 END_TEST
 
@@ -1887,6 +1882,18 @@ END_TEST
  * its way up, the request it works from) is a copy sharing the original's
  * text; edits stay in the copy, the original's bytes stay as they were,
  * and the copy outlives the original's owner. */
+/* r's Via branches are exactly the NULL-terminated want, in order. */
+static void branches_are(const sipsrv_msg *r, const char *const *want)
+{
+  sipsrv_via v;
+  int n = 0;
+  for (; want[n]; n++) {
+    ck_assert_int_eq(sipsrv_msg_via(r, n, &v), 0);
+    ck_assert_str_eq(v.branch, want[n]);
+  }
+  ck_assert_int_eq(sipsrv_msg_via_count(r), n);
+}
+
 START_TEST(edit_copy_via_pop_list)
 {
   /* A response whose first Via line holds two values: popping ours from a
@@ -1895,16 +1902,11 @@ START_TEST(edit_copy_via_pop_list)
   sipsrv_msg *orig = parse_ok(rsp);
   sipsrv_msg *c = ss_msg_copy(orig), *r;
   char *bytes;
-  sipsrv_via v;
   ck_assert_ptr_nonnull(c);
   ck_assert_int_eq(sipsrv_msg_via_pop(c), 0);
   sipsrv_msg_free(orig);                 /* the copy keeps what it shares */
   r = reparse(c, &bytes);
-  ck_assert_int_eq(sipsrv_msg_via_count(r), 2);
-  ck_assert_int_eq(sipsrv_msg_via(r, 0, &v), 0);
-  ck_assert_str_eq(v.branch, "z9hG4bKb");
-  ck_assert_int_eq(sipsrv_msg_via(r, 1, &v), 0);
-  ck_assert_str_eq(v.branch, "z9hG4bKc");
+  branches_are(r, (const char *const[]){ "z9hG4bKb", "z9hG4bKc", NULL });
   ck_assert_int_eq(count_of(bytes, "z9hG4bKa"), 0);
   free(bytes);
   sipsrv_msg_free(r);
@@ -1917,7 +1919,6 @@ START_TEST(edit_copy_leaves_original)
   sipsrv_msg *orig = parse_ok(INVITE3);
   sipsrv_msg *c = ss_msg_copy(orig), *c2, *r;
   char *before = wire(orig, NULL), *after, *bytes;
-  sipsrv_via v;
   ck_assert_int_eq(sipsrv_msg_via_pop(c), 0);
   ck_assert_int_eq(sipsrv_msg_max_forwards_dec(c), 69);
   /* A copy of the copy (a branch of the request the proxy works from) with
@@ -1928,11 +1929,7 @@ START_TEST(edit_copy_leaves_original)
   after = wire(orig, NULL);
   ck_assert_str_eq(before, after);       /* the original's bytes as they were */
   r = reparse(c2, &bytes);
-  ck_assert_int_eq(sipsrv_msg_via_count(r), 3);
-  ck_assert_int_eq(sipsrv_msg_via(r, 0, &v), 0);
-  ck_assert_str_eq(v.branch, "z9hG4bKnew");
-  ck_assert_int_eq(sipsrv_msg_via(r, 1, &v), 0);
-  ck_assert_str_eq(v.branch, "z9hG4bKb");
+  branches_are(r, (const char *const[]){ "z9hG4bKnew", "z9hG4bKb", "z9hG4bKc", NULL });
   ck_assert_int_eq(sipsrv_msg_max_forwards(r), 69);
   free(bytes);
   sipsrv_msg_free(r);
@@ -2065,6 +2062,8 @@ static void wire_like_reply(sipsrv_msg *req, int status, const char *headers)
   if (headers)
     ck_assert_ptr_nonnull(strstr(buf, headers));
   ck_assert_int_eq(memcmp(buf + n - 4, "\r\n\r\n", 4), 0);
+  for (long i = 0; i < n; i++)
+    ck_assert_msg(buf[i] != '\n' || (i > 0 && buf[i - 1] == '\r'), "bare LF at %ld", i);
   sipsrv_msg_free(a);
   sipsrv_msg_free(b);
   free(bw);
@@ -2082,42 +2081,39 @@ START_TEST(edit_reply_wire_fields)
   ck_assert_int_eq(sipsrv_msg_via_set_received(m, "192.0.2.9", 5071), 0);
   wire_like_reply(m, 200, NULL);
   sipsrv_msg_free(m);
-  /* A To with its tag keeps it; compact forms and a folded To. */
-  m = parse_ok("BYE sip:bob@192.0.2.4 SIP/2.0\r\n"
-               "v: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKw1;rport\r\n"
-               "f: <sip:a@example.com>;tag=1\r\n"
-               "t: <sip:bob@example.com>;tag=abc\r\n"
-               "i: w1@192.0.2.1\r\n"
-               "CSeq: 2 BYE\r\n"
-               "l: 0\r\n\r\n");
-  wire_like_reply(m, 200, NULL);
-  sipsrv_msg_free(m);
-  m = parse_ok("OPTIONS sip:bob@example.com SIP/2.0\r\n"
-               "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKw2\r\n"
-               "From: <sip:a@example.com>;tag=1\r\n"
-               "To:\r\n <sip:bob@example.com> \r\n"
-               "Call-ID: w2@192.0.2.1\r\n"
-               "CSeq: 1 OPTIONS\r\n"
-               "Content-Length: 0\r\n\r\n");
-  wire_like_reply(m, 404, NULL);
-  sipsrv_msg_free(m);
-  /* Lines that ended in a bare LF go back with CRLF (RFC 3261 7). */
-  m = parse_ok("OPTIONS sip:bob@example.com SIP/2.0\n"
-               "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKw3\n"
-               "From: <sip:a@example.com>;tag=1\n"
-               "To: <sip:bob@example.com>\n"
-               "Call-ID: w3@192.0.2.1\n"
-               "CSeq: 1 OPTIONS\n"
-               "Content-Length: 0\n\n");
-  wire_like_reply(m, 200, NULL);
-  {
-    char buf[2048], tag[24];
-    long n = ss_reply_wire(m, 200, NULL, NULL, NULL, buf, sizeof buf, tag, sizeof tag);
-    ck_assert_int_gt(n, 0);
-    for (long i = 0; i < n; i++)
-      ck_assert_msg(buf[i] != '\n' || (i > 0 && buf[i - 1] == '\r'), "bare LF at %ld", i);
+  /* A To with its tag keeps it; compact forms; a folded To; lines that
+   * ended in a bare LF (they go back with CRLF, RFC 3261 7). */
+  static const struct {
+    const char *text;
+    int status;
+  } more[] = {
+    { "BYE sip:bob@192.0.2.4 SIP/2.0\r\n"
+      "v: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKw1;rport\r\n"
+      "f: <sip:a@example.com>;tag=1\r\n"
+      "t: <sip:bob@example.com>;tag=abc\r\n"
+      "i: w1@192.0.2.1\r\n"
+      "CSeq: 2 BYE\r\n"
+      "l: 0\r\n\r\n", 200 },
+    { "OPTIONS sip:bob@example.com SIP/2.0\r\n"
+      "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKw2\r\n"
+      "From: <sip:a@example.com>;tag=1\r\n"
+      "To:\r\n <sip:bob@example.com> \r\n"
+      "Call-ID: w2@192.0.2.1\r\n"
+      "CSeq: 1 OPTIONS\r\n"
+      "Content-Length: 0\r\n\r\n", 404 },
+    { "OPTIONS sip:bob@example.com SIP/2.0\n"
+      "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKw3\n"
+      "From: <sip:a@example.com>;tag=1\n"
+      "To: <sip:bob@example.com>\n"
+      "Call-ID: w3@192.0.2.1\n"
+      "CSeq: 1 OPTIONS\n"
+      "Content-Length: 0\n\n", 200 },
+  };
+  for (size_t i = 0; i < sizeof more / sizeof more[0]; i++) {
+    m = parse_ok(more[i].text);
+    wire_like_reply(m, more[i].status, NULL);
+    sipsrv_msg_free(m);
   }
-  sipsrv_msg_free(m);
 }
 END_TEST
 

@@ -1323,26 +1323,15 @@ END_TEST
  * 21.5.1): a location lookup that fails answers 500 with Retry-After, and
  * the proxy logs the store failing once, not per request, and once when it
  * works again. */
-static int px_store_fail, px_store_back;
-
-static void px_store_log(sipsrv_log_level level, const char *msg, void *user)
-{
-  (void)level;
-  (void)user;
-  if (strstr(msg, "proxy: location store failing"))
-    px_store_fail++;
-  if (strstr(msg, "proxy: location store works again (3 request(s)"))
-    px_store_back++;
-}
-
 START_TEST(proxy_store_failure_logged_once)
 {
   world *w = world_new(NULL, W_ASYNC);
   char branch[32], cid[32];
   size_t from;
 
-  px_store_fail = px_store_back = 0;
-  ck_assert_int_eq(sipsrv_core_set_log(w->core, px_store_log, SIPSRV_LOG_WARN, NULL), 0);
+  tlogcount log = { "proxy: location store failing",
+                    "proxy: location store works again (3 request(s)", 0, 0 };
+  ck_assert_int_eq(sipsrv_core_set_log(w->core, tlog_count, SIPSRV_LOG_WARN, &log), 0);
   for (int i = 0; i < 3; i++) {
     snprintf(branch, sizeof branch, "z9hG4bKfail%d", i);
     snprintf(cid, sizeof cid, "fail-%d@192.0.2.1", i);
@@ -1354,14 +1343,14 @@ START_TEST(proxy_store_failure_logged_once)
     ck_assert_int_eq(sipsrv_msg_status(msg_at(w, one(w, from, "500", CALLER))), 500);
     ck_assert_ptr_nonnull(strstr(w->sent[w->nsent - 1].data, "\r\nRetry-After: 5\r\n"));
   }
-  ck_assert_int_eq(px_store_fail, 1);
-  ck_assert_int_eq(px_store_back, 0);
+  ck_assert_int_eq(log.nfail, 1);
+  ck_assert_int_eq(log.nback, 0);
   from = w->nsent;
   send_rq(w, RQ(.method = "INVITE", .branch = "z9hG4bKok", .call_id = "ok@192.0.2.1"));
   as_complete(w, C1);
   one(w, from, "INVITE", UA1);
-  ck_assert_int_eq(px_store_fail, 1);
-  ck_assert_int_eq(px_store_back, 1);
+  ck_assert_int_eq(log.nfail, 1);
+  ck_assert_int_eq(log.nback, 1);
   world_fini(w);
 }
 END_TEST

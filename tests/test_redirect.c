@@ -515,22 +515,12 @@ END_TEST
 
 /* store.h: an asynchronous store answers later; the 302 goes then. A store
  * failure is logged once per episode (ARCHITECTURE.md). */
-static int rd_store_fail, rd_store_back;
-
-static void rd_store_log(sipsrv_log_level level, const char *msg, void *user)
-{
-  (void)level;
-  (void)user;
-  rd_store_fail += strstr(msg, "redirect: location store failing") != NULL;
-  rd_store_back += strstr(msg, "redirect: location store works again") != NULL;
-}
-
 START_TEST(redirect_async_store)
 {
   world *w = world_new(W_ASYNC, RULE_NONE);
   sipsrv_binding b;
-  rd_store_fail = rd_store_back = 0;
-  ck_assert_int_eq(sipsrv_core_set_log(w->core, rd_store_log, SIPSRV_LOG_WARN, NULL), 0);
+  tlogcount log = { "redirect: location store failing", "redirect: location store works again", 0, 0 };
+  ck_assert_int_eq(sipsrv_core_set_log(w->core, tlog_count, SIPSRV_LOG_WARN, &log), 0);
   memset(&b, 0, sizeof b);
   b.contact = C1;
   b.q = -1;
@@ -551,13 +541,13 @@ START_TEST(redirect_async_store)
   w->as.pending = false;
   w->as.done(w->as.ctx, SIPSRV_E_STORE, NULL, 0);
   ck_assert_int_eq(last_status(w), 500);
-  ck_assert_int_eq(rd_store_fail, 1);
+  ck_assert_int_eq(log.nfail, 1);
   send_rq(w, "INVITE", BOB, "z9hG4bKr4");
   w->as.pending = false;
   w->as.done(w->as.ctx, 0, &b, 1);
   ck_assert_int_eq(last_status(w), 302);
-  ck_assert_int_eq(rd_store_fail, 1);
-  ck_assert_int_eq(rd_store_back, 1);
+  ck_assert_int_eq(log.nfail, 1);
+  ck_assert_int_eq(log.nback, 1);
 }
 END_TEST
 

@@ -1402,18 +1402,6 @@ END_TEST
  * starts failing and once when it works again, not for every REGISTER:
  * the file made read-only (PRAGMA query_only, as a read-only remount), the
  * database locked by another process past the busy timeout, the disk full. */
-static int store_log_fail, store_log_back;
-
-static void count_store_log(sipsrv_log_level level, const char *msg, void *user)
-{
-  (void)level;
-  (void)user;
-  if (strstr(msg, "location store failing"))
-    store_log_fail++;
-  if (strstr(msg, "location store works again"))
-    store_log_back++;
-}
-
 START_TEST(registrar_sqlite_faults_logged_once)
 {
   sipsrv_store_sqlite_cfg scfg = SIPSRV_STORE_SQLITE_CFG_INIT;
@@ -1426,8 +1414,8 @@ START_TEST(registrar_sqlite_faults_logged_once)
   snprintf(path, sizeof path, "/tmp/sipsrv-regf-%d.db", (int)getpid());
   unlink(path);
   world_core(&w, true);
-  store_log_fail = store_log_back = 0;
-  ck_assert_int_eq(sipsrv_core_set_log(w.core, count_store_log, SIPSRV_LOG_WARN, NULL), 0);
+  tlogcount log = { "location store failing", "location store works again", 0, 0 };
+  ck_assert_int_eq(sipsrv_core_set_log(w.core, tlog_count, SIPSRV_LOG_WARN, &log), 0);
   scfg.path = path;
   scfg.durable = 0;
   scfg.busy_timeout_ms = 20;
@@ -1443,30 +1431,30 @@ START_TEST(registrar_sqlite_faults_logged_once)
     ck_assert_int_eq(reg(&w, REG(.cseq = cseq++, .headers = "Contact: <sip:bob@192.0.2.2>\r\n")), 500);
     wire_has(last(&w), "Retry-After: 5");
   }
-  ck_assert_int_eq(store_log_fail, 1);
+  ck_assert_int_eq(log.nfail, 1);
   ck_assert_int_eq(sqlite3_exec(db, "PRAGMA query_only = OFF", NULL, NULL, NULL), SQLITE_OK);
   ck_assert_int_eq(reg(&w, REG(.cseq = cseq++, .headers = "Contact: <sip:bob@192.0.2.3>\r\n")), 200);
-  ck_assert_int_eq(store_log_back, 1);
+  ck_assert_int_eq(log.nback, 1);
 
   /* Locked by another connection past the busy timeout. */
   ck_assert_int_eq(sqlite3_open(path, &other), SQLITE_OK);
   ck_assert_int_eq(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
   ck_assert_int_eq(reg(&w, REG(.cseq = cseq++, .headers = "Contact: <sip:bob@192.0.2.4>\r\n")), 500);
   ck_assert_int_eq(reg(&w, REG(.cseq = cseq++, .headers = "Contact: <sip:bob@192.0.2.4>\r\n")), 500);
-  ck_assert_int_eq(store_log_fail, 2);
+  ck_assert_int_eq(log.nfail, 2);
   ck_assert_int_eq(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
   sqlite3_close(other);
   ck_assert_int_eq(reg(&w, REG(.cseq = cseq++, .headers = "Contact: <sip:bob@192.0.2.5>\r\n")), 200);
-  ck_assert_int_eq(store_log_back, 2);
+  ck_assert_int_eq(log.nback, 2);
 
   /* The disk full. */
   ck_assert_int_eq(sqlite3_exec(db, "PRAGMA max_page_count = 1", NULL, NULL, NULL), SQLITE_OK);
   snprintf(hdr, sizeof hdr, "Contact: <sip:bob@192.0.2.6;x=%01900d>\r\n", 1);
   ck_assert_int_eq(reg(&w, REG(.cseq = cseq++, .headers = hdr)), 500);
-  ck_assert_int_eq(store_log_fail, 3);
+  ck_assert_int_eq(log.nfail, 3);
   ck_assert_int_eq(sqlite3_exec(db, "PRAGMA max_page_count = 1000000", NULL, NULL, NULL), SQLITE_OK);
   ck_assert_int_eq(reg(&w, REG(.cseq = cseq++, .headers = "Contact: <sip:bob@192.0.2.7>\r\n")), 200);
-  ck_assert_int_eq(store_log_back, 3);
+  ck_assert_int_eq(log.nback, 3);
   /* The bindings are the last ones stored: nothing was lost on the way. */
   ck_assert_int_eq(fetch(&w, NULL), 200);
   ck_assert_ptr_nonnull(strstr(last(&w)->data, "<sip:bob@192.0.2.7>"));

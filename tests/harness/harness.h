@@ -8,6 +8,8 @@
 #ifndef SS_HARNESS_H
 #define SS_HARNESS_H
 
+#include <sipsrv/log.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -89,6 +91,16 @@ struct Suite;
 /* Run a Check suite with its summary on standard output; the exit status of
  * a test executable: 0 when every check passed, 1 otherwise. */
 int harness_run(struct Suite *s);
+
+/* ---- log lines ------------------------------------------------------------ */
+
+/* Counts the log lines that hold a given text, a sipsrv_log_cb:
+ * sipsrv_core_set_log(core, tlog_count, level, &counter). */
+typedef struct tlogcount {
+  const char *fail, *back;   /* texts to look for */
+  int nfail, nback;          /* lines that held them */
+} tlogcount;
+void tlog_count(sipsrv_log_level level, const char *msg, void *user);
 
 /* ---- corpora ------------------------------------------------------------ */
 

@@ -3,6 +3,16 @@
 
 #include "harness.h"
 
+#include <string.h>
+
+void tlog_count(sipsrv_log_level level, const char *msg, void *user)
+{
+  tlogcount *t = user;
+  (void)level;
+  t->nfail += t->fail && strstr(msg, t->fail) != NULL;
+  t->nback += t->back && strstr(msg, t->back) != NULL;
+}
+
 int harness_run(Suite *s)
 {
   SRunner *sr = srunner_create(s);
