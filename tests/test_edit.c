@@ -1944,6 +1944,27 @@ START_TEST(edit_copy_leaves_original)
 }
 END_TEST
 
+/* A reference (the proxy's request to route, before 16.4 needs a copy of
+ * its own) outlives the holder it came from, and a copy made from it too. */
+START_TEST(edit_ref_outlives_holder)
+{
+  sipsrv_msg *orig = parse_ok(INVITE3);
+  char *before = wire(orig, NULL), *after;
+  sipsrv_msg *ref = ss_msg_ref(orig), *c;
+  ck_assert_ptr_eq(ref, orig);
+  sipsrv_msg_free(orig);                 /* the transaction lets go first */
+  c = ss_msg_copy(ref);
+  ck_assert_ptr_nonnull(c);
+  after = wire(ref, NULL);
+  ck_assert_str_eq(before, after);
+  sipsrv_msg_free(ref);
+  ck_assert_int_eq(sipsrv_msg_via_count(c), 3);
+  sipsrv_msg_free(c);
+  free(before);
+  free(after);
+}
+END_TEST
+
 /* A request that kept a tolerated bad field (a second Content-Type lands
  * in sip_error under its own class): Sofia-SIP's shallow copy of it made
  * msg_serialize() assert (found by tests/fuzz/fuzz_roles); such a message
@@ -2271,6 +2292,7 @@ static Suite *suite(void)
   tcase_add_test(tc, edit_via_received_repeated);
   tcase_add_test(tc, edit_copy_via_pop_list);
   tcase_add_test(tc, edit_copy_leaves_original);
+  tcase_add_test(tc, edit_ref_outlives_holder);
   tcase_add_test(tc, edit_wire_pop_via);
   tcase_add_test(tc, edit_copy_with_error_field);
   suite_add_tcase(s, tc);

@@ -1455,6 +1455,14 @@ static int respond_wire(ss_txn *st, int status)
     if (F.req_txn[i] == st)
       req = F.req_copy[i];
   ck_assert_ptr_nonnull(req);
+  if (status < 200) {          /* provisionals: bytes as a proxy forwards them */
+    sipsrv_msg *rsp = NULL;
+    ck_assert_int_eq(sipsrv_msg_reply(&rsp, req, status, NULL, NULL), 0);
+    n = sipsrv_msg_serialize(rsp, buf, sizeof buf);
+    sipsrv_msg_free(rsp);
+    ck_assert_int_gt(n, 0);
+    return ss_txn_respond_wire(st, status, buf, (size_t)n, "");
+  }
   n = ss_reply_wire(req, status, NULL, NULL, "Retry-After: 5", buf, sizeof buf, tag, sizeof tag);
   ck_assert_int_gt(n, 0);
   return ss_txn_respond_wire(st, status, buf, (size_t)n, tag);
@@ -1510,6 +1518,38 @@ START_TEST(txn_ist_wire_final)
   ck_assert_uint_eq(F.nack, 0);
   advance(10 * T64);
   CHECK_SENDS_AT(0, 500, 1500);
+}
+END_TEST
+
+/* 17.2.1 with a provisional as bytes (a proxy forwarding a 180 upstream):
+ * a retransmitted INVITE in Proceeding gets those bytes again, the 100
+ * Trying is not sent after it, and the final replaces it. */
+START_TEST(txn_ist_wire_provisional)
+{
+  rq r = rq_new("INVITE", "z9hG4bKistwp");
+  ss_txn *st = server(&r, false);
+
+  advance_to(100);
+  ck_assert_int_eq(respond_wire(st, 180), 0);
+  ck_assert_int_eq(ss_txn_state_of(st), SS_TXN_PROCEEDING);
+  advance_to(400);                        /* no 100 at 200: a provisional went */
+  recv_req(&r, false);
+  CHECK_SENDS_AT(100, 400);
+  ck_assert_int_eq(sent_status(0), 180);
+  check_all_same(0, 1);
+  ck_assert_int_eq(respond_wire(st, 183), 0);
+  advance_to(600);
+  recv_req(&r, false);
+  CHECK_SENDS_AT(100, 400, 400, 600);
+  ck_assert_int_eq(sent_status(2), 183);
+  check_all_same(2, 3);
+  ck_assert_int_eq(respond_wire(st, 486), 0);
+  ck_assert_int_eq(ss_txn_state_of(st), SS_TXN_COMPLETED);
+  recv_req(&r, false);
+  ck_assert_uint_eq(F.nsent, 6);
+  ck_assert_int_eq(sent_status(4), 486);
+  check_all_same(4, 5);
+  ck_assert_uint_eq(F.nreq, 1);
 }
 END_TEST
 
@@ -2475,6 +2515,7 @@ static Suite *suite(void)
   tcase_add_test(tc, txn_nist_final_completed);
   tcase_add_test(tc, txn_nist_wire_final);
   tcase_add_test(tc, txn_ist_wire_final);
+  tcase_add_test(tc, txn_ist_wire_provisional);
   tcase_add_test(tc, txn_nist_tcp_timer_j);
   tcase_add_test(tc, txn_nist_guard);
 

@@ -74,6 +74,12 @@ sipsrv_msg *ss_msg_dup(const sipsrv_msg *src)
   return m ? ss_msg_wrap(m) : NULL;
 }
 
+sipsrv_msg *ss_msg_ref(const sipsrv_msg *src)
+{
+  /* The wrapper lives in the message's home: one for every holder. */
+  return src && msg_ref_create(src->msg) ? (sipsrv_msg *)src : NULL;
+}
+
 sipsrv_msg *ss_msg_copy(const sipsrv_msg *src)
 {
   /* New header structures (edits and list changes stay in the copy)

@@ -117,6 +117,9 @@ sipsrv_msg *ss_msg_dup(const sipsrv_msg *src);
  * it lives: cheaper to make and to send, dearer to keep. NULL without
  * memory. */
 sipsrv_msg *ss_msg_copy(const sipsrv_msg *src);
+/* The same message, one reference more (sipsrv_msg_free() drops one): to
+ * read, never to edit, as long as another holder may read it. */
+sipsrv_msg *ss_msg_ref(const sipsrv_msg *src);
 
 /* FNV-1a of s folded into h, then a field separator ("ab"+"c" differs from
  * "a"+"bc"); start from SS_HASH_INIT. NULL hashes as "". */

@@ -161,9 +161,9 @@ static void send_up(px_ctx *c, const sipsrv_msg *rsp, bool ours)
                     (s == SS_TXN_ACCEPTED && code >= 200 && code < 300);
   sipsrv_msg *m;
 
-  if (through_st && !ours && code >= 200) {
-    /* A final as received but our Via (16.7 step 3), as bytes: no copy of
-     * the response to edit, encode and free. */
+  if (through_st && !ours) {
+    /* As received but our Via (16.7 step 3), as bytes: no copy of the
+     * response to edit, encode and free. */
     char buf[8192];
     long n = ss_msg_wire_pop_via((sipsrv_msg *)rsp, buf, sizeof buf);
     const char *tag = rsp->sip->sip_to ? rsp->sip->sip_to->a_tag : NULL;
@@ -562,6 +562,24 @@ static void on_routed(void *arg, px_targets *t)
   leave(c);
 }
 
+/* The request to route starts as the server transaction's own (one
+ * reference more, no copy): most requests need no edit before each
+ * branch copies it. Before 16.4 takes a Route value off, or 22.3 the
+ * credentials of our realm, it becomes a copy of its own, so that the
+ * transaction keeps the request as received. false without memory. */
+static bool own_base(px_ctx *c)
+{
+  const sip_t *sip = c->base->sip;
+  sipsrv_msg *m;
+  if (!sip->sip_route && !sip->sip_proxy_authorization)
+    return true;
+  if (!(m = ss_msg_copy(c->base)))
+    return false;
+  sipsrv_msg_free(c->base);
+  c->base = m;
+  return true;
+}
+
 /* 22.3 and the policy have spoken: answer, or route the request (16.4,
  * 16.5). */
 static void on_authed(void *arg, const px_auth_result *r)
@@ -576,6 +594,9 @@ static void on_authed(void *arg, const px_auth_result *r)
   } else if (c->cancelled) {
     c->routing = false;
     answer(c, 487, NULL, NULL);
+  } else if (!own_base(c)) {
+    c->routing = false;
+    answer(c, 500, NULL, NULL);
   } else {
     if (r->user)
       px_auth_consume(p, c->base);
@@ -588,7 +609,7 @@ static void on_authed(void *arg, const px_auth_result *r)
 void px_fork_start(sipsrv_proxy *p, ss_txn *st, sipsrv_msg *req, uint64_t loop)
 {
   px_ctx *c = ss_zalloc(p->core, sizeof *c);
-  if (!c || !(c->base = ss_msg_copy(req))) {
+  if (!c || !(c->base = ss_msg_ref(req))) {
     sipsrv_msg *rsp;
     ss_free(p->core, c);
     if (sipsrv_msg_reply(&rsp, req, 500, NULL, NULL) == 0)

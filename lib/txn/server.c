@@ -76,20 +76,47 @@ static void resend_final(ss_txn *t)
     ss_txn_send_wire(t, t->status, t->final_wire, t->final_len);
 }
 
-/* A final response given as bytes (ss_txn_respond_wire()), taken. */
+/* A response given as bytes (ss_txn_respond_wire()), taken. */
 typedef struct wire_final {
   char *wire;
   size_t len;
   char *tag;                 /* NULL: none */
 } wire_final;
 
+static bool has_provisional(const ss_txn *t)
+{
+  return t->provisional || t->prov_wire;
+}
+
+/* The last provisional again (a retransmitted request in Proceeding). */
+static void resend_provisional(ss_txn *t)
+{
+  if (t->provisional)
+    ss_txn_send(t, t->provisional);
+  else if (t->prov_wire)
+    ss_txn_send_wire(t, t->status, t->prov_wire, t->prov_len);
+}
+
+/* Keep a provisional response, rsp or w when rsp is NULL, as the one to
+ * retransmit, and send it. */
+static int keep_provisional(ss_txn *t, sipsrv_msg *rsp, wire_final *w, int code)
+{
+  ss_txn_drop_provisional(t);
+  if (rsp)
+    return keep_and_send(t, &t->provisional, rsp);
+  t->status = code;
+  t->prov_wire = w->wire;
+  t->prov_len = w->len;
+  w->wire = NULL;
+  return ss_txn_send_wire(t, code, t->prov_wire, t->prov_len);
+}
+
 /* Keep and send the final response: rsp, or w when rsp is NULL. The last
  * provisional goes: only Proceeding answers a retransmission with it
  * (17.2.1, 17.2.2), and a proxy's may hold a callee's response alive. */
 static int keep_final(ss_txn *t, sipsrv_msg *rsp, wire_final *w, int code)
 {
-  sipsrv_msg_free(t->provisional);
-  t->provisional = NULL;
+  ss_txn_drop_provisional(t);
   if (rsp)
     return keep_final_and_send(t, rsp);
   ss_txn_drop_final(t);
@@ -109,7 +136,7 @@ static void ist_timer_trying(ss_timer *tm, void *arg)
   ss_txn *t = arg;
   sipsrv_msg *trying;
   (void)tm;
-  if (t->state != SS_TXN_PROCEEDING || t->provisional)
+  if (t->state != SS_TXN_PROCEEDING || has_provisional(t))
     return;
   if (sipsrv_msg_reply(&trying, t->req, 100, NULL, NULL) == 0) {
     ss_txn_enter(t->layer);
@@ -174,7 +201,7 @@ static int ist_respond(ss_txn *t, sipsrv_msg *rsp, wire_final *w, int code)
   }
   ss_timer_stop(l->timers, &t->t_trying);
   if (code < 200)
-    return keep_and_send(t, &t->provisional, rsp);
+    return keep_provisional(t, rsp, w, code);
   if (code < 300) {
     /* RFC 6026 7.1: Accepted, Timer L. */
     t->state = SS_TXN_ACCEPTED;
@@ -199,8 +226,8 @@ static void ist_again(ss_txn *t, sipsrv_msg *m, const ss_peer *src)
     /* A retransmitted INVITE: the last provisional again in Proceeding, the
      * final in Completed; absorbed otherwise (17.2.1, RFC 6026 7.1). */
     SS_TXN_COUNT(l, retrans_in);
-    if (t->state == SS_TXN_PROCEEDING && t->provisional)
-      ss_txn_send(t, t->provisional);
+    if (t->state == SS_TXN_PROCEEDING)
+      resend_provisional(t);
     else if (t->state == SS_TXN_COMPLETED)
       resend_final(t);
     sipsrv_msg_free(m);
@@ -269,7 +296,7 @@ static int nist_respond(ss_txn *t, sipsrv_msg *rsp, wire_final *w, int code)
   }
   if (code < 200) {
     t->state = SS_TXN_PROCEEDING;
-    return keep_and_send(t, &t->provisional, rsp);
+    return keep_provisional(t, rsp, w, code);
   }
   /* 17.2.2: Completed, Timer J: 64*T1 on unreliable transports, 0 on reliable. */
   t->state = SS_TXN_COMPLETED;
@@ -283,8 +310,8 @@ static void nist_again(ss_txn *t, sipsrv_msg *m)
   /* 17.2.2: a retransmission is absorbed in Trying, answered with the last
    * provisional in Proceeding and with the final in Completed. */
   SS_TXN_COUNT(t->layer, retrans_in);
-  if (t->state == SS_TXN_PROCEEDING && t->provisional)
-    ss_txn_send(t, t->provisional);
+  if (t->state == SS_TXN_PROCEEDING)
+    resend_provisional(t);
   else if (t->state == SS_TXN_COMPLETED)
     resend_final(t);
   sipsrv_msg_free(m);
@@ -338,6 +365,5 @@ void ss_server_compact(ss_txn *t)
     return;
   sipsrv_msg_free(t->req);
   t->req = NULL;
-  sipsrv_msg_free(t->provisional);
-  t->provisional = NULL;
+  ss_txn_drop_provisional(t);
 }

@@ -199,7 +199,7 @@ static void txn_free(ss_txn *t)
   if (t->next)
     t->next->prev = t->prev;
   sipsrv_msg_free(t->req);
-  sipsrv_msg_free(t->provisional);
+  ss_txn_drop_provisional(t);
   ss_txn_drop_final(t);
   ss_free(l->core, t->key);
   ss_free(l->core, t);
@@ -340,6 +340,15 @@ static bool ack_to_tag_matches(const ss_txn *t, const sipsrv_msg *ack)
   return strcasecmp(tag, got->a_tag) == 0;
 }
 
+void ss_txn_drop_provisional(ss_txn *t)
+{
+  sipsrv_msg_free(t->provisional);
+  t->provisional = NULL;
+  ss_free(t->layer->core, t->prov_wire);
+  t->prov_wire = NULL;
+  t->prov_len = 0;
+}
+
 void ss_txn_drop_final(ss_txn *t)
 {
   sipsrv_msg_free(t->final);
@@ -453,7 +462,7 @@ int ss_txn_respond_wire(ss_txn *st, int status, const char *wire, size_t len, co
   ss_txn_layer *l;
   int rc;
 
-  if (!st || !wire || !len || status < 200 || status > 699 ||
+  if (!st || !wire || !len || status < 100 || status > 699 ||
       (st->kind != SS_TXN_IST && st->kind != SS_TXN_NIST) ||
       (st->kind == SS_TXN_NIST && status == 408))
     return SIPSRV_E_INVAL;
@@ -575,10 +584,8 @@ void ss_txn_compact(ss_txn *t)
     return;
   sipsrv_msg_free(t->req);
   t->req = NULL;
-  if (server) {
-    sipsrv_msg_free(t->provisional);
-    t->provisional = NULL;
-  }
+  if (server)
+    ss_txn_drop_provisional(t);
   if (t->state == SS_TXN_ACCEPTED)
     ss_txn_drop_final(t);
 }

@@ -100,9 +100,11 @@ void ss_txn_recv(ss_txn_layer *l, sipsrv_msg *m, const ss_peer *src);
  * forbids (a 408, or a 101-199, to a non-INVITE), SIPSRV_E_IO on transport
  * failure (the transaction has terminated: st must not be used after). */
 int ss_txn_respond(ss_txn *st, sipsrv_msg *rsp);
-/* The same with a final response (200-699) as bytes (ss_reply_wire(),
- * copied): status, and the To tag it carries ("" for none). SIPSRV_E_NOMEM
- * when it cannot be kept (nothing changed: the TU may answer otherwise). */
+/* The same with a response (100-699) as bytes (ss_reply_wire(), or a
+ * received one less a Via; copied): status, and the To tag it carries (""
+ * for none). The transaction keeps the bytes to retransmit (the last
+ * provisional in Proceeding, the final in Completed). SIPSRV_E_NOMEM when
+ * they cannot be kept (nothing changed: the TU may answer otherwise). */
 int ss_txn_respond_wire(ss_txn *st, int status, const char *wire, size_t len, const char *tag);
 /* The TU starts a client transaction for req (taken) towards dst. 0 with
  * *out set; SIPSRV_E_IO if the first send failed (the TU has had

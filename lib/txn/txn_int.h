@@ -16,7 +16,9 @@ struct ss_txn {
   bool dead;
   ss_txn *dead_next;        /* the layer's list of terminated ones */
   sipsrv_msg *req;          /* the request that made it */
-  sipsrv_msg *provisional;  /* server: last provisional sent */
+  sipsrv_msg *provisional;  /* server: last provisional sent, or NULL when... */
+  char *prov_wire;          /* ...it was given as bytes (ss_txn_respond_wire()) */
+  size_t prov_len;
   sipsrv_msg *final;        /* ICT: the ACK sent; server: the final, when it could
                                not be kept as bytes */
   char *final_wire;         /* server: the final sent, as sent (ss_server_keep_final) */
@@ -53,6 +55,8 @@ struct ss_txn_layer {
   } while (0)
 
 /* txn.c */
+/* Let go of the last provisional response (either form). */
+void ss_txn_drop_provisional(ss_txn *t);
 uint64_t ss_txn_now(const ss_txn_layer *l);
 void ss_txn_arm(ss_txn *t, ss_timer *tm, uint32_t after_ms, ss_timer_fn fn);
 /* Send m (borrowed); on failure report it to the TU and terminate. */
