@@ -85,10 +85,12 @@ int ss_core_send(sipsrv_core *core, const ss_peer *peer, sipsrv_msg *m);
  * copies it). 0, or negative on transport failure. */
 int ss_core_send_wire(sipsrv_core *core, const ss_peer *peer, const sipsrv_msg *req, int status,
                       const char *buf, size_t len);
-/* Where a response to req, which came from peer, goes (RFC 3261 18.2.2, by
- * its top Via): *out, for ss_core_send_to() (a UAS that sends its 2xx again
- * after letting go of the request). */
-void ss_core_response_peer(const ss_peer *peer, const sipsrv_msg *req, ss_peer *out);
+/* Where a response goes (RFC 3261 18.2.2) by Via number via of m, a request
+ * that came from peer or a response (0: the top one; 1 the next, for a
+ * proxy that sends a response on without its own Via, 16.7 step 3): *out,
+ * for ss_core_send_to() (a UAS that sends its 2xx again after letting go
+ * of the request). */
+void ss_core_response_peer(const ss_peer *peer, const sipsrv_msg *m, unsigned via, ss_peer *out);
 /* Send the bytes of a response of status to exactly to. 0, or negative. */
 int ss_core_send_to(sipsrv_core *core, const ss_peer *to, int status, const char *buf, size_t len);
 

@@ -284,8 +284,8 @@ static bool maddr_addr(const char *s, struct sockaddr_storage *a, socklen_t *len
 
 /* Where a response to a request from peer goes (RFC 3261 18.2.2), by the
  * top Via of m (the response's, or the request's: the same field). */
-static void response_dst(const ss_peer *peer, const sipsrv_msg *m, struct sockaddr_storage *dst,
-                         socklen_t *dstlen, uint64_t *conn)
+static void response_dst(const ss_peer *peer, const sipsrv_msg *m, unsigned vi,
+                         struct sockaddr_storage *dst, socklen_t *dstlen, uint64_t *conn)
 {
   sipsrv_via via;
   *dst = peer->addr;
@@ -300,7 +300,7 @@ static void response_dst(const ss_peer *peer, const sipsrv_msg *m, struct sockad
     if (!peer->conn)
       return;
     *conn = peer->conn;
-    if (sipsrv_msg_via(m, 0, &via) == 0)
+    if (sipsrv_msg_via(m, vi, &via) == 0)
       set_port(dst, via.port ? (unsigned)strtoul(via.port, NULL, 10)
                              : (peer->transport->ops->flags & SIPSRV_TP_SECURE) ? 5061 : 5060);
     return;
@@ -311,7 +311,7 @@ static void response_dst(const ss_peer *peer, const sipsrv_msg *m, struct sockad
    * for rport (RFC 3581 4); else to the source address (the "received" one)
    * and the sent-by port, or 5060. maddr sends a response where the Via
    * says, as the RFC requires; an element that fears reflection strips it. */
-  if (sipsrv_msg_via(m, 0, &via) == 0) {
+  if (sipsrv_msg_via(m, vi, &via) == 0) {
     unsigned sent_port = via.port ? (unsigned)strtoul(via.port, NULL, 10) : 5060;
     struct sockaddr_storage maddr;
     socklen_t mlen = 0;
@@ -341,15 +341,15 @@ int ss_core_send(sipsrv_core *core, const ss_peer *peer, sipsrv_msg *m)
   }
   if (sipsrv_msg_is_request(m))
     return send_iov(core, peer->transport, peer->conn, (struct sockaddr *)&dst, peer->addrlen, m);
-  response_dst(peer, m, &dst, &dstlen, &conn);
+  response_dst(peer, m, 0, &dst, &dstlen, &conn);
   return send_iov(core, peer->transport, conn, (struct sockaddr *)&dst, dstlen, m);
 }
 
-void ss_core_response_peer(const ss_peer *peer, const sipsrv_msg *req, ss_peer *out)
+void ss_core_response_peer(const ss_peer *peer, const sipsrv_msg *m, unsigned via, ss_peer *out)
 {
   *out = *peer;
   if (peer->transport && peer->transport->ops)
-    response_dst(peer, req, &out->addr, &out->addrlen, &out->conn);
+    response_dst(peer, m, via, &out->addr, &out->addrlen, &out->conn);
 }
 
 int ss_core_send_to(sipsrv_core *core, const ss_peer *to, int status, const char *buf, size_t len)
@@ -367,7 +367,7 @@ int ss_core_send_wire(sipsrv_core *core, const ss_peer *peer, const sipsrv_msg *
                       const char *buf, size_t len)
 {
   ss_peer to;
-  ss_core_response_peer(peer, req, &to);
+  ss_core_response_peer(peer, req, 0, &to);
   return ss_core_send_to(core, &to, status, buf, len);
 }
 

@@ -11,8 +11,13 @@
 bool ss_is_token_char(unsigned char c)
 {
   /* RFC 3261 25.1: token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~") */
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         (c != 0 && strchr("-.!%*_+`'~", c) != NULL);
+  switch (c) {
+  case '-': case '.': case '!': case '%': case '*': case '_': case '+': case '`': case '\'':
+  case '~':
+    return true;
+  default:
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  }
 }
 
 bool ss_header_name_is(const char *name, size_t len, const char *full, char compact)
@@ -153,10 +158,34 @@ static bool label_ok(const char *s, size_t n)
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
     /* '_' is outside RFC 3261's hostname, but common in private names: tolerated. */
-    if (!isalnum(c) && c != '-' && c != '_')
+    if (!(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') && !(c >= '0' && c <= '9') &&
+        c != '-' && c != '_')
       return false;
   }
   return true;
+}
+
+/* IPv4address (RFC 3261 25.1, as inet_pton() reads it): four decimal
+ * numbers up to 255, no leading zero, separated by dots. */
+static bool ipv4_ok(const char *s, size_t n)
+{
+  unsigned parts = 0, v = 0, digits = 0;
+  for (size_t i = 0; i <= n; i++) {
+    if (i == n || s[i] == '.') {
+      if (!digits || ++parts > 4)
+        return false;
+      v = digits = 0;
+    } else if (s[i] >= '0' && s[i] <= '9') {
+      if (digits && !v)
+        return false;                    /* "01" */
+      v = v * 10 + (unsigned)(s[i] - '0');
+      if (++digits > 3 || v > 255)
+        return false;
+    } else {
+      return false;
+    }
+  }
+  return parts == 4;
 }
 
 static bool ipv6_ok(const char *s, size_t n)
@@ -185,7 +214,6 @@ bool ss_host_valid(const char *host)
 {
   size_t n, i, start;
   bool all_numeric = true;
-  struct in_addr a4;
 
   if (!host || !*host)
     return false;
@@ -200,22 +228,13 @@ bool ss_host_valid(const char *host)
     if (i == n || host[i] == '.') {
       if (!label_ok(host + start, i - start))
         return false;
-      for (size_t k = start; k < i; k++)
-        if (!isdigit((unsigned char)host[k]))
-          all_numeric = false;
       start = i + 1;
+    } else if (host[i] < '0' || host[i] > '9') {
+      all_numeric = false;
     }
   }
   /* toplabel starts with ALPHA, so an all-digit name must be an IPv4address. */
-  if (all_numeric) {
-    char buf[16];
-    if (n >= sizeof buf)
-      return false;
-    memcpy(buf, host, n);
-    buf[n] = '\0';
-    return inet_pton(AF_INET, buf, &a4) == 1;
-  }
-  return true;
+  return !all_numeric || ipv4_ok(host, n);
 }
 
 bool ss_port_valid(const char *port)

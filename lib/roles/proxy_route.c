@@ -314,20 +314,20 @@ int px_prepare(sipsrv_proxy *p, sipsrv_msg *m, const px_target *t, bool rr,
 bool px_forward_response(sipsrv_proxy *p, sipsrv_msg *rsp)
 {
   sip_via_t const *v = rsp->sip->sip_via;
-  char hostport[320];
-  const char *host;
+  char hostport[INET6_ADDRSTRLEN], wire[8192];
+  const char *host, *slash;
   unsigned port;
   ss_peer peer;
-
-  uint64_t conn;
+  long n;
 
   if (!v || !via_is_ours(p, v))
     return false;
-  conn = branch_conn(v->v_branch);
-  sipsrv_msg_via_pop(rsp);
-  v = rsp->sip->sip_via;
-  if (!v) {
-    sipsrv_msg_free(rsp);                /* it was for us */
+  memset(&peer, 0, sizeof peer);
+  peer.conn = branch_conn(v->v_branch);
+  /* 16.7 step 3 (16.11 for a stateless proxy): our Via goes; none left,
+   * the response was for us. */
+  if (!(v = v->v_next)) {
+    sipsrv_msg_free(rsp);
     return true;
   }
   /* RFC 3261 18.2.2 and RFC 3581 4: received and rport, which the core
@@ -336,16 +336,33 @@ bool px_forward_response(sipsrv_proxy *p, sipsrv_msg *rsp)
   port = v->v_rport && *v->v_rport ? (unsigned)strtoul(v->v_rport, NULL, 10)
          : v->v_port             ? (unsigned)strtoul(v->v_port, NULL, 10)
                                  : 5060;
-  memset(&peer, 0, sizeof peer);
-  peer.conn = conn;
-  snprintf(hostport, sizeof hostport, "%s%s%s:%u", strchr(host, ':') && host[0] != '[' ? "[" : "",
-           host, strchr(host, ':') && host[0] != '[' ? "]" : "", port);
-  {
-    const char *slash = v->v_protocol ? strrchr(v->v_protocol, '/') : NULL;
-    if (ss_sockaddr_parse(hostport, &peer.addr, &peer.addrlen) == 0 &&
-        (peer.transport = ss_core_transport_find(p->core, slash ? slash + 1 : "UDP",
-                                                 peer.addr.ss_family)) != NULL)
-      ss_core_send(p->core, &peer, rsp);
+  if (host[0] == '[') {                 /* an IPv6 reference (RFC 5118 4.5) */
+    size_t hl = strlen(host);
+    if (hl < 3 || hl - 2 >= sizeof hostport || host[hl - 1] != ']') {
+      sipsrv_msg_free(rsp);
+      return true;
+    }
+    memcpy(hostport, host + 1, hl - 2);
+    hostport[hl - 2] = '\0';
+    host = hostport;
+  }
+  slash = v->v_protocol ? strrchr(v->v_protocol, '/') : NULL;
+  if (port > 65535 ||
+      ss_sockaddr_make(host, strchr(host, ':') != NULL, port, &peer.addr, &peer.addrlen) < 0 ||
+      !(peer.transport = ss_core_transport_find(p->core, slash ? slash + 1 : "UDP",
+                                                peer.addr.ss_family))) {
+    sipsrv_msg_free(rsp);
+    return true;
+  }
+  /* As received less our Via, as bytes: no edit, encode and free of the
+   * message; where that does not apply, the edited message. */
+  n = ss_msg_wire_pop_via(rsp, wire, sizeof wire);
+  if (n > 0) {
+    ss_peer to;
+    ss_core_response_peer(&peer, rsp, 1, &to);
+    ss_core_send_to(p->core, &to, rsp->sip->sip_status->st_status, wire, (size_t)n);
+  } else if (sipsrv_msg_via_pop(rsp) == 0) {
+    ss_core_send(p->core, &peer, rsp);
   }
   sipsrv_msg_free(rsp);
   return true;

@@ -503,7 +503,7 @@ int sipsrv_request_respond(sipsrv_request *r, int status, const char *phrase,
       return SIPSRV_E_NOMEM;
     }
     keep.len = (size_t)n;
-    ss_core_response_peer(ss_txn_peer(r->st), r->msg, &keep.to);
+    ss_core_response_peer(ss_txn_peer(r->st), r->msg, 0, &keep.to);
   }
   if (status >= 200)
     r->done = true;

@@ -45,24 +45,31 @@ int ss_sockaddr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len
   port = strtoul(colon + 1, &end, 10);
   if (port > 65535)
     return SIPSRV_E_INVAL;
+  return ss_sockaddr_make(host, hstart != s, (unsigned)port, ss, len);
+}
+
+int ss_sockaddr_make(const char *host, bool v6, unsigned port, struct sockaddr_storage *ss,
+                     socklen_t *len)
+{
   memset(ss, 0, sizeof *ss);
-  /* IPv6 only inside brackets (a bare one is ambiguous), IPv4 never. */
-  if (hstart != s) {
-    if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)ss)->sin6_addr) != 1)
+  if (v6) {
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
       return SIPSRV_E_INVAL;
-    ((struct sockaddr_in6 *)ss)->sin6_family = AF_INET6;
-    ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
-    *len = sizeof(struct sockaddr_in6);
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons((uint16_t)port);
+    *len = sizeof *a;
     return 0;
   }
-  if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
+  {
     struct sockaddr_in *a = (struct sockaddr_in *)ss;
+    if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+      return SIPSRV_E_INVAL;
     a->sin_family = AF_INET;
     a->sin_port = htons((uint16_t)port);
     *len = sizeof *a;
     return 0;
   }
-  return SIPSRV_E_INVAL;
 }
 
 int ss_sockaddr_host(const struct sockaddr_storage *ss, char *buf, size_t size, unsigned *port)
