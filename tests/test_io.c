@@ -14,6 +14,7 @@
 #include <sipsrv/transport.h>
 
 #include "core/core_int.h"
+#include "transport/transport_int.h"
 #include "txn/txn.h"
 
 #include <arpa/inet.h>
@@ -371,6 +372,42 @@ static bool sent_same(const sent_msg *a, const sent_msg *b)
 }
 
 /* ---- sipsrv_core_add_transport ------------------------------------------ */
+
+/* Addresses from IP literals: what a Via's received and rport or a URI's
+ * host and port give (RFC 3261 18.2.2, 19.1.1; IPv6 references with
+ * brackets, RFC 3261 25.1), printed and parsed or made directly alike. */
+START_TEST(io_sockaddr_make)
+{
+  static const struct { const char *host; unsigned port; const char *as; int ok; } c[] = {
+    { "192.0.2.1", 5060, "192.0.2.1:5060", 1 },
+    { "[2001:db8::1]", 5070, "[2001:db8::1]:5070", 1 },
+    { "2001:db8::1", 5070, "[2001:db8::1]:5070", 1 },
+    { "192.0.2.1", 65536, NULL, 0 },
+    { "example.com", 5060, NULL, 0 },
+    { "[2001:db8::1", 5060, NULL, 0 },
+    { "[]", 5060, NULL, 0 },
+    { "192.0.2.256", 5060, NULL, 0 },
+  };
+  for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+    struct sockaddr_storage a, b;
+    socklen_t al = 0, bl = 0;
+    int rc = ss_sockaddr_make(c[i].host, c[i].port, &a, &al);
+    ck_assert_msg((rc == 0) == c[i].ok, "%s: %d", c[i].host, rc);
+    if (!c[i].ok)
+      continue;
+    ck_assert_int_eq(ss_sockaddr_parse(c[i].as, &b, &bl), 0);
+    ck_assert_uint_eq(al, bl);
+    ck_assert_int_eq(memcmp(&a, &b, al), 0);
+  }
+  /* "host:port" keeps IPv6 inside brackets: a bare one is ambiguous. */
+  {
+    struct sockaddr_storage a;
+    socklen_t al;
+    ck_assert_int_lt(ss_sockaddr_parse("2001:db8::1:5060", &a, &al), 0);
+    ck_assert_int_lt(ss_sockaddr_parse("[192.0.2.1]:5060", &a, &al), 0);
+  }
+}
+END_TEST
 
 START_TEST(io_addtp_null_args)
 {
@@ -1909,6 +1946,7 @@ static Suite *suite(void)
   TCase *tc;
 
   tc = tcase_create("addtp");
+  tcase_add_test(tc, io_sockaddr_make);
   tcase_add_test(tc, io_addtp_null_args);
   tcase_add_test(tc, io_addtp_bad_version);
   tcase_add_test(tc, io_addtp_bad_fields);

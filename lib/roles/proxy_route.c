@@ -20,7 +20,7 @@
 
 int px_next_hop(const sipsrv_proxy *p, url_t const *u, ss_peer *out, const char **phrase)
 {
-  char maddr[64], tpname[16], hostport[128];
+  char maddr[64], tpname[16];
   const char *host = u->url_host, *name = "UDP";
   isize_t n;
 
@@ -42,9 +42,7 @@ int px_next_hop(const sipsrv_proxy *p, url_t const *u, ss_peer *out, const char 
     *phrase = "Cannot Resolve Target (no DNS)";
     return 503;
   }
-  snprintf(hostport, sizeof hostport, "%s%s%s:%u", strchr(host, ':') && host[0] != '[' ? "[" : "",
-           host, strchr(host, ':') && host[0] != '[' ? "]" : "", ss_url_port(u));
-  if (ss_sockaddr_parse(hostport, &out->addr, &out->addrlen) < 0) {
+  if (ss_sockaddr_make(host, ss_url_port(u), &out->addr, &out->addrlen) < 0) {
     *phrase = "Bad Target Address";
     return 503;
   }
@@ -314,7 +312,7 @@ int px_prepare(sipsrv_proxy *p, sipsrv_msg *m, const px_target *t, bool rr,
 bool px_forward_response(sipsrv_proxy *p, sipsrv_msg *rsp)
 {
   sip_via_t const *v = rsp->sip->sip_via;
-  char hostport[INET6_ADDRSTRLEN], wire[8192];
+  char wire[8192];
   const char *host, *slash;
   unsigned port;
   ss_peer peer;
@@ -336,19 +334,8 @@ bool px_forward_response(sipsrv_proxy *p, sipsrv_msg *rsp)
   port = v->v_rport && *v->v_rport ? (unsigned)strtoul(v->v_rport, NULL, 10)
          : v->v_port             ? (unsigned)strtoul(v->v_port, NULL, 10)
                                  : 5060;
-  if (host[0] == '[') {                 /* an IPv6 reference (RFC 5118 4.5) */
-    size_t hl = strlen(host);
-    if (hl < 3 || hl - 2 >= sizeof hostport || host[hl - 1] != ']') {
-      sipsrv_msg_free(rsp);
-      return true;
-    }
-    memcpy(hostport, host + 1, hl - 2);
-    hostport[hl - 2] = '\0';
-    host = hostport;
-  }
   slash = v->v_protocol ? strrchr(v->v_protocol, '/') : NULL;
-  if (port > 65535 ||
-      ss_sockaddr_make(host, strchr(host, ':') != NULL, port, &peer.addr, &peer.addrlen) < 0 ||
+  if (ss_sockaddr_make(host, port, &peer.addr, &peer.addrlen) < 0 ||
       !(peer.transport = ss_core_transport_find(p->core, slash ? slash + 1 : "UDP",
                                                 peer.addr.ss_family))) {
     sipsrv_msg_free(rsp);

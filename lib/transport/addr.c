@@ -45,14 +45,28 @@ int ss_sockaddr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len
   port = strtoul(colon + 1, &end, 10);
   if (port > 65535)
     return SIPSRV_E_INVAL;
-  return ss_sockaddr_make(host, hstart != s, (unsigned)port, ss, len);
+  /* IPv6 only inside brackets (a bare one is ambiguous), IPv4 never. */
+  if ((hstart != s) != (strchr(host, ':') != NULL))
+    return SIPSRV_E_INVAL;
+  return ss_sockaddr_make(host, (unsigned)port, ss, len);
 }
 
-int ss_sockaddr_make(const char *host, bool v6, unsigned port, struct sockaddr_storage *ss,
-                     socklen_t *len)
+int ss_sockaddr_make(const char *host, unsigned port, struct sockaddr_storage *ss, socklen_t *len)
 {
+  char v6[INET6_ADDRSTRLEN];
+  size_t n = strlen(host);
+
   memset(ss, 0, sizeof *ss);
-  if (v6) {
+  if (port > 65535)
+    return SIPSRV_E_INVAL;
+  if (host[0] == '[') {                  /* an IPv6 reference (RFC 3261 25.1) */
+    if (n < 3 || n - 2 >= sizeof v6 || host[n - 1] != ']')
+      return SIPSRV_E_INVAL;
+    memcpy(v6, host + 1, n - 2);
+    v6[n - 2] = '\0';
+    host = v6;
+  }
+  if (strchr(host, ':')) {
     struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
     if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
       return SIPSRV_E_INVAL;

@@ -30,10 +30,10 @@ typedef struct ss_tcp ss_tcp;
 
 /* Parse "IP:PORT", "[IPv6]:PORT" into a sockaddr. 0 or SIPSRV_E_INVAL. */
 int ss_sockaddr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len);
-/* An IP literal host (IPv6 without brackets, v6 true; IPv4, false) and
- * port as a socket address. 0, or SIPSRV_E_INVAL. */
-int ss_sockaddr_make(const char *host, bool v6, unsigned port, struct sockaddr_storage *ss,
-                     socklen_t *len);
+/* An IP literal host (IPv4, IPv6 with or without brackets) and port as a
+ * socket address: what ss_sockaddr_parse() makes of "host:port" without
+ * printing it first. 0, or SIPSRV_E_INVAL. */
+int ss_sockaddr_make(const char *host, unsigned port, struct sockaddr_storage *ss, socklen_t *len);
 /* Print the host part of an address (IPv6 without brackets). */
 int ss_sockaddr_host(const struct sockaddr_storage *ss, char *buf, size_t size, unsigned *port);
 
