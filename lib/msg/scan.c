@@ -151,41 +151,45 @@ void ss_scan_head(const char *d, size_t len, ss_head *h)
   }
 }
 
-static bool label_ok(const char *s, size_t n)
+/* One pass over a name or IPv4 literal (RFC 3261 25.1 hostname and
+ * IPv4address, as inet_pton() reads the latter): labels of 1 to 63
+ * alphanumerics, '-' inside, and '_' (outside the RFC, but common in
+ * private names: tolerated); a name that is all digits must be four
+ * numbers up to 255 with no leading zero. n excludes a trailing dot. */
+static bool name_ok(const char *s, size_t n)
 {
-  if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
-    return false;
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
-    /* '_' is outside RFC 3261's hostname, but common in private names: tolerated. */
-    if (!(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') && !(c >= '0' && c <= '9') &&
-        c != '-' && c != '_')
-      return false;
-  }
-  return true;
-}
+  size_t label = 0;             /* length of the current label */
+  unsigned parts = 0, v = 0;    /* IPv4: numbers so far, the current one */
+  bool numeric = true, zero_lead = false, ipv4_bad = false;
 
-/* IPv4address (RFC 3261 25.1, as inet_pton() reads it): four decimal
- * numbers up to 255, no leading zero, separated by dots. */
-static bool ipv4_ok(const char *s, size_t n)
-{
-  unsigned parts = 0, v = 0, digits = 0;
   for (size_t i = 0; i <= n; i++) {
-    if (i == n || s[i] == '.') {
-      if (!digits || ++parts > 4)
+    unsigned char ch = i < n ? (unsigned char)s[i] : '.';
+    if (ch == '.') {
+      if (label == 0 || label > 63 || s[i - 1] == '-')
         return false;
-      v = digits = 0;
-    } else if (s[i] >= '0' && s[i] <= '9') {
-      if (digits && !v)
-        return false;                    /* "01" */
-      v = v * 10 + (unsigned)(s[i] - '0');
-      if (++digits > 3 || v > 255)
-        return false;
+      parts++;
+      label = 0;
+      continue;
+    }
+    if (ch >= '0' && ch <= '9') {
+      if (numeric) {                     /* "01", "256", "1000": not IPv4 */
+        if ((zero_lead && label > 0) || label >= 3)
+          ipv4_bad = true;
+        zero_lead = label == 0 && ch == '0';
+        v = (label == 0 ? 0 : v * 10) + (unsigned)(ch - '0');
+        if (v > 255)
+          ipv4_bad = true;
+      }
+    } else if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_' ||
+               (ch == '-' && label > 0)) {
+      numeric = false;
     } else {
       return false;
     }
+    label++;
   }
-  return parts == 4;
+  /* toplabel starts with ALPHA, so an all-digit name must be an IPv4address. */
+  return !numeric || (parts == 4 && !ipv4_bad);
 }
 
 static bool ipv6_ok(const char *s, size_t n)
@@ -212,8 +216,7 @@ static bool ipv6_ok(const char *s, size_t n)
 
 bool ss_host_valid(const char *host)
 {
-  size_t n, i, start;
-  bool all_numeric = true;
+  size_t n;
 
   if (!host || !*host)
     return false;
@@ -224,17 +227,7 @@ bool ss_host_valid(const char *host)
     return false;
   if (host[n - 1] == '.')
     n--;                                 /* a trailing dot is allowed */
-  for (i = 0, start = 0; i <= n; i++) {
-    if (i == n || host[i] == '.') {
-      if (!label_ok(host + start, i - start))
-        return false;
-      start = i + 1;
-    } else if (host[i] < '0' || host[i] > '9') {
-      all_numeric = false;
-    }
-  }
-  /* toplabel starts with ALPHA, so an all-digit name must be an IPv4address. */
-  return !all_numeric || ipv4_ok(host, n);
+  return name_ok(host, n);
 }
 
 bool ss_port_valid(const char *port)
