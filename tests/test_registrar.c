@@ -712,6 +712,34 @@ START_TEST(registrar_register_one_200)
 }
 END_TEST
 
+/* Many Contacts in one REGISTER (RFC 3261 10.3 step 7): 64 are all bound
+ * and all listed in the 200; a 65th is more than the registrar keeps per
+ * request: 403, nothing bound. */
+START_TEST(registrar_register_64_contacts)
+{
+  world w;
+  sipsrv_registrar_cfg cfg = SIPSRV_REGISTRAR_CFG_INIT;
+  char hdrs[3500];
+  size_t at = 0;
+  const char *p;
+  int n = 0;
+
+  cfg.max_bindings = 100;
+  world_new(&w, &cfg);
+  for (int i = 0; i < 65; i++)
+    at += (size_t)snprintf(hdrs + at, sizeof hdrs - at, "Contact: <sip:b%d@192.0.2.1>\r\n", i);
+  ck_assert_int_eq(reg(&w, REG(.call_id = "many@127.0.0.1", .headers = hdrs)), 403);
+  ck_assert_int_eq(fetch(&w, NULL), 200);
+  NO_CONTACTS(last(&w));
+  *strstr(hdrs, "Contact: <sip:b64@") = '\0';
+  ck_assert_int_eq(reg(&w, REG(.call_id = "many@127.0.0.1", .cseq = 2, .headers = hdrs)), 200);
+  for (p = last(&w)->data; (p = strstr(p, "\r\nContact: ")) != NULL; p++)
+    n++;
+  ck_assert_int_eq(n, 64);
+  world_fini(&w);
+}
+END_TEST
+
 /* RFC 3261 10.3 step 7: the same Call-ID with a higher CSeq refreshes the
  * binding: its expires is the new one. */
 START_TEST(registrar_register_refresh)
@@ -1841,6 +1869,7 @@ static Suite *suite(void)
 
   tc = tcase_create("register");
   tcase_add_test(tc, registrar_register_one_200);
+  tcase_add_test(tc, registrar_register_64_contacts);
   tcase_add_test(tc, registrar_register_refresh);
   tcase_add_test(tc, registrar_register_cseq_not_higher_500);
   tcase_add_test(tc, registrar_register_other_callid_replaces);
