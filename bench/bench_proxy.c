@@ -17,6 +17,8 @@
  * meaningless). */
 #include <sipsrv/sipsrv.h>
 
+#include "bench_util.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -38,11 +40,6 @@ typedef struct side {
 } side;
 
 static side to_callee, to_caller;
-
-static uint64_t clock_cb(void *user)
-{
-  return *(uint64_t *)user;
-}
 
 static int keep(void *user, uint64_t conn, const struct sockaddr *dst, socklen_t dstlen,
                 const struct iovec *iov, int iovcnt)
@@ -67,13 +64,6 @@ static int keep(void *user, uint64_t conn, const struct sockaddr *dst, socklen_t
 static const struct sipsrv_transport_ops udp_ops = {
   SIPSRV_TRANSPORT_OPS_VERSION, sizeof(struct sipsrv_transport_ops), "UDP", 0, keep, NULL
 };
-
-static double cpu_s(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Append to out the header lines of msg named name (full name, as the
  * proxy writes them), as sipp's [last_Name:] does; suffix goes after the
@@ -173,7 +163,6 @@ static int status_of(const side *s)
 int main(int argc, char **argv)
 {
   static const char *const domains[] = { "127.0.0.1", NULL };
-  sipsrv_core_cfg cc = SIPSRV_CORE_CFG_INIT;
   sipsrv_registrar_cfg rc = SIPSRV_REGISTRAR_CFG_INIT;
   sipsrv_proxy_cfg pc = SIPSRV_PROXY_CFG_INIT;
   sipsrv_core *core = NULL;
@@ -200,13 +189,7 @@ int main(int argc, char **argv)
     fprintf(stderr, "usage: bench_proxy [stateless|stateful|dialog] [N]\n");
     return 2;
   }
-  cc.clock = clock_cb;
-  cc.clock_user = &now_ms;
-  cc.wall_clock = clock_cb;
-  cc.wall_clock_user = &wall_ms;
-  if (sipsrv_core_new(&core, &cc) < 0 ||
-      sipsrv_core_add_transport(core, &udp_ops, NULL, "127.0.0.1", 5060, &tp) < 0 ||
-      sipsrv_store_memory_new(&store, core) < 0)
+  if (bench_core(&core, &tp, &store, &udp_ops, &now_ms, &wall_ms) < 0)
     return 1;
   rc.domains = domains;
   rc.store = store;
@@ -239,7 +222,7 @@ int main(int argc, char **argv)
     return 1;
   }
 
-  t0 = cpu_s();
+  t0 = bench_cpu_s();
   for (int i = 0; i < n; i++) {
     unsigned long callee_n = to_callee.n, caller_n = to_caller.n;
     len = (size_t)snprintf(buf, sizeof buf,
@@ -281,7 +264,7 @@ int main(int argc, char **argv)
     now_ms += 2;
     sipsrv_core_expire(core);
   }
-  t1 = cpu_s();
+  t1 = bench_cpu_s();
   printf("%-9s %6d calls: %6.1f us CPU each (6 messages in, 6 out); %d broken\n", mode, n,
          (t1 - t0) * 1e6 / n, broken);
   sipsrv_proxy_free(px);

@@ -16,6 +16,8 @@
  * the same with N OPTIONS answered by the UAS (no binding). */
 #include <sipsrv/sipsrv.h>
 
+#include "bench_util.h"
+
 #include <arpa/inet.h>
 #include <malloc.h>
 #include <netinet/in.h>
@@ -27,11 +29,6 @@
 static uint64_t now_ms = 1000;
 static uint64_t wall_ms = 1800000000000ull;
 static unsigned long sent;
-
-static uint64_t clock_cb(void *user)
-{
-  return *(uint64_t *)user;
-}
 
 static int discard(void *user, uint64_t conn, const struct sockaddr *dst, socklen_t dstlen,
                    const struct iovec *iov, int iovcnt)
@@ -50,13 +47,6 @@ static const struct sipsrv_transport_ops udp_ops = {
   SIPSRV_TRANSPORT_OPS_VERSION, sizeof(struct sipsrv_transport_ops), "UDP", 0, discard, NULL
 };
 
-static double cpu_s(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static size_t heap(void)
 {
   return mallinfo2().uordblks;
@@ -65,7 +55,6 @@ static size_t heap(void)
 static void run(const char *what, int n, int registers)
 {
   static const char *const domains[] = { "127.0.0.1", NULL };
-  sipsrv_core_cfg cc = SIPSRV_CORE_CFG_INIT;
   sipsrv_registrar_cfg rc = SIPSRV_REGISTRAR_CFG_INIT;
   sipsrv_core *core = NULL;
   sipsrv_transport *tp = NULL;
@@ -78,13 +67,7 @@ static void run(const char *what, int n, int registers)
   double t0, t1;
   char buf[1024];
 
-  cc.clock = clock_cb;
-  cc.clock_user = &now_ms;
-  cc.wall_clock = clock_cb;
-  cc.wall_clock_user = &wall_ms;
-  if (sipsrv_core_new(&core, &cc) < 0 ||
-      sipsrv_core_add_transport(core, &udp_ops, NULL, "127.0.0.1", 5060, &tp) < 0 ||
-      sipsrv_store_memory_new(&store, core) < 0)
+  if (bench_core(&core, &tp, &store, &udp_ops, &now_ms, &wall_ms) < 0)
     exit(1);
   rc.domains = domains;
   rc.store = store;
@@ -96,7 +79,7 @@ static void run(const char *what, int n, int registers)
   inet_pton(AF_INET, "127.0.0.1", &src.sin_addr);
 
   h0 = heap();
-  t0 = cpu_s();
+  t0 = bench_cpu_s();
   for (int i = 0; i < n; i++) {
     int len;
     if (registers)
@@ -125,7 +108,7 @@ static void run(const char *what, int n, int registers)
                      i, i, i);
     sipsrv_core_recv(core, tp, 0, (const struct sockaddr *)&src, sizeof src, buf, (size_t)len);
   }
-  t1 = cpu_s();
+  t1 = bench_cpu_s();
   h1 = heap();
   sipsrv_core_counters(core, &c, sizeof c);
   printf("%-9s %6d requests: %5.1f us CPU each; %lu answers; %llu transactions live\n", what, n,
