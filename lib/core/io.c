@@ -282,8 +282,9 @@ static bool maddr_addr(const char *s, struct sockaddr_storage *a, socklen_t *len
   return false;
 }
 
-/* Where a response to a request from peer goes (RFC 3261 18.2.2), by the
- * top Via of m (the response's, or the request's: the same field). */
+/* Where a response to a request from peer goes (RFC 3261 18.2.2), by Via
+ * number vi of m (the response's, or the request's: the same field; 1 for
+ * a response that still carries the Via of the proxy forwarding it). */
 static void response_dst(const ss_peer *peer, const sipsrv_msg *m, unsigned vi,
                          struct sockaddr_storage *dst, socklen_t *dstlen, uint64_t *conn)
 {

@@ -214,8 +214,8 @@ static int read_request(reg_req *r, const char **phrase)
   for (sip_contact_t const *c = sip->sip_contact; c && nc < MAX_CONTACTS; c = c->m_next)
     nc++;
   if (nc && !(r->c = su_alloc(r->home, nc * sizeof *r->c))) {
-    *phrase = NULL;
-    return 500;
+    *phrase = "Out of Memory";           /* 503 with Retry-After, as ss_role_nomem() */
+    return 503;
   }
   for (sip_contact_t const *c = sip->sip_contact; c; c = c->m_next) {
     char uri[2048];
@@ -527,7 +527,7 @@ static void proceed(reg_req *r)
   r->aor = canonical_aor(r, sip->sip_to->a_url);
   status = r->aor ? read_request(r, &phrase) : 500;
   if (status) {
-    answer(r, status, phrase, NULL);
+    answer(r, status, phrase, status == 503 ? "Retry-After: 5" : NULL);
     return;
   }
   /* Step 7: too short -> 423 with Min-Expires; too long -> shortened. */
