@@ -662,7 +662,7 @@ START_TEST(core_alloc_null_core)
 }
 END_TEST
 
-/* ---- the timer heap (lib/core/timer.c) --------------------------------- */
+/* ---- the timer wheel (lib/core/timer.c) -------------------------------- */
 
 /* A timer of a test, with what happened to it. The callback appends its id
  * to a shared log so that a test sees the firing order. */
@@ -723,9 +723,7 @@ START_TEST(core_timer_init_null_core)
   ss_timers ts;
   uint64_t when = 77;
 
-  /* Without a core the heap uses the C library's allocator. */
   ss_timers_init(&ts, NULL);
-  ck_assert_ptr_null(ts.core);
   ck_assert_uint_eq(ts.n, 0);
   ck_assert_int_eq(ss_timers_next(&ts, &when), SIPSRV_E_NOTFOUND);
   ck_assert_int_eq(ss_timers_expire(&ts, UINT64_MAX), 0);
@@ -783,9 +781,9 @@ START_TEST(core_timer_order_equal_start)
 }
 END_TEST
 
-/* Start 15 timers at 10, 20, ... 150 (a heap three levels deep), stop the
- * one at slot `slot` of the heap, and check that every other one fires in
- * order and the stopped one does not. */
+/* Start 15 timers at 10, 20, ... 150 (in two levels of the wheel: 10-60 in
+ * the first, 70-150 in the second), stop the one at 10 * (slot + 1), and
+ * check that every other one fires in order and the stopped one does not. */
 static void stop_at_slot(size_t slot)
 {
   ss_timers ts;
@@ -795,14 +793,14 @@ static void stop_at_slot(size_t slot)
 
   ss_timers_init(&ts, NULL);
   ttimers_init(tt, 15, &ts, &log);
-  /* Start in a shuffled order so that the heap is not simply sorted. */
+  /* Start in a shuffled order, so that no list is simply sorted. */
   for (size_t i = 0; i < 15; i++) {
     size_t k = (i * 7) % 15;
     tstart(&ts, &tt[k], 10 * (uint64_t)(k + 1));
   }
   ck_assert_uint_eq(ts.n, 15);
   ck_assert_uint_lt(slot, ts.n);
-  victim = ts.heap[slot]->arg;
+  victim = &tt[slot];
   ss_timer_stop(&ts, &victim->t);
   ck_assert(!ss_timer_armed(&victim->t));
   ck_assert_uint_eq(ts.n, 14);
@@ -812,6 +810,7 @@ static void stop_at_slot(size_t slot)
 
   ck_assert_int_eq(ss_timers_expire(&ts, 1000), 14);
   ck_assert_uint_eq(log.n, 14);
+  ck_assert_uint_eq(ts.n, 0);
   ck_assert_uint_eq(victim->fired, 0);
   for (size_t i = 0; i < log.n; i++) {
     ck_assert_int_ne(log.order[i], victim->id);
@@ -832,7 +831,9 @@ START_TEST(core_timer_stop_middle)
   stop_at_slot(1);
   stop_at_slot(2);
   stop_at_slot(5);
+  stop_at_slot(6);
   stop_at_slot(7);
+  stop_at_slot(9);
 }
 END_TEST
 
@@ -1084,6 +1085,7 @@ static uint64_t rnd_next(uint64_t *s)
 typedef struct ptimer {
   ss_timer t;
   uint64_t when;
+  uint64_t seq;       /* start order */
   bool live;          /* armed and expected to fire */
   unsigned fired;
   struct prop *p;
@@ -1091,6 +1093,7 @@ typedef struct ptimer {
 
 typedef struct prop {
   uint64_t now;
+  uint64_t seq;       /* starts so far */
   uint64_t last_when, last_seq;
   bool any;
   size_t fired;
@@ -1114,17 +1117,25 @@ static void ptimer_fn(ss_timer *t, void *arg)
     snprintf(p->why, sizeof p->why, "deadline %llu fired at %llu",
              (unsigned long long)t->when, (unsigned long long)p->now);
   else if (p->any && (t->when < p->last_when ||
-                      (t->when == p->last_when && t->seq <= p->last_seq)))
+                      (t->when == p->last_when && pt->seq <= p->last_seq)))
     snprintf(p->why, sizeof p->why, "out of order: %llu after %llu",
              (unsigned long long)t->when, (unsigned long long)p->last_when);
   else {
     p->any = true;
     p->last_when = t->when;
-    p->last_seq = t->seq;
+    p->last_seq = pt->seq;
     pt->live = false;
     return;
   }
   p->ok = false;
+}
+
+static void pstart(ss_timers *ts, ptimer *pt, uint64_t when)
+{
+  pt->when = when;
+  pt->seq = pt->p->seq++;
+  ck_assert_int_eq(ss_timer_start(ts, &pt->t, when, ptimer_fn, pt), 0);
+  pt->live = true;
 }
 
 START_TEST(core_timer_random_property)
@@ -1144,9 +1155,7 @@ START_TEST(core_timer_random_property)
     ss_timer_init(&pt[i].t);
     pt[i].p = &p;
     /* Deadlines in a small range, so many are equal. */
-    pt[i].when = rnd_next(&seed) % 5000;
-    ck_assert_int_eq(ss_timer_start(&ts, &pt[i].t, pt[i].when, ptimer_fn, &pt[i]), 0);
-    pt[i].live = true;
+    pstart(&ts, &pt[i], rnd_next(&seed) % 5000);
     live++;
   }
   ck_assert_uint_eq(ts.n, N);
@@ -1159,8 +1168,7 @@ START_TEST(core_timer_random_property)
       pt[i].live = false;
       live--;
     } else if (r < 14) {
-      pt[i].when = rnd_next(&seed) % 5000;
-      ck_assert_int_eq(ss_timer_start(&ts, &pt[i].t, pt[i].when, ptimer_fn, &pt[i]), 0);
+      pstart(&ts, &pt[i], rnd_next(&seed) % 5000);
     }
   }
   ck_assert_uint_eq(ts.n, live);
@@ -1205,18 +1213,21 @@ START_TEST(core_timer_fini_armed)
 
   ss_timers_init(&ts, NULL);
   ttimers_init(tt, 100, &ts, NULL);
-  /* More than the first allocation holds, so the heap has grown. */
-  for (size_t i = 0; i < 100; i++)
-    tstart(&ts, &tt[i], 1000 - i);
+  /* In several levels and slots, and one already due. */
+  for (size_t i = 0; i < 99; i++)
+    tstart(&ts, &tt[i], 100000 - 997 * i);
+  ck_assert_int_eq(ss_timers_expire(&ts, 5), 0);
+  tstart(&ts, &tt[99], 1);
   ss_timers_fini(&ts);
-  ck_assert_ptr_null(ts.heap);
   ck_assert_uint_eq(ts.n, 0);
+  ck_assert_ptr_null(ss_timers_any(&ts));
   ck_assert_int_eq(ss_timers_next(&ts, &when), SIPSRV_E_NOTFOUND);
+  ck_assert_int_eq(ss_timers_expire(&ts, UINT64_MAX), 0);
   for (size_t i = 0; i < 100; i++) {
     ck_assert(!ss_timer_armed(&tt[i].t));
     ck_assert_uint_eq(tt[i].fired, 0);
   }
-  /* The timers can be started again in a new heap, and stopping them in
+  /* The timers can be started again in a new wheel, and stopping them in
    * the old one (now empty) is a no-op. */
   ss_timer_stop(&ts, &tt[0].t);
   ss_timers_init(&ts, NULL);
@@ -1227,58 +1238,241 @@ START_TEST(core_timer_fini_armed)
 }
 END_TEST
 
-START_TEST(core_timer_fini_frees_core_allocator)
+/* Timers started for times already passed fire at the next expire by
+ * deadline, equal ones in start order, and before any in the wheel. */
+START_TEST(core_timer_passed_in_order)
 {
+  ss_timers ts;
+  tlog log = { { 0 }, 0 };
+  ttimer tt[6];
+  static const uint64_t when[] = { 50, 30, 101, 40, 30, 0 };
+  static const int order[] = { 5, 1, 4, 3, 0, 2 };
+
+  ss_timers_init(&ts, NULL);
+  ttimers_init(tt, 6, &ts, &log);
+  ck_assert_int_eq(ss_timers_expire(&ts, 100), 0);
+  for (size_t i = 0; i < 6; i++)
+    tstart(&ts, &tt[i], when[i]);
+  /* An old time still sees only what was due then. */
+  ck_assert_int_eq(ss_timers_expire(&ts, 35), 3);
+  ck_assert_int_eq(ss_timers_expire(&ts, 101), 3);
+  ck_assert_uint_eq(log.n, 6);
+  for (size_t i = 0; i < 6; i++)
+    ck_assert_int_eq(log.order[i], order[i]);
+  ss_timers_fini(&ts);
+}
+END_TEST
+
+/* The wheel allocates nothing: starting, moving down and firing 20,000
+ * timers over the whole 64-bit range goes through no allocator. */
+START_TEST(core_timer_no_allocation)
+{
+  enum { N = 20000 };
   counting cnt = { 0 };
   sipsrv_core *core = new_counting_core(&cnt);
-  unsigned m0 = cnt.mallocs, f0 = cnt.frees;
+  unsigned m0 = cnt.mallocs;
   ss_timers ts;
-  ttimer tt[200];
+  ttimer *tt = calloc(N, sizeof *tt);
+  uint64_t seed = 0xfeedULL, when;
+  int fired = 0;
 
-  /* A heap bound to a core allocates through the core's allocator. */
+  ck_assert_ptr_nonnull(tt);
   ss_timers_init(&ts, core);
-  ttimers_init(tt, 200, &ts, NULL);
-  for (size_t i = 0; i < 200; i++)
-    tstart(&ts, &tt[i], i % 7);
-  ck_assert_uint_gt(cnt.mallocs, m0);
+  ttimers_init(tt, N, &ts, NULL);
+  cnt.fail = 1;                     /* any allocation would fail */
+  for (size_t i = 0; i < N; i++) {
+    uint64_t r = rnd_next(&seed);
+    ck_assert_int_eq(ss_timer_start(&ts, &tt[i].t, r >> (r % 64), ttimer_fn, &tt[i]), 0);
+  }
+  ck_assert_uint_eq(ts.n, N);
+  while (ss_timers_next(&ts, &when) == 0)
+    fired += ss_timers_expire(&ts, when);
+  ck_assert_int_eq(fired, N);
+  cnt.fail = 0;
+  ck_assert_uint_eq(cnt.mallocs, m0);
   ss_timers_fini(&ts);
-  ck_assert_uint_eq(cnt.mallocs - m0, cnt.frees - f0);
-  for (size_t i = 0; i < 200; i++)
-    ck_assert(!ss_timer_armed(&tt[i].t));
+  free(tt);
   sipsrv_core_free(core);
   ck_assert_uint_eq(cnt.frees, cnt.mallocs);
 }
 END_TEST
 
-START_TEST(core_timer_start_nomem)
+/* Deadlines on each side of every level's boundary, from a clock already
+ * far from zero: each is the next deadline in turn and fires alone, at its
+ * time and not a millisecond before. */
+START_TEST(core_timer_level_boundaries)
 {
-  counting cnt = { 0 };
-  sipsrv_core *core = new_counting_core(&cnt);
-  ss_timers ts;
-  ttimer tt[65];
+  enum { M = 2 * SS_WHEEL_LEVELS + 3 };
+  static ttimer tt[M];
+  uint64_t base = 123456789012ULL, at[M], when;
+  size_t n = 0;
 
-  ss_timers_init(&ts, core);
-  ttimers_init(tt, 65, &ts, NULL);
-  cnt.fail = 1;
-  ck_assert_int_eq(ss_timer_start(&ts, &tt[0].t, 10, ttimer_fn, &tt[0]), SIPSRV_E_NOMEM);
-  ck_assert(!ss_timer_armed(&tt[0].t));
-  cnt.fail = 0;
-  for (size_t i = 0; i < 64; i++)
-    tstart(&ts, &tt[i], 10 + i);
-  /* The heap is full: growing fails, and the heap is unchanged. */
-  cnt.fail = 1;
-  ck_assert_int_eq(ss_timer_start(&ts, &tt[64].t, 1, ttimer_fn, &tt[64]), SIPSRV_E_NOMEM);
-  ck_assert(!ss_timer_armed(&tt[64].t));
-  ck_assert_uint_eq(ts.n, 64);
-  /* Re-arming an armed timer needs no memory. */
-  tstart(&ts, &tt[3], 5);
-  cnt.fail = 0;
-  ck_assert_int_eq(ss_timers_expire(&ts, 1000), 64);
-  ck_assert_uint_eq(tt[3].fired, 1);
-  ck_assert_uint_eq(tt[64].fired, 0);
+  ss_timers ts;
+  ss_timers_init(&ts, NULL);
+  ttimers_init(tt, M, &ts, NULL);
+  ck_assert_int_eq(ss_timers_expire(&ts, base), 0);
+  for (unsigned k = 1; k < SS_WHEEL_LEVELS; k++) {
+    uint64_t edge = (uint64_t)1 << (SS_WHEEL_BITS * k);
+    at[n++] = (base | (edge - 1)) + 1;       /* the first of the next block */
+    at[n++] = (base | (edge - 1));           /* the last of this one */
+  }
+  at[n++] = base + 1;
+  at[n++] = UINT64_MAX - 1;
+  at[n++] = UINT64_MAX;
+  ck_assert_uint_le(n, M);
+  for (size_t i = 0; i < n; i++)
+    tstart(&ts, &tt[i], at[i]);
+  for (size_t fired = 0; fired < n; fired++) {
+    uint64_t least = UINT64_MAX;
+    size_t who = 0;
+    for (size_t i = 0; i < n; i++)
+      if (!tt[i].fired && at[i] <= least && (at[i] < least || i < who)) {
+        least = at[i];
+        who = i;
+      }
+    ck_assert_int_eq(ss_timers_next(&ts, &when), 0);
+    ck_assert_uint_eq(when, least);
+    if (least > base)
+      ck_assert_int_eq(ss_timers_expire(&ts, least - 1), 0);
+    /* Equal deadlines (the boundaries of two levels can coincide) fire
+     * together. */
+    ck_assert_int_ge(ss_timers_expire(&ts, least), 1);
+    ck_assert_uint_eq(tt[who].fired, 1);
+    for (size_t i = 0; i < n; i++)
+      if (at[i] == least && !tt[i].fired)
+        ck_assert_msg(0, "deadline %llu left armed", (unsigned long long)least);
+    for (size_t i = 0; i < n; i++)
+      if (at[i] == least && i != who)
+        fired++;
+  }
+  ck_assert_uint_eq(ts.n, 0);
   ss_timers_fini(&ts);
-  sipsrv_core_free(core);
-  ck_assert_uint_eq(cnt.frees, cnt.mallocs);
+}
+END_TEST
+
+/* Random deadlines over wide ranges (every level), random steps of the
+ * clock from a millisecond to years, and callbacks that arm timers again
+ * for a time already passed, for now or for later. Each timer that fires
+ * must be the earliest armed one (equal deadlines: the first started), due
+ * at that time; after each expire nothing due is left; the next deadline
+ * is always the least armed one. */
+typedef struct wtimer {
+  ss_timer t;
+  uint64_t when, seq;
+  bool live;
+  struct wide *w;
+} wtimer;
+
+typedef struct wide {
+  ss_timers ts;
+  wtimer *all;
+  size_t n;
+  uint64_t now, seq, rng;
+  size_t fired;
+  bool ok;
+  char why[160];
+} wide;
+
+static void wtimer_fn(ss_timer *t, void *arg);
+
+static void wstart(wide *w, wtimer *wt, uint64_t when)
+{
+  wt->when = when;
+  wt->seq = w->seq++;
+  wt->live = true;
+  ck_assert_int_eq(ss_timer_start(&w->ts, &wt->t, when, wtimer_fn, wt), 0);
+}
+
+static void wtimer_fn(ss_timer *t, void *arg)
+{
+  wtimer *wt = arg;
+  wide *w = wt->w;
+  uint64_t r;
+
+  w->fired++;
+  if (w->ok && (!wt->live || t->when != wt->when || wt->when > w->now)) {
+    snprintf(w->why, sizeof w->why, "fired: live %d when %llu at %llu", wt->live,
+             (unsigned long long)wt->when, (unsigned long long)w->now);
+    w->ok = false;
+  }
+  for (size_t i = 0; w->ok && i < w->n; i++) {
+    const wtimer *o = &w->all[i];
+    if (o != wt && o->live &&
+        (o->when < wt->when || (o->when == wt->when && o->seq < wt->seq))) {
+      snprintf(w->why, sizeof w->why, "%llu fired before %llu", (unsigned long long)wt->when,
+               (unsigned long long)o->when);
+      w->ok = false;
+    }
+  }
+  wt->live = false;
+  r = rnd_next(&w->rng);
+  switch (r % 6) {
+  case 0:                                 /* again, for a time passed */
+    wstart(w, wt, w->now - (r >> 8) % 100);
+    break;
+  case 1:                                 /* again, for now */
+    wstart(w, wt, w->now);
+    break;
+  case 2:                                 /* again, later */
+    wstart(w, wt, w->now + 1 + (r >> 8) % ((uint64_t)1 << ((r >> 40) % 36)));
+    break;
+  default:
+    break;
+  }
+}
+
+START_TEST(core_timer_wide_property)
+{
+  enum { N = 1500 };
+  wide *w = calloc(1, sizeof *w);
+  uint64_t next, base;
+  size_t steps = 0;
+
+  ck_assert_ptr_nonnull(w);
+  w->all = calloc(N, sizeof *w->all);
+  ck_assert_ptr_nonnull(w->all);
+  w->n = N;
+  w->ok = true;
+  w->rng = 0xabcdef0123456789ULL;
+  ss_timers_init(&w->ts, NULL);
+  base = rnd_next(&w->rng) % ((uint64_t)1 << 41);   /* a clock in ms */
+  w->now = base;
+  ck_assert_int_eq(ss_timers_expire(&w->ts, base), 0);
+  for (size_t i = 0; i < N; i++) {
+    uint64_t r = rnd_next(&w->rng);
+    ss_timer_init(&w->all[i].t);
+    w->all[i].w = w;
+    if (i % 100 == 0)
+      wstart(w, &w->all[i], UINT64_MAX - i / 100);
+    else
+      wstart(w, &w->all[i], base + (r >> 8) % ((uint64_t)1 << (r % 62)));
+  }
+  while (ss_timers_next(&w->ts, &next) == 0 && steps++ < 100000) {
+    uint64_t least = UINT64_MAX, r = rnd_next(&w->rng);
+    for (size_t i = 0; i < N; i++)
+      if (w->all[i].live && w->all[i].when < least)
+        least = w->all[i].when;
+    ck_assert_uint_eq(next, least);
+    w->now = next;
+    if (next < UINT64_MAX - ((uint64_t)1 << 42))
+      w->now += (r >> 8) % ((uint64_t)1 << (r % 42));
+    ss_timers_expire(&w->ts, w->now);
+    ck_assert_msg(w->ok, "%s", w->why);
+    for (size_t i = 0; i < N; i++)
+      ck_assert_msg(!w->all[i].live || w->all[i].when > w->now, "%llu left at %llu",
+                    (unsigned long long)w->all[i].when, (unsigned long long)w->now);
+    /* Now and then stop one. */
+    if (r % 5 == 0) {
+      wtimer *o = &w->all[(r >> 16) % N];
+      ss_timer_stop(&w->ts, &o->t);
+      o->live = false;
+    }
+  }
+  ck_assert_uint_eq(w->ts.n, 0);
+  ck_assert_uint_gt(w->fired, N);
+  ss_timers_fini(&w->ts);
+  free(w->all);
+  free(w);
 }
 END_TEST
 
@@ -1393,8 +1587,10 @@ static Suite *suite(void)
   tcase_add_test(tc, core_timer_armed_state);
   tcase_add_test(tc, core_timer_random_property);
   tcase_add_test(tc, core_timer_fini_armed);
-  tcase_add_test(tc, core_timer_fini_frees_core_allocator);
-  tcase_add_test(tc, core_timer_start_nomem);
+  tcase_add_test(tc, core_timer_passed_in_order);
+  tcase_add_test(tc, core_timer_no_allocation);
+  tcase_add_test(tc, core_timer_level_boundaries);
+  tcase_add_test(tc, core_timer_wide_property);
   suite_add_tcase(s, tc);
 
   return s;

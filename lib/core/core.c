@@ -138,14 +138,13 @@ void sipsrv_core_free(sipsrv_core *core)
   if (!core)
     return;
   /* The layers above first (they stop their timers), then transports and
-   * connections, then the heap. */
+   * connections, then the timers. */
   if (core->has_sink && core->sink.fini)
     core->sink.fini(core->sink.self);
   core->has_sink = false;
   ss_core_io_fini(core);
   /* Application timers still armed are the core's to free. */
-  while (core->timers.n) {
-    ss_timer *tm = core->timers.heap[0];
+  for (ss_timer *tm; (tm = ss_timers_any(&core->timers));) {
     ss_timer_stop(&core->timers, tm);
     if (tm->fn == app_timer_fire)
       ss_free(core, tm->arg);

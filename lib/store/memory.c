@@ -1,6 +1,6 @@
 /* The memory store: bindings by AOR in a hash table (O(1) lookup), each AOR
- * on a heap by its earliest expiry so that expiring touches only what is
- * due, and credentials by user and realm. Synchronous: every callback runs
+ * on a timer wheel at its earliest expiry so that expiring touches only what
+ * is due, and credentials by user and realm. Synchronous: every callback runs
  * before the operation returns.
  *
  * Threads: one store may serve the cores of several threads (a loop group,
@@ -37,7 +37,9 @@ typedef struct mem_store {
   const sipsrv_core *core;
   ss_htab aors;             /* by AOR */
   ss_htab creds;            /* by user name and realm */
-  ss_timers heap;           /* AORs by earliest expiry (never fired by a clock) */
+  ss_timers expiries;       /* AORs by earliest expiry (fired by mem_expire) */
+  int64_t expire_now;       /* mem_expire's time, for on_due */
+  int expire_dropped;       /* what on_due dropped */
   size_t nbindings;         /* in every AOR */
   pthread_mutex_t mu;       /* held by every operation, not by its callback */
 } mem_store;
@@ -76,7 +78,7 @@ static void bindings_free(mem_store *m, aor_entry *e)
 
 static void entry_free(mem_store *m, aor_entry *e)
 {
-  ss_timer_stop(&m->heap, &e->expiry);
+  ss_timer_stop(&m->expiries, &e->expiry);
   bindings_free(m, e);
   ss_free(m->core, e->aor);
   ss_free(m->core, e);
@@ -92,9 +94,9 @@ static void entry_arm(mem_store *m, aor_entry *e)
     if (e->b[i].expires < min)
       min = e->b[i].expires;
   if (e->n)
-    ss_timer_start(&m->heap, &e->expiry, min < 0 ? 0 : (uint64_t)min, on_due, e);
+    ss_timer_start(&m->expiries, &e->expiry, min < 0 ? 0 : (uint64_t)min, on_due, m);
   else
-    ss_timer_stop(&m->heap, &e->expiry);
+    ss_timer_stop(&m->expiries, &e->expiry);
 }
 
 static void entry_remove(mem_store *m, aor_entry *e)
@@ -103,12 +105,30 @@ static void entry_remove(mem_store *m, aor_entry *e)
   entry_free(m, e);
 }
 
-/* The heap only orders AORs by expiry; mem_expire reads it itself, so this
- * never runs. */
+/* An AOR's earliest binding is due (mem_expire, under the lock): drop what
+ * has expired, and arm it again at the next expiry or remove it. */
 static void on_due(ss_timer *t, void *arg)
 {
-  (void)t;
-  (void)arg;
+  aor_entry *e = SS_CONTAINER(t, aor_entry, expiry);
+  mem_store *m = arg;
+  size_t k = 0;
+
+  for (size_t i = 0; i < e->n; i++) {
+    if (e->b[i].expires <= m->expire_now) {
+      ss_free(m->core, e->blocks[i]);
+      m->expire_dropped++;
+      continue;
+    }
+    e->b[k] = e->b[i];
+    e->blocks[k] = e->blocks[i];
+    k++;
+  }
+  m->nbindings -= e->n - k;
+  e->n = k;
+  if (k)
+    entry_arm(m, e);
+  else
+    entry_remove(m, e);
 }
 
 static int put_locked(mem_store *m, const char *aor, const sipsrv_binding *b, size_t n)
@@ -246,32 +266,16 @@ static int mem_get(void *user, const char *aor, int64_t now_ms, sipsrv_store_get
 static int mem_expire(void *user, int64_t now_ms)
 {
   mem_store *m = user;
-  uint64_t when;
-  int dropped = 0;
+  int dropped;
 
+  if (now_ms < 0)
+    return 0;
   pthread_mutex_lock(&m->mu);
-  /* Only the AORs whose earliest binding is due: O(k log n) for k due. */
-  while (ss_timers_next(&m->heap, &when) == 0 && (int64_t)when <= now_ms) {
-    aor_entry *e = m->heap.heap[0]->arg;
-    size_t k = 0;
-    ss_timer_stop(&m->heap, &e->expiry);
-    for (size_t i = 0; i < e->n; i++) {
-      if (e->b[i].expires <= now_ms) {
-        ss_free(m->core, e->blocks[i]);
-        dropped++;
-        continue;
-      }
-      e->b[k] = e->b[i];
-      e->blocks[k] = e->blocks[i];
-      k++;
-    }
-    m->nbindings -= e->n - k;
-    e->n = k;
-    if (k)
-      entry_arm(m, e);
-    else
-      entry_remove(m, e);
-  }
+  /* Only the AORs whose earliest binding is due (on_due). */
+  m->expire_now = now_ms;
+  m->expire_dropped = 0;
+  ss_timers_expire(&m->expiries, (uint64_t)now_ms);
+  dropped = m->expire_dropped;
   pthread_mutex_unlock(&m->mu);
   return dropped;
 }
@@ -402,7 +406,7 @@ static void mem_destroy(void *user)
   }
   ss_htab_fini(&m->aors);
   ss_htab_fini(&m->creds);
-  ss_timers_fini(&m->heap);
+  ss_timers_fini(&m->expiries);
   pthread_mutex_destroy(&m->mu);
   {
     sipsrv_core *own = (sipsrv_core *)m->core;
@@ -435,7 +439,7 @@ int sipsrv_store_memory_new(sipsrv_store **out, sipsrv_core *core)
   m->core = core;
   ss_htab_init(&m->aors, core);
   ss_htab_init(&m->creds, core);
-  ss_timers_init(&m->heap, core);
+  ss_timers_init(&m->expiries, core);
   pthread_mutex_init(&m->mu, NULL);
   rc = sipsrv_store_new(out, &ss_memory_store_ops, m);
   if (rc < 0)

@@ -3,7 +3,7 @@
  * Four state machines (INVITE and non-INVITE, client and server) with every
  * timer of RFC 3261 17 (A-K) and RFC 6026 (Accepted state, L and M), driven
  * by messages from the transport, by the transaction user (TU) and by the
- * shared timer heap. Nothing here touches a socket or a clock: time comes
+ * shared timer wheel. Nothing here touches a socket or a clock: time comes
  * from tu->now, bytes leave through tu->send.
  *
  * Ownership: ss_txn_recv(), ss_txn_respond() and ss_txn_request() take the
