@@ -101,7 +101,7 @@ static void summary(app *a)
          " out %llu/%llu/%llu/%llu/%llu/%llu (1xx-6xx); retransmissions in %llu out %llu;"
          " transactions %llu live %llu; dialogs %zu; bindings %d; rejected %llu;"
          " dropped malformed %llu not-ours %llu unmatched %llu; send failures %llu;"
-         " rate-limited %llu; auth failures %llu locked %llu",
+         " rate-limited %llu; auth failures %llu locked %llu; responses relayed from bytes %llu",
          (unsigned long long)((sipsrv_clock_monotonic(NULL) - a->started) / 1000),
          (unsigned long long)c.requests_in, (unsigned long long)c.requests_out,
          (unsigned long long)c.responses_in[0], (unsigned long long)c.responses_in[1],
@@ -116,7 +116,8 @@ static void summary(app *a)
          (unsigned long long)c.rejected, (unsigned long long)c.dropped_malformed,
          (unsigned long long)c.dropped_not_ours, (unsigned long long)c.dropped_unmatched,
          (unsigned long long)c.send_failures, (unsigned long long)c.rate_limited,
-         (unsigned long long)c.auth_failures, (unsigned long long)c.auth_locked);
+         (unsigned long long)c.auth_failures, (unsigned long long)c.auth_locked,
+         (unsigned long long)c.responses_relayed);
   if (a->group)
     printf("; threads %d, handed over %llu", a->nw,
            (unsigned long long)sipsrv_loop_group_handoffs(a->group));

@@ -741,12 +741,12 @@ static bool name_is(const char *line, size_t len, const char *full, const char *
          (compact && strlen(compact) == n && strncasecmp(line, compact, n) == 0);
 }
 
-/* Answer sent request i from where it went, over the transport it used:
- * its Via lines, From, To (with to_tag added unless NULL or a 100), Call-ID
- * and CSeq copied (RFC 3261 8.2.6.2), then extra lines (each ending in CRLF). */
-static void reply_to(world *w, size_t i, int status, const char *to_tag, const char *extra)
+/* A response to sent request i: its Via lines, From, To (with to_tag added
+ * unless NULL or a 100), Call-ID and CSeq copied (RFC 3261 8.2.6.2), then
+ * extra lines (each ending in CRLF) and an empty body; its length. */
+static size_t reply_bytes(world *w, size_t i, int status, const char *to_tag, const char *extra,
+                          char *buf, size_t size)
 {
-  char buf[8192];
   size_t n = 0;
   const sent_msg *s;
   const char *p;
@@ -754,7 +754,7 @@ static void reply_to(world *w, size_t i, int status, const char *to_tag, const c
 
   ck_assert_uint_lt(i, w->nsent);
   s = &w->sent[i];
-  k = snprintf(buf, sizeof buf, "SIP/2.0 %d %s\r\n", status, sipsrv_status_phrase(status));
+  k = snprintf(buf, size, "SIP/2.0 %d %s\r\n", status, sipsrv_status_phrase(status));
   n += (size_t)k;
   p = strstr(s->data, "\r\n");
   ck_assert_ptr_nonnull(p);
@@ -767,7 +767,7 @@ static void reply_to(world *w, size_t i, int status, const char *to_tag, const c
     if (name_is(p, len, "Via", "v") || name_is(p, len, "From", "f") ||
         name_is(p, len, "Call-ID", "i") || name_is(p, len, "CSeq", NULL) ||
         name_is(p, len, "To", "t")) {
-      ck_assert_uint_lt(n + len + 64, sizeof buf);
+      ck_assert_uint_lt(n + len + 64, size);
       memcpy(buf + n, p, len);
       n += len;
       if (name_is(p, len, "To", "t") && to_tag && status > 100) {
@@ -776,17 +776,27 @@ static void reply_to(world *w, size_t i, int status, const char *to_tag, const c
         memcpy(line, p, len);
         line[len] = '\0';
         if (!strstr(line, ";tag="))
-          n += (size_t)snprintf(buf + n, sizeof buf - n, ";tag=%s", to_tag);
+          n += (size_t)snprintf(buf + n, size - n, ";tag=%s", to_tag);
       }
       memcpy(buf + n, "\r\n", 2);
       n += 2;
     }
     p = e + 2;
   }
-  k = snprintf(buf + n, sizeof buf - n, "%sContent-Length: 0\r\n\r\n", extra ? extra : "");
+  k = snprintf(buf + n, size - n, "%sContent-Length: 0\r\n\r\n", extra ? extra : "");
   ck_assert_int_gt(k, 0);
-  ck_assert_uint_lt(n + (size_t)k, sizeof buf);
+  ck_assert_uint_lt(n + (size_t)k, size);
   n += (size_t)k;
+  return n;
+}
+
+/* Answer sent request i (reply_bytes()) from where it went, over the
+ * transport it used. */
+static void reply_to(world *w, size_t i, int status, const char *to_tag, const char *extra)
+{
+  char buf[8192];
+  size_t n = reply_bytes(w, i, status, to_tag, extra, buf, sizeof buf);
+  const sent_msg *s = &w->sent[i];
   inject(w, strcmp(s->tp, "TCP") == 0 ? &w->tcp : &w->udp, s->dst, buf, n);
 }
 
@@ -2157,6 +2167,154 @@ START_TEST(proxy_stateless_response_by_via)
   r = one(w, m0, "any", NULL);
   ck_assert_str_eq(w->sent[r].dst, "192.0.2.1:6000");
   ck_assert_int_eq(sipsrv_msg_status(msg_at(w, r)), 200);
+  world_fini(w);
+}
+END_TEST
+
+static sipsrv_counters counters_of(const world *w)
+{
+  sipsrv_counters c;
+  ck_assert_int_eq(sipsrv_core_counters(w->core, &c, sizeof c), 0);
+  return c;
+}
+
+/* The bytes of the sent message r less its first Via line equal [want, n)
+ * less its first Via line. */
+static void same_less_top_via(const world *w, size_t r, const char *in, size_t n)
+{
+  const char *via = strstr(in, "\r\nVia: "), *end;
+  size_t cut;
+  ck_assert_ptr_nonnull(via);
+  via += 2;
+  end = strstr(via, "\r\n") + 2;
+  cut = (size_t)(end - via);
+  ck_assert_uint_eq(w->sent[r].len, n - cut);
+  ck_assert(memcmp(w->sent[r].data, in, (size_t)(via - in)) == 0);
+  ck_assert(memcmp(w->sent[r].data + (via - in), end, n - (size_t)(end - in)) == 0);
+}
+
+/* RFC 3261 16.11: a stateless proxy forwards a response by its Vias alone.
+ * A response of the plain form goes on from its bytes: exactly what came,
+ * less our Via line, to the next Via's received and rport, counted as
+ * relayed (and as a response in). Headers it has no use for, compact
+ * forms and a body pass untouched. */
+START_TEST(proxy_stateless_response_from_bytes)
+{
+  sipsrv_proxy_cfg cfg = stateless_cfg();
+  world *w = world_new(&cfg, W_NOLOC);
+  static const char sdp[] = "v=0\r\no=- 1 1 IN IP4 192.0.2.7\r\ns=-\r\nc=IN IP4 192.0.2.7\r\n"
+                            "t=0 0\r\nm=audio 6002 RTP/AVP 0\r\n";
+  char buf[8192], extra[512];
+  sipsrv_counters c0, c1;
+  size_t i, m0, r, n;
+
+  send_from(w, "192.0.2.1:6000",
+            RQ(.uri = "sip:carol@other.test", .to = "<sip:carol@other.test>",
+               .via = "SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bKraw1;rport"));
+  i = one(w, 0, "INVITE", NEXT_HOP);
+  n = reply_bytes(w, i, 180, "callee1", "X-Odd: a, \"b,c\"\r\nm: <sip:carol@192.0.2.7:5090>\r\n",
+                  buf, sizeof buf);
+  c0 = counters_of(w);
+  m0 = w->nsent;
+  inject(w, &w->udp, NEXT_HOP, buf, n);
+  c1 = counters_of(w);
+  ck_assert_uint_eq(c1.responses_relayed, c0.responses_relayed + 1);
+  ck_assert_uint_eq(c1.responses_in[0], c0.responses_in[0] + 1);
+  r = one(w, m0, "any", NULL);
+  ck_assert_str_eq(w->sent[r].dst, "192.0.2.1:6000");
+  same_less_top_via(w, r, buf, n);
+  /* A 200 with a body: the body goes with it. */
+  snprintf(extra, sizeof extra, "Content-Type: application/sdp\r\n");
+  n = reply_bytes(w, i, 200, "callee1", extra, buf, sizeof buf);
+  ck_assert(n > 21 && strcmp(buf + n - 21, "Content-Length: 0\r\n\r\n") == 0);
+  n -= 21;
+  n += (size_t)snprintf(buf + n, sizeof buf - n, "Content-Length: %zu\r\n\r\n%s", strlen(sdp), sdp);
+  m0 = w->nsent;
+  inject(w, &w->udp, NEXT_HOP, buf, n);
+  ck_assert_uint_eq(counters_of(w).responses_relayed, c0.responses_relayed + 2);
+  r = one(w, m0, "any", NULL);
+  ck_assert_str_eq(w->sent[r].dst, "192.0.2.1:6000");
+  same_less_top_via(w, r, buf, n);
+  ck_assert_int_eq(sipsrv_msg_status(msg_at(w, r)), 200);
+  world_fini(w);
+}
+END_TEST
+
+/* Our Via and the next in one Via line ("Via: ours, caller's"). */
+static size_t join_top_vias(char *buf, size_t n)
+{
+  char *a = strstr(buf, "\r\nVia: "), *ae, *b;
+  ck_assert_ptr_nonnull(a);
+  ae = strstr(a + 2, "\r\n");
+  b = ae + 2;
+  ck_assert(strncmp(b, "Via: ", 5) == 0);
+  memmove(ae + 2, b + 5, n - (size_t)(b + 5 - buf));
+  memcpy(ae, ", ", 2);
+  return n - 5;
+}
+
+/* 16.11 still, for the responses that are not of the plain form: they take
+ * the full parse, which forwards them as before (our Via sharing its line
+ * with the next one, a folded header) or drops and counts them (no CSeq, a
+ * Content-Length beyond the datagram, a top Via not ours); none is counted
+ * as relayed. */
+START_TEST(proxy_stateless_response_irregular_parsed)
+{
+  sipsrv_proxy_cfg cfg = stateless_cfg();
+  world *w = world_new(&cfg, W_NOLOC);
+  char buf[8192];
+  sipsrv_counters c0, c1;
+  size_t i, m0, r, n;
+  char *p;
+
+  send_from(w, "192.0.2.1:6000",
+            RQ(.uri = "sip:carol@other.test", .to = "<sip:carol@other.test>",
+               .via = "SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bKirr1;rport\r\n"
+                      "Via: SIP/2.0/UDP 10.0.0.9;branch=z9hG4bKup1"));
+  i = one(w, 0, "INVITE", NEXT_HOP);
+  c0 = counters_of(w);
+
+  /* Forwarded after the full parse. */
+  n = join_top_vias(buf, reply_bytes(w, i, 180, "callee1", NULL, buf, sizeof buf));
+  m0 = w->nsent;
+  inject(w, &w->udp, NEXT_HOP, buf, n);
+  r = one(w, m0, "any", "192.0.2.1:6000");
+  ck_assert_int_eq(sipsrv_msg_via_count(msg_at(w, r)), 2);
+  ck_assert_str_eq(via_branch(msg_at(w, r), 0), "z9hG4bKirr1");
+  n = reply_bytes(w, i, 183, "callee1", "X-Fold: a,\r\n b\r\n", buf, sizeof buf);
+  m0 = w->nsent;
+  inject(w, &w->udp, NEXT_HOP, buf, n);
+  r = one(w, m0, "any", "192.0.2.1:6000");
+  ck_assert_int_eq(sipsrv_msg_status(msg_at(w, r)), 183);
+  ck_assert_int_eq(sipsrv_msg_via_count(msg_at(w, r)), 2);
+  c1 = counters_of(w);
+  ck_assert_uint_eq(c1.responses_in[0], c0.responses_in[0] + 2);
+
+  /* Dropped and counted. */
+  n = reply_bytes(w, i, 200, "callee1", NULL, buf, sizeof buf);
+  p = strstr(buf, "\r\nCSeq:");
+  ck_assert_ptr_nonnull(p);
+  memcpy(p + 2, "XSeq", 4);            /* no CSeq left */
+  m0 = w->nsent;
+  inject(w, &w->udp, NEXT_HOP, buf, n);
+  ck_assert_uint_eq(w->nsent, m0);
+  n = reply_bytes(w, i, 200, "callee1", NULL, buf, sizeof buf);
+  p = strstr(buf, "Content-Length: 0");
+  ck_assert_ptr_nonnull(p);
+  p[16] = '9';                          /* 9 bytes of body announced, none came */
+  inject(w, &w->udp, NEXT_HOP, buf, n);
+  ck_assert_uint_eq(w->nsent, m0);
+  c1 = counters_of(w);
+  ck_assert_uint_eq(c1.dropped_malformed, c0.dropped_malformed + 2);
+  n = reply_bytes(w, i, 200, "callee1", NULL, buf, sizeof buf);
+  p = strstr(buf, "Via: SIP/2.0/UDP " PX_HOST);
+  ck_assert_ptr_nonnull(p);
+  memcpy(p + 17, "198", 3);             /* our Via now names someone else */
+  inject(w, &w->udp, NEXT_HOP, buf, n);
+  ck_assert_uint_eq(w->nsent, m0);
+  c1 = counters_of(w);
+  ck_assert_uint_eq(c1.dropped_not_ours, c0.dropped_not_ours + 1);
+  ck_assert_uint_eq(c1.responses_relayed, c0.responses_relayed);
   world_fini(w);
 }
 END_TEST
@@ -3755,6 +3913,8 @@ static Suite *suite(void)
   tc = tcase(s, "stateless");
   tcase_add_test(tc, proxy_stateless_branch_stable);
   tcase_add_test(tc, proxy_stateless_response_by_via);
+  tcase_add_test(tc, proxy_stateless_response_from_bytes);
+  tcase_add_test(tc, proxy_stateless_response_irregular_parsed);
   tcase_add_test(tc, proxy_stateless_tcp_response_on_connection);
   tcase_add_test(tc, proxy_stateless_483_420);
   tcase_add_test(tc, proxy_stateless_route_add_one_target);

@@ -47,6 +47,10 @@ typedef struct ss_sink {
    * number failed. May be NULL. */
   int (*unreachable)(void *self, const sipsrv_transport *tp, const struct sockaddr *addr,
                      socklen_t len);
+  /* A response that came as a datagram, before any parse: true when the
+   * sink dealt with it from the bytes (forwarded them), false for the full
+   * parse and the usual path. May be NULL. */
+  bool (*raw_response)(void *self, const char *data, size_t len, const ss_peer *src);
 } ss_sink;
 
 /* A core's allocator (the C library's for NULL). */
@@ -72,6 +76,10 @@ bool ss_core_has_wall_clock(const sipsrv_core *core);
 int64_t ss_core_wall_now(const sipsrv_core *core);
 void ss_core_timer_values(const sipsrv_core *core, uint32_t *t1, uint32_t *t2, uint32_t *t4);
 
+/* Whether host:port (a Via's sent-by, port 5060 when it has none) names one
+ * of the core's transports: a response with such a top Via is ours. */
+bool ss_core_sent_by_is_ours(const sipsrv_core *core, const char *host, unsigned port);
+
 /* The sink of accepted messages: set once; its self, or NULL. */
 int ss_core_set_sink(sipsrv_core *core, const ss_sink *sink);
 void *ss_core_sink_self(const sipsrv_core *core);
@@ -91,6 +99,8 @@ int ss_core_send_wire(sipsrv_core *core, const ss_peer *peer, const sipsrv_msg *
  * for ss_core_send_to() (a UAS that sends its 2xx again after letting go
  * of the request). */
 void ss_core_response_peer(const ss_peer *peer, const sipsrv_msg *m, unsigned via, ss_peer *out);
+/* The same from that Via's fields (NULL: the response has none). */
+void ss_core_response_peer_via(const ss_peer *peer, const sipsrv_via *via, ss_peer *out);
 /* Send the bytes of a response of status to exactly to. 0, or negative. */
 int ss_core_send_to(sipsrv_core *core, const ss_peer *to, int status, const char *buf, size_t len);
 
@@ -119,6 +129,7 @@ typedef struct ss_counters {
   uint64_t retrans_in, retrans_out, transactions, transactions_live;
   uint64_t dropped_malformed, dropped_not_ours, dropped_unmatched;
   uint64_t rate_limited, auth_failures, auth_locked;
+  uint64_t responses_relayed;
 } ss_counters;
 const ss_counters *ss_core_counters(const sipsrv_core *core);
 /* The core's flood protection (limit.h); NULL when no limits were set. */

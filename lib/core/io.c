@@ -285,10 +285,9 @@ static bool maddr_addr(const char *s, struct sockaddr_storage *a, socklen_t *len
 /* Where a response to a request from peer goes (RFC 3261 18.2.2), by Via
  * number vi of m (the response's, or the request's: the same field; 1 for
  * a response that still carries the Via of the proxy forwarding it). */
-static void response_dst(const ss_peer *peer, const sipsrv_msg *m, unsigned vi,
+static void response_dst(const ss_peer *peer, const sipsrv_via *via,
                          struct sockaddr_storage *dst, socklen_t *dstlen, uint64_t *conn)
 {
-  sipsrv_via via;
   *dst = peer->addr;
   *dstlen = peer->addrlen;
   *conn = 0;
@@ -301,9 +300,9 @@ static void response_dst(const ss_peer *peer, const sipsrv_msg *m, unsigned vi,
     if (!peer->conn)
       return;
     *conn = peer->conn;
-    if (sipsrv_msg_via(m, vi, &via) == 0)
-      set_port(dst, via.port ? (unsigned)strtoul(via.port, NULL, 10)
-                             : (peer->transport->ops->flags & SIPSRV_TP_SECURE) ? 5061 : 5060);
+    if (via)
+      set_port(dst, via->port ? (unsigned)strtoul(via->port, NULL, 10)
+                              : (peer->transport->ops->flags & SIPSRV_TP_SECURE) ? 5061 : 5060);
     return;
   }
   /* A response over a datagram transport (RFC 3261 18.2.2): to maddr when
@@ -312,17 +311,17 @@ static void response_dst(const ss_peer *peer, const sipsrv_msg *m, unsigned vi,
    * for rport (RFC 3581 4); else to the source address (the "received" one)
    * and the sent-by port, or 5060. maddr sends a response where the Via
    * says, as the RFC requires; an element that fears reflection strips it. */
-  if (sipsrv_msg_via(m, vi, &via) == 0) {
-    unsigned sent_port = via.port ? (unsigned)strtoul(via.port, NULL, 10) : 5060;
+  if (via) {
+    unsigned sent_port = via->port ? (unsigned)strtoul(via->port, NULL, 10) : 5060;
     struct sockaddr_storage maddr;
     socklen_t mlen = 0;
-    if (via.maddr && maddr_addr(via.maddr, &maddr, &mlen)) {
+    if (via->maddr && maddr_addr(via->maddr, &maddr, &mlen)) {
       *dst = maddr;
       *dstlen = mlen;
       set_port(dst, sent_port);
       return;
     }
-    if (!(via.rport && *via.rport))
+    if (!(via->rport && *via->rport))
       set_port(dst, sent_port);
   }
 }
@@ -342,15 +341,24 @@ int ss_core_send(sipsrv_core *core, const ss_peer *peer, sipsrv_msg *m)
   }
   if (sipsrv_msg_is_request(m))
     return send_iov(core, peer->transport, peer->conn, (struct sockaddr *)&dst, peer->addrlen, m);
-  response_dst(peer, m, 0, &dst, &dstlen, &conn);
+  {
+    sipsrv_via via;
+    response_dst(peer, sipsrv_msg_via(m, 0, &via) == 0 ? &via : NULL, &dst, &dstlen, &conn);
+  }
   return send_iov(core, peer->transport, conn, (struct sockaddr *)&dst, dstlen, m);
 }
 
-void ss_core_response_peer(const ss_peer *peer, const sipsrv_msg *m, unsigned via, ss_peer *out)
+void ss_core_response_peer_via(const ss_peer *peer, const sipsrv_via *via, ss_peer *out)
 {
   *out = *peer;
   if (peer->transport && peer->transport->ops)
-    response_dst(peer, m, via, &out->addr, &out->addrlen, &out->conn);
+    response_dst(peer, via, &out->addr, &out->addrlen, &out->conn);
+}
+
+void ss_core_response_peer(const ss_peer *peer, const sipsrv_msg *m, unsigned vi, ss_peer *out)
+{
+  sipsrv_via via;
+  ss_core_response_peer_via(peer, sipsrv_msg_via(m, (int)vi, &via) == 0 ? &via : NULL, out);
 }
 
 int ss_core_send_to(sipsrv_core *core, const ss_peer *to, int status, const char *buf, size_t len)
@@ -451,19 +459,31 @@ static uint64_t alias_conn(sipsrv_core *core, const sipsrv_transport *tp,
 }
 
 /* RFC 3261 18.1.2: a response whose top Via is not ours is discarded. */
+bool ss_core_sent_by_is_ours(const sipsrv_core *core, const char *host, unsigned port)
+{
+  for (const sipsrv_transport *tp = core->transports; tp; tp = tp->next)
+    if (tp->ops && strcasecmp(host, tp->host) == 0 && port == tp->port)
+      return true;
+  return false;
+}
+
 static bool via_is_ours(const sipsrv_core *core, const sipsrv_msg *m)
 {
   sipsrv_via via;
   if (sipsrv_msg_via(m, 0, &via) != 0)
     return false;
-  for (const sipsrv_transport *tp = core->transports; tp; tp = tp->next) {
-    if (!tp->ops)
-      continue;
-    unsigned port = via.port ? (unsigned)strtoul(via.port, NULL, 10) : 5060;
-    if (strcasecmp(via.host, tp->host) == 0 && port == tp->port)
-      return true;
-  }
-  return false;
+  return ss_core_sent_by_is_ours(core, via.host,
+                                 via.port ? (unsigned)strtoul(via.port, NULL, 10) : 5060);
+}
+
+/* The status code of a response's start line ("SIP/2.0 " and three digits
+ * and a space), or 0. */
+static int raw_status(const char *d, size_t len)
+{
+  if (len < 13 || memcmp(d, "SIP/2.0 ", 8) != 0 || d[11] != ' ' || d[8] < '1' || d[8] > '6' ||
+      d[9] < '0' || d[9] > '9' || d[10] < '0' || d[10] > '9')
+    return 0;
+  return (d[8] - '0') * 100 + (d[9] - '0') * 10 + (d[10] - '0');
 }
 
 /* Handle one message; err is the framer's error frame when framing was
@@ -475,6 +495,16 @@ static void handle(sipsrv_core *core, const void *data, size_t len, unsigned fla
   sipsrv_verdict v;
 
   core->counters.received++;
+  /* A datagram response that the sink forwards from its bytes (a stateless
+   * proxy's, 16.11) is not parsed whole; anything the sink does not take
+   * that way goes the usual way. */
+  if (!err && !(flags & SIPSRV_PARSE_STREAM) && core->has_sink && core->sink.raw_response) {
+    int st = raw_status(data, len);
+    if (st && core->sink.raw_response(core->sink.self, data, len, src)) {
+      core->counters.responses_in[st / 100 - 1]++;
+      return;
+    }
+  }
   (void)sipsrv_msg_parse(&m, data, len, flags, &v);
   if (err && m && v.action != SIPSRV_DROP) {
     v.action = sipsrv_msg_is_request(m) ? SIPSRV_REJECT : SIPSRV_DROP;

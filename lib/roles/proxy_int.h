@@ -112,6 +112,9 @@ void px_branch_stateless(const sipsrv_proxy *p, const sipsrv_msg *m, uint64_t co
 /* 16.7 step 3, 16.11: a response whose top Via is ours: pop it and send it
  * to the next Via (18.2.2). Takes rsp. True when it was ours. */
 bool px_forward_response(sipsrv_proxy *p, sipsrv_msg *rsp);
+/* A stateless proxy's response from its bytes (the role's raw_response
+ * hook): true when forwarded that way; false for the full parse. */
+bool px_raw_response(void *self, const char *data, size_t len, const ss_peer *src);
 
 /* Answer req statelessly (no transaction): to the Via, RFC 3261 18.2.2. */
 void px_reply_stateless(sipsrv_proxy *p, const sipsrv_msg *req, const ss_peer *src, int status,

@@ -162,6 +162,9 @@ typedef struct ss_txn_role {
   bool (*request)(void *self, ss_txn *st, sipsrv_msg *req);
   bool (*ack)(void *self, ss_txn *ist, sipsrv_msg *ack, const ss_peer *src);
   bool (*stray_response)(void *self, sipsrv_msg *rsp, const ss_peer *src);
+  /* A datagram response as received, before the core parses it (true:
+   * dealt with from the bytes; false: parsed, then the hooks above). */
+  bool (*raw_response)(void *self, const char *data, size_t len, const ss_peer *src);
   void *self;
   struct ss_txn_role *next;
 } ss_txn_role;
