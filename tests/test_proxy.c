@@ -2193,6 +2193,19 @@ static void same_less_top_via(const world *w, size_t r, const char *in, size_t n
   ck_assert(memcmp(w->sent[r].data + (via - in), end, n - (size_t)(end - in)) == 0);
 }
 
+/* Our Via and the next in one Via line ("Via: ours, caller's"). */
+static size_t join_top_vias(char *buf, size_t n)
+{
+  char *a = strstr(buf, "\r\nVia: "), *ae, *b;
+  ck_assert_ptr_nonnull(a);
+  ae = strstr(a + 2, "\r\n");
+  b = ae + 2;
+  ck_assert(strncmp(b, "Via: ", 5) == 0);
+  memmove(ae + 2, b + 5, n - (size_t)(b + 5 - buf));
+  memcpy(ae, ", ", 2);
+  return n - 5;
+}
+
 /* RFC 3261 16.11: a stateless proxy forwards a response by its Vias alone.
  * A response of the plain form goes on from its bytes: exactly what came,
  * less our Via line, to the next Via's received and rport, counted as
@@ -2240,24 +2253,50 @@ START_TEST(proxy_stateless_response_from_bytes)
 }
 END_TEST
 
-/* Our Via and the next in one Via line ("Via: ours, caller's"). */
-static size_t join_top_vias(char *buf, size_t n)
+/* 16.11 with the Vias of a response in one line, as sipp's [last_Via:]
+ * writes them ("Via: ours, caller's, ..."): from the bytes too, less our
+ * value and its comma; the other values and lines stay as they came. */
+START_TEST(proxy_stateless_response_from_bytes_joined_vias)
 {
-  char *a = strstr(buf, "\r\nVia: "), *ae, *b;
-  ck_assert_ptr_nonnull(a);
-  ae = strstr(a + 2, "\r\n");
-  b = ae + 2;
-  ck_assert(strncmp(b, "Via: ", 5) == 0);
-  memmove(ae + 2, b + 5, n - (size_t)(b + 5 - buf));
-  memcpy(ae, ", ", 2);
-  return n - 5;
+  sipsrv_proxy_cfg cfg = stateless_cfg();
+  world *w = world_new(&cfg, W_NOLOC);
+  char buf[8192], want[8192];
+  const char *ours, *rest;
+  sipsrv_counters c0;
+  size_t i, m0, r, n, k;
+  sipsrv_msg *m;
+
+  send_from(w, "192.0.2.1:6000",
+            RQ(.uri = "sip:carol@other.test", .to = "<sip:carol@other.test>",
+               .via = "SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bKjoin1;rport\r\n"
+                      "Via: SIP/2.0/UDP 10.0.0.9;branch=z9hG4bKup1"));
+  i = one(w, 0, "INVITE", NEXT_HOP);
+  n = join_top_vias(buf, reply_bytes(w, i, 180, "callee1", NULL, buf, sizeof buf));
+  /* What should leave: the same less "<our Via>, ". */
+  ours = strstr(buf, "\r\nVia: ") + 7;
+  rest = strstr(ours, ", ") + 2;
+  k = (size_t)(ours - buf);
+  memcpy(want, buf, k);
+  memcpy(want + k, rest, n - (size_t)(rest - buf));
+  c0 = counters_of(w);
+  m0 = w->nsent;
+  inject(w, &w->udp, NEXT_HOP, buf, n);
+  ck_assert_uint_eq(counters_of(w).responses_relayed, c0.responses_relayed + 1);
+  r = one(w, m0, "any", "192.0.2.1:6000");
+  ck_assert_uint_eq(w->sent[r].len, n - (size_t)(rest - ours));
+  ck_assert(memcmp(w->sent[r].data, want, w->sent[r].len) == 0);
+  m = msg_at(w, r);
+  ck_assert_int_eq(sipsrv_msg_via_count(m), 2);
+  ck_assert_str_eq(via_branch(m, 0), "z9hG4bKjoin1");
+  ck_assert_str_eq(via_branch(m, 1), "z9hG4bKup1");
+  world_fini(w);
 }
+END_TEST
 
 /* 16.11 still, for the responses that are not of the plain form: they take
- * the full parse, which forwards them as before (our Via sharing its line
- * with the next one, a folded header) or drops and counts them (no CSeq, a
- * Content-Length beyond the datagram, a top Via not ours); none is counted
- * as relayed. */
+ * the full parse, which forwards them as before (no Content-Length, a
+ * folded header) or drops and counts them (no CSeq, a Content-Length beyond
+ * the datagram, a top Via not ours); none is counted as relayed. */
 START_TEST(proxy_stateless_response_irregular_parsed)
 {
   sipsrv_proxy_cfg cfg = stateless_cfg();
@@ -2275,7 +2314,11 @@ START_TEST(proxy_stateless_response_irregular_parsed)
   c0 = counters_of(w);
 
   /* Forwarded after the full parse. */
-  n = join_top_vias(buf, reply_bytes(w, i, 180, "callee1", NULL, buf, sizeof buf));
+  n = reply_bytes(w, i, 180, "callee1", NULL, buf, sizeof buf);
+  ck_assert(n > 21 && strcmp(buf + n - 21, "Content-Length: 0\r\n\r\n") == 0);
+  n -= 21;
+  memcpy(buf + n, "\r\n", 2);         /* no Content-Length (a datagram may omit it) */
+  n += 2;
   m0 = w->nsent;
   inject(w, &w->udp, NEXT_HOP, buf, n);
   r = one(w, m0, "any", "192.0.2.1:6000");
@@ -3914,6 +3957,7 @@ static Suite *suite(void)
   tcase_add_test(tc, proxy_stateless_branch_stable);
   tcase_add_test(tc, proxy_stateless_response_by_via);
   tcase_add_test(tc, proxy_stateless_response_from_bytes);
+  tcase_add_test(tc, proxy_stateless_response_from_bytes_joined_vias);
   tcase_add_test(tc, proxy_stateless_response_irregular_parsed);
   tcase_add_test(tc, proxy_stateless_tcp_response_on_connection);
   tcase_add_test(tc, proxy_stateless_483_420);

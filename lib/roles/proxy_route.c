@@ -382,20 +382,39 @@ static sip_via_t *raw_via(su_home_t *home, const char *v, const char *ve)
   return sip_via_make(home, text);
 }
 
+/* The first comma of a Via line's value [v, ve) that separates two values
+ * (RFC 3261 7.3.1; not one in a quoted string), or NULL. */
+static const char *raw_list_comma(const char *v, const char *ve)
+{
+  bool quoted = false;
+  for (; v < ve; v++) {
+    if (quoted && *v == '\\' && v + 1 < ve)
+      v++;
+    else if (*v == '"')
+      quoted = !quoted;
+    else if (!quoted && *v == ',')
+      return v;
+  }
+  return NULL;
+}
+
 /* RFC 3261 16.11: a stateless proxy forwards a response by its Vias alone.
  * So a response whose form is plain (a status line, one header per line
  * with CRLF, no folding, Content-Length equal to the body, From, To,
- * Call-ID and CSeq present, our Via alone on the first Via line and a next
- * Via) goes on from its bytes, less our Via line, without the full parse;
- * only the two Vias are parsed. Anything else returns false and takes the
- * full parse and px_forward_response(), which decide the same for a plain
- * response and also deal with every other form. */
+ * Call-ID and CSeq present, our Via first on the first Via line and a next
+ * Via after it, on that line or the next Via line) goes on from its bytes
+ * less our Via (its line, or its value and comma when the line holds more,
+ * as sipp's [last_Via:] writes them), without the full parse: only the two
+ * Vias are parsed. Anything else returns false and takes the full parse and
+ * px_forward_response(), which decide the same for a plain response and
+ * also deal with every other form. */
 bool px_raw_response(void *self, const char *d, size_t len, const ss_peer *src)
 {
   enum { FROM = 1, TO = 2, CALL_ID = 4, CSEQ = 8, ALL = 15 };
   sipsrv_proxy *p = self;
   const char *end = d + len, *ls, *nl;
   const char *v1 = NULL, *v1e = NULL, *v1line = NULL, *v1next = NULL, *v2 = NULL, *v2e = NULL;
+  const char *comma;
   unsigned seen = 0;
   long clen = -1;
   su_home_t area[SU_HOME_AUTO_SIZE(2048)]; /* the two Vias: no malloc */
@@ -462,8 +481,22 @@ bool px_raw_response(void *self, const char *d, size_t len, const ss_peer *src)
     }
   }
   head = (size_t)(nl + 1 - d);
-  if (seen != ALL || !v2 || clen < 0 || (size_t)clen != len - head ||
-      memchr(v1, ',', (size_t)(v1e - v1)))
+  if (seen != ALL || !v1 || clen < 0 || (size_t)clen != len - head)
+    return false;
+  /* Cut [v1line, v1next): our Via's line; or, when the line lists more
+   * values, [v1, the next value): ours and its comma. */
+  if ((comma = raw_list_comma(v1, v1e))) {
+    const char *rest = comma + 1;
+    while (rest < v1e && (*rest == ' ' || *rest == '\t'))
+      rest++;
+    if (rest == v1e)
+      return false;
+    v2 = rest, v2e = v1e;
+    v1line = v1, v1next = rest;
+    for (v1e = comma; v1e > v1 && (v1e[-1] == ' ' || v1e[-1] == '\t'); v1e--)
+      ;
+  }
+  if (!v2)
     return false;
   home = su_home_auto(area, sizeof area);
   if (!home)
@@ -487,7 +520,7 @@ bool px_raw_response(void *self, const char *d, size_t len, const ss_peer *src)
     via.ttl = next->v_ttl;
     via.params = next->v_params;
     ss_core_response_peer_via(&peer, &via, &to);
-    /* The bytes less our Via line (16.7 step 3). */
+    /* The bytes less our Via (16.7 step 3). */
     memcpy(wire, d, (size_t)(v1line - d));
     memcpy(wire + (v1line - d), v1next, (size_t)(end - v1next));
     ss_core_send_to(p->core, &to, (d[8] - '0') * 100 + (d[9] - '0') * 10 + (d[10] - '0'), wire,
