@@ -409,8 +409,7 @@ long ss_msg_wire_pop_via(sipsrv_msg *m, char *buf, size_t size)
   size_t off = 0;
   int n;
 
-  if (!v || !m->sip->sip_status || !v->v_common->h_data || !v->v_common->h_len ||
-      (v->v_next && v->v_next->v_common->h_len == 0))
+  if (!v || !m->sip->sip_status || !v->v_common->h_data || !v->v_common->h_len)
     return SIPSRV_E_INVAL;
   n = sipsrv_msg_iovec(m, small, 16);
   if (n < 0 || n > 16)
@@ -419,6 +418,23 @@ long ss_msg_wire_pop_via(sipsrv_msg *m, char *buf, size_t size)
    * leaves a received field's text where it was. */
   cut = v->v_common->h_data;
   cut_end = cut + v->v_common->h_len;
+  if (v->v_next && v->v_next->v_common->h_len == 0) {
+    /* The next Via shares our line ("Via: ours, next"): cut our value and
+     * its comma, so the line keeps the others. */
+    const char *le = cut_end, *colon = memchr(cut, ':', (size_t)(cut_end - cut)), *comma;
+    while (le > cut && (le[-1] == '\r' || le[-1] == '\n'))
+      le--;
+    if (!colon || memchr(cut, '\n', (size_t)(le - cut)))
+      return SIPSRV_E_INVAL;             /* folded: the caller edits a copy */
+    for (cut = colon + 1; cut < le && (*cut == ' ' || *cut == '\t'); cut++)
+      ;
+    if (!(comma = ss_list_comma(cut, le)))
+      return SIPSRV_E_INVAL;
+    for (cut_end = comma + 1; cut_end < le && (*cut_end == ' ' || *cut_end == '\t'); cut_end++)
+      ;
+    if (cut_end == le)
+      return SIPSRV_E_INVAL;
+  }
   for (int i = 0; i < n; i++) {
     const char *b = small[i].iov_base, *e = b + small[i].iov_len;
     const char *parts[2][2] = { { b, e }, { NULL, NULL } };

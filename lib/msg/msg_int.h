@@ -50,6 +50,9 @@ bool ss_has_bare_cr(const char *d, size_t len);
 
 /* True for an RFC 3261 25.1 token character. */
 bool ss_is_token_char(unsigned char c);
+/* The first comma of the header value [v, ve) that separates two values of
+ * a list (RFC 3261 7.3.1: not one in a quoted string), or NULL. */
+const char *ss_list_comma(const char *v, const char *ve);
 
 /* Case-insensitive header-name match of a full name or its compact form. */
 bool ss_header_name_is(const char *name, size_t len, const char *full, char compact);
@@ -101,10 +104,10 @@ long ss_reply_wire(const sipsrv_msg *req, int status, const char *phrase, const 
 
 /* The bytes of response m without its top Via (RFC 3261 16.7 step 3: what
  * a proxy sends upstream), written into buf from the message's text with
- * no copy of the message: the length, SIPSRV_E_INVAL when the top Via does
- * not stand as its own field (it shares a line with the next one, or was
- * built rather than received) and SIPSRV_E_NOMEM when buf is too small;
- * then the caller edits a copy. */
+ * no copy of the message: the length, SIPSRV_E_INVAL when the top Via is
+ * not as received (built, or in a folded line) and SIPSRV_E_NOMEM when buf
+ * is too small; then the caller edits a copy. A top Via that shares its
+ * line with the next loses its value and comma, the line stays. */
 long ss_msg_wire_pop_via(sipsrv_msg *m, char *buf, size_t size);
 
 /* Build the ACK for a non-2xx final response to an INVITE (RFC 3261 17.1.1.3). */

@@ -151,6 +151,21 @@ void ss_scan_head(const char *d, size_t len, ss_head *h)
   }
 }
 
+
+const char *ss_list_comma(const char *v, const char *ve)
+{
+  bool quoted = false;
+  for (; v < ve; v++) {
+    if (quoted && *v == '\\' && v + 1 < ve)
+      v++;
+    else if (*v == '"')
+      quoted = !quoted;
+    else if (!quoted && *v == ',')
+      return v;
+  }
+  return NULL;
+}
+
 /* One pass over a name or IPv4 literal (RFC 3261 25.1 hostname and
  * IPv4address, as inet_pton() reads the latter): labels of 1 to 63
  * alphanumerics, '-' inside, and '_' (outside the RFC, but common in

@@ -382,22 +382,6 @@ static sip_via_t *raw_via(su_home_t *home, const char *v, const char *ve)
   return sip_via_make(home, text);
 }
 
-/* The first comma of a Via line's value [v, ve) that separates two values
- * (RFC 3261 7.3.1; not one in a quoted string), or NULL. */
-static const char *raw_list_comma(const char *v, const char *ve)
-{
-  bool quoted = false;
-  for (; v < ve; v++) {
-    if (quoted && *v == '\\' && v + 1 < ve)
-      v++;
-    else if (*v == '"')
-      quoted = !quoted;
-    else if (!quoted && *v == ',')
-      return v;
-  }
-  return NULL;
-}
-
 /* RFC 3261 16.11: a stateless proxy forwards a response by its Vias alone.
  * So a response whose form is plain (a status line, one header per line
  * with CRLF, no folding, Content-Length equal to the body, From, To,
@@ -485,7 +469,7 @@ bool px_raw_response(void *self, const char *d, size_t len, const ss_peer *src)
     return false;
   /* Cut [v1line, v1next): our Via's line; or, when the line lists more
    * values, [v1, the next value): ours and its comma. */
-  if ((comma = raw_list_comma(v1, v1e))) {
+  if ((comma = ss_list_comma(v1, v1e))) {
     const char *rest = comma + 1;
     while (rest < v1e && (*rest == ' ' || *rest == '\t'))
       rest++;
