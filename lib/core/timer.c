@@ -48,34 +48,41 @@ static void link_before(ss_tlink *pos, ss_tlink *n)
   pos->prev = n;
 }
 
-static ss_tlink *slot_of(ss_timers *ts, const ss_tlink *head, unsigned *k, unsigned *j)
+/* Where armed timer t is: false for the due list, else its level and slot
+ * (the invariants above give them from its deadline and cur). */
+static bool locate(const ss_timers *ts, const ss_timer *t, unsigned *k, unsigned *j)
 {
-  const ss_tlink *base = &ts->slot[0][0];
-  if (head < base || head >= base + SS_WHEEL_LEVELS * SS_WHEEL_SLOTS)
-    return NULL;                         /* the due list */
-  *k = (unsigned)((size_t)(head - base) / SS_WHEEL_SLOTS);
-  *j = (unsigned)((size_t)(head - base) % SS_WHEEL_SLOTS);
-  return (ss_tlink *)head;
+  uint64_t d;
+  if (t->when < ts->cur)
+    return false;
+  d = t->when ^ ts->cur;
+  *k = d ? (unsigned)(63 - __builtin_clzll(d)) / SS_WHEEL_BITS : 0;
+  *j = digit(t->when, *k);
+  return true;
 }
 
 /* Put an armed timer where its deadline belongs relative to cur. */
 static void place(ss_timers *ts, ss_timer *t)
 {
-  uint64_t d;
   unsigned k, j;
+  uint64_t bit;
 
-  if (t->when < ts->cur) {
+  if (!locate(ts, t, &k, &j)) {
     ss_tlink *pos = &ts->due;
     while (pos->prev != &ts->due && ((ss_timer *)pos->prev)->when > t->when)
       pos = pos->prev;                   /* after the equal ones: start order */
     link_before(pos, &t->link);
     return;
   }
-  d = t->when ^ ts->cur;
-  k = d ? (unsigned)(63 - __builtin_clzll(d)) / SS_WHEEL_BITS : 0;
-  j = digit(t->when, k);
+  bit = (uint64_t)1 << j;
   link_before(&ts->slot[k][j], &t->link);
-  ts->occupied[k] |= (uint64_t)1 << j;
+  if (k && !(ts->occupied[k] & bit)) {
+    ts->slot_min[k][j] = t->when;        /* the first: its own minimum */
+    ts->min_stale[k] &= ~bit;
+  } else if (k && t->when < ts->slot_min[k][j]) {
+    ts->slot_min[k][j] = t->when;        /* (a stale one stays stale) */
+  }
+  ts->occupied[k] |= bit;
 }
 
 /* Unlink t, clearing its slot's bit when that leaves the slot empty. */
@@ -86,8 +93,13 @@ static void unlink_timer(ss_timers *ts, ss_timer *t)
 
   prev->next = next;
   next->prev = prev;
-  if (prev == next && slot_of(ts, prev, &k, &j))
-    ts->occupied[k] &= ~((uint64_t)1 << j);
+  if (locate(ts, t, &k, &j)) {
+    uint64_t bit = (uint64_t)1 << j;
+    if (prev == next)
+      ts->occupied[k] &= ~bit;           /* the slot is empty now */
+    else if (k && t->when == ts->slot_min[k][j])
+      ts->min_stale[k] |= bit;           /* maybe its only earliest one */
+  }
   t->link.prev = t->link.next = NULL;
 }
 
@@ -148,6 +160,7 @@ void ss_timers_init(ss_timers *ts, const sipsrv_core *core)
 {
   (void)core;
   memset(ts->occupied, 0, sizeof ts->occupied);
+  memset(ts->min_stale, 0, sizeof ts->min_stale);
   for (unsigned k = 0; k < SS_WHEEL_LEVELS; k++)
     for (unsigned j = 0; j < SS_WHEEL_SLOTS; j++)
       list_init(&ts->slot[k][j]);
@@ -216,11 +229,19 @@ int ss_timers_next(const ss_timers *ts, uint64_t *when)
    * its timers (their deadlines differ below that level). */
   for (unsigned k = 1; k < SS_WHEEL_LEVELS; k++)
     if (first_after(ts->occupied[k], digit(ts->cur, k), true, &j)) {
-      const ss_tlink *head = &ts->slot[k][j];
-      *when = UINT64_MAX;
-      for (const ss_tlink *l = head->next; l != head; l = l->next)
-        if (((const ss_timer *)l)->when < *when)
-          *when = ((const ss_timer *)l)->when;
+      uint64_t bit = (uint64_t)1 << j;
+      if (ts->min_stale[k] & bit) {
+        /* Its earliest timer was stopped: find the earliest again, once. */
+        ss_timers *w = (ss_timers *)ts;  /* a cache, not the wheel's state */
+        const ss_tlink *head = &ts->slot[k][j];
+        uint64_t m = UINT64_MAX;
+        for (const ss_tlink *l = head->next; l != head; l = l->next)
+          if (((const ss_timer *)l)->when < m)
+            m = ((const ss_timer *)l)->when;
+        w->slot_min[k][j] = m;
+        w->min_stale[k] &= ~bit;
+      }
+      *when = ts->slot_min[k][j];
       return 0;
     }
   return SIPSRV_E_NOTFOUND;              /* not reached: n counts them */

@@ -8,9 +8,10 @@
  * overflows. Start and stop are O(1); a timer moves down one level at a time
  * as the wheel's time reaches its slot (at most SS_WHEEL_LEVELS - 1 moves in
  * its life, usually two or three). The next deadline is exact: the first
- * occupied slot's, found with one bit scan per level (and, above level 0, the
- * earliest timer of that slot). Time comes from the caller: nothing here
- * reads a clock. */
+ * occupied slot's, found with one bit scan per level (above level 0, the
+ * slot keeps its earliest deadline, scanned again only after the timer that
+ * had it was stopped). Time comes from the caller: nothing here reads a
+ * clock. */
 #ifndef SS_TIMER_H
 #define SS_TIMER_H
 
@@ -43,6 +44,11 @@ struct ss_timer {
 struct ss_timers {
   ss_tlink slot[SS_WHEEL_LEVELS][SS_WHEEL_SLOTS];
   uint64_t occupied[SS_WHEEL_LEVELS]; /* bit j: slot j is not empty */
+  /* Above level 0, a slot's earliest deadline (its timers differ in the
+   * lower digits), for ss_timers_next(); a stale bit when its earliest
+   * timer was stopped, found again by the next ss_timers_next(). */
+  uint64_t slot_min[SS_WHEEL_LEVELS][SS_WHEEL_SLOTS];
+  uint64_t min_stale[SS_WHEEL_LEVELS];
   ss_tlink due;       /* started for a time already passed, by deadline */
   uint64_t cur;       /* every timer due before this has fired */
   size_t n;           /* armed timers */
