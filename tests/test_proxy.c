@@ -2193,6 +2193,20 @@ static void same_less_top_via(const world *w, size_t r, const char *in, size_t n
   ck_assert(memcmp(w->sent[r].data + (via - in), end, n - (size_t)(end - in)) == 0);
 }
 
+/* An INVITE from the caller at 192.0.2.1:6000 behind a NAT (rport), with
+ * an upstream Via below the caller's: forwarded once to NEXT_HOP, its
+ * index. */
+static size_t invite_via_nat(world *w, const char *branch)
+{
+  char via[256];
+  snprintf(via, sizeof via,
+           "SIP/2.0/UDP 10.0.0.5:5070;branch=%s;rport\r\nVia: SIP/2.0/UDP 10.0.0.9;branch=z9hG4bKup1",
+           branch);
+  send_from(w, "192.0.2.1:6000",
+            RQ(.uri = "sip:carol@other.test", .to = "<sip:carol@other.test>", .via = via));
+  return one(w, 0, "INVITE", NEXT_HOP);
+}
+
 /* Our Via and the next in one Via line ("Via: ours, caller's"). */
 static size_t join_top_vias(char *buf, size_t n)
 {
@@ -2221,10 +2235,7 @@ START_TEST(proxy_stateless_response_from_bytes)
   sipsrv_counters c0, c1;
   size_t i, m0, r, n;
 
-  send_from(w, "192.0.2.1:6000",
-            RQ(.uri = "sip:carol@other.test", .to = "<sip:carol@other.test>",
-               .via = "SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bKraw1;rport"));
-  i = one(w, 0, "INVITE", NEXT_HOP);
+  i = invite_via_nat(w, "z9hG4bKraw1");
   n = reply_bytes(w, i, 180, "callee1", "X-Odd: a, \"b,c\"\r\nm: <sip:carol@192.0.2.7:5090>\r\n",
                   buf, sizeof buf);
   c0 = counters_of(w);
@@ -2266,11 +2277,7 @@ START_TEST(proxy_stateless_response_from_bytes_joined_vias)
   size_t i, m0, r, n, k;
   sipsrv_msg *m;
 
-  send_from(w, "192.0.2.1:6000",
-            RQ(.uri = "sip:carol@other.test", .to = "<sip:carol@other.test>",
-               .via = "SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bKjoin1;rport\r\n"
-                      "Via: SIP/2.0/UDP 10.0.0.9;branch=z9hG4bKup1"));
-  i = one(w, 0, "INVITE", NEXT_HOP);
+  i = invite_via_nat(w, "z9hG4bKjoin1");
   n = join_top_vias(buf, reply_bytes(w, i, 180, "callee1", NULL, buf, sizeof buf));
   /* What should leave: the same less "<our Via>, ". */
   ours = strstr(buf, "\r\nVia: ") + 7;
@@ -2306,11 +2313,7 @@ START_TEST(proxy_stateless_response_irregular_parsed)
   size_t i, m0, r, n;
   char *p;
 
-  send_from(w, "192.0.2.1:6000",
-            RQ(.uri = "sip:carol@other.test", .to = "<sip:carol@other.test>",
-               .via = "SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bKirr1;rport\r\n"
-                      "Via: SIP/2.0/UDP 10.0.0.9;branch=z9hG4bKup1"));
-  i = one(w, 0, "INVITE", NEXT_HOP);
+  i = invite_via_nat(w, "z9hG4bKirr1");
   c0 = counters_of(w);
 
   /* Forwarded after the full parse. */
