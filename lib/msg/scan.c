@@ -151,7 +151,8 @@ void ss_scan_head(const char *d, size_t len, ss_head *h)
   }
 }
 
-
+/* (msg_int.h) A backslash escapes the next character inside quotes only
+ * (RFC 3261 25.1, quoted-pair). */
 const char *ss_list_comma(const char *v, const char *ve)
 {
   bool quoted = false;
