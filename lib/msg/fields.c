@@ -128,20 +128,11 @@ int sipsrv_msg_via_count(const sipsrv_msg *msg)
   return n;
 }
 
-int sipsrv_msg_via(const sipsrv_msg *msg, int idx, sipsrv_via *out)
+void ss_via_fill(sip_via_t const *v, sipsrv_via *out)
 {
-  sip_via_t const *v;
-  const char *slash;
-
-  if (!msg || !out || idx < 0)
-    return SIPSRV_E_INVAL;
-  for (v = msg->sip->sip_via; v && idx > 0; v = v->v_next)
-    idx--;
-  if (!v)
-    return SIPSRV_E_NOTFOUND;
+  const char *slash = v->v_protocol ? strrchr(v->v_protocol, '/') : NULL;
   memset(out, 0, sizeof *out);
   out->protocol = v->v_protocol;
-  slash = v->v_protocol ? strrchr(v->v_protocol, '/') : NULL;
   out->transport = slash ? slash + 1 : v->v_protocol;
   out->host = v->v_host;
   out->port = v->v_port;
@@ -151,6 +142,19 @@ int sipsrv_msg_via(const sipsrv_msg *msg, int idx, sipsrv_via *out)
   out->maddr = v->v_maddr;
   out->ttl = v->v_ttl;
   out->params = v->v_params;
+}
+
+int sipsrv_msg_via(const sipsrv_msg *msg, int idx, sipsrv_via *out)
+{
+  sip_via_t const *v;
+
+  if (!msg || !out || idx < 0)
+    return SIPSRV_E_INVAL;
+  for (v = msg->sip->sip_via; v && idx > 0; v = v->v_next)
+    idx--;
+  if (!v)
+    return SIPSRV_E_NOTFOUND;
+  ss_via_fill(v, out);
   return 0;
 }
 

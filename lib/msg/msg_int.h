@@ -53,6 +53,8 @@ bool ss_is_token_char(unsigned char c);
 /* The first comma of the header value [v, ve) that separates two values of
  * a list (RFC 3261 7.3.1: not one in a quoted string), or NULL. */
 const char *ss_list_comma(const char *v, const char *ve);
+/* The fields of Sofia-SIP's Via v as sipsrv_msg_via() gives them. */
+void ss_via_fill(sip_via_t const *v, sipsrv_via *out);
 
 /* Case-insensitive header-name match of a full name or its compact form. */
 bool ss_header_name_is(const char *name, size_t len, const char *full, char compact);

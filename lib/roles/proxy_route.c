@@ -487,22 +487,13 @@ bool px_raw_response(void *self, const char *d, size_t len, const ss_peer *src)
     return false;
   top = raw_via(home, v1, v1e);
   next = raw_via(home, v2, v2e);
-  if (top && !top->v_next && next && top->v_host && next->v_host && via_is_ours(p, top) &&
+  /* Ours as the full path decides it: the core's 18.1.2 check (a sent-by
+   * of one of its transports), then the proxy's (our branch). */
+  if (top && !top->v_next && next && top->v_host && next->v_host &&
       ss_core_sent_by_is_ours(p->core, top->v_host,
                               top->v_port ? (unsigned)strtoul(top->v_port, NULL, 10) : 5060) &&
-      response_next_hop(p, top, next, &peer)) {
-    const char *slash = next->v_protocol ? strrchr(next->v_protocol, '/') : NULL;
-    memset(&via, 0, sizeof via);
-    via.protocol = next->v_protocol;
-    via.transport = slash ? slash + 1 : next->v_protocol;
-    via.host = next->v_host;
-    via.port = next->v_port;
-    via.branch = next->v_branch;
-    via.received = next->v_received;
-    via.rport = next->v_rport;
-    via.maddr = next->v_maddr;
-    via.ttl = next->v_ttl;
-    via.params = next->v_params;
+      via_is_ours(p, top) && response_next_hop(p, top, next, &peer)) {
+    ss_via_fill(next, &via);
     ss_core_response_peer_via(&peer, &via, &to);
     /* The bytes less our Via (16.7 step 3). */
     memcpy(wire, d, (size_t)(v1line - d));
