@@ -2365,6 +2365,142 @@ START_TEST(proxy_stateless_response_irregular_parsed)
 }
 END_TEST
 
+/* RFC 3261 16.7 for a stateful proxy, responses of the plain form from
+ * their bytes: the client transaction finds them by branch and CSeq method
+ * (17.1.3) and changes state as for a parsed one (a 100 stops Timer A,
+ * 17.1.1.2); the 180, the 200 and the 200's retransmission (RFC 6026 7.2)
+ * go upstream exactly as they came less our Via line (16.7 step 3); all
+ * four are counted as relayed. */
+START_TEST(proxy_stateful_response_from_bytes)
+{
+  world *w = world_new(NULL, 0);
+  static const char sdp[] = "v=0\r\no=- 1 1 IN IP4 192.0.2.20\r\ns=-\r\nc=IN IP4 192.0.2.20\r\n"
+                            "t=0 0\r\nm=audio 6002 RTP/AVP 0\r\n";
+  char buf[8192];
+  sipsrv_counters c0;
+  size_t i, m0, r, n;
+
+  bind_one(w, C1);
+  i = invite_to(w, RQ(.method = "INVITE"), UA1);
+  c0 = counters_of(w);
+  n = reply_bytes(w, i, 100, NULL, NULL, buf, sizeof buf);
+  m0 = w->nsent;
+  inject(w, &w->udp, UA1, buf, n);
+  ck_assert_uint_eq(counters_of(w).responses_relayed, c0.responses_relayed + 1);
+  run_for(w, 4000);                    /* Timer A stopped: no retransmission */
+  ck_assert_int_eq(count(w, m0, "INVITE", UA1), 0);
+  /* The callee's 100 stays here (16.7 step 5); the caller has the server
+   * transaction's own (17.2.1). */
+  one(w, m0, "100", CALLER);
+  ck_assert_int_eq(count(w, m0, "any", CALLER), 1);
+
+  n = reply_bytes(w, i, 180, "callee1", "X-Odd: a, \"b,c\"\r\nm: <" C1 ">\r\n", buf, sizeof buf);
+  m0 = w->nsent;
+  inject(w, &w->udp, UA1, buf, n);
+  r = one(w, m0, "any", CALLER);
+  same_less_top_via(w, r, buf, n);
+  ck_assert_uint_eq(counters_of(w).responses_relayed, c0.responses_relayed + 2);
+
+  n = reply_bytes(w, i, 200, "callee1", "Content-Type: application/sdp\r\n", buf, sizeof buf);
+  n -= 21;                             /* "Content-Length: 0\r\n\r\n" */
+  n += (size_t)snprintf(buf + n, sizeof buf - n, "Content-Length: %zu\r\n\r\n%s", strlen(sdp), sdp);
+  for (int k = 0; k < 2; k++) {        /* the 200, then its retransmission */
+    m0 = w->nsent;
+    inject(w, &w->udp, UA1, buf, n);
+    r = one(w, m0, "any", CALLER);
+    same_less_top_via(w, r, buf, n);
+    ck_assert_uint_eq(counters_of(w).responses_relayed, c0.responses_relayed + 3 + (unsigned)k);
+    run_for(w, 500);
+  }
+  ck_assert_uint_eq(counters_of(w).responses_in[1], c0.responses_in[1] + 2);
+  world_fini(w);
+}
+END_TEST
+
+/* The same with our Via and the next in one line, as sipp's [last_Via:]
+ * writes them: what goes upstream is what came less "<our Via>, ". */
+START_TEST(proxy_stateful_response_from_bytes_joined_vias)
+{
+  world *w = world_new(NULL, 0);
+  char buf[8192], want[8192];
+  const char *ours, *rest;
+  size_t i, m0, r, n, k;
+
+  bind_one(w, C1);
+  i = invite_to(w, RQ(.method = "INVITE"), UA1);
+  n = join_top_vias(buf, reply_bytes(w, i, 180, "callee1", NULL, buf, sizeof buf));
+  ours = strstr(buf, "\r\nVia: ") + 7;
+  rest = strstr(ours, ", ") + 2;
+  k = (size_t)(ours - buf);
+  memcpy(want, buf, k);
+  memcpy(want + k, rest, n - (size_t)(rest - buf));
+  m0 = w->nsent;
+  inject(w, &w->udp, UA1, buf, n);
+  r = one(w, m0, "any", CALLER);
+  ck_assert_uint_eq(w->sent[r].len, n - (size_t)(rest - ours));
+  ck_assert(memcmp(w->sent[r].data, want, w->sent[r].len) == 0);
+  upstream_via_ok(msg_at(w, r), "z9hG4bKcaller1");
+  world_fini(w);
+}
+END_TEST
+
+/* What a stateful proxy does not take from the bytes goes the parsed way,
+ * uncounted as relayed: a final 3xx-6xx (16.7 step 6 chooses among parsed
+ * ones), a response whose CSeq method names no transaction of ours (17.1.3:
+ * a stray, forwarded by Via, 16.7 step 3), and one whose CSeq is beyond
+ * 2**31 - 1 (8.1.1.5: dropped as malformed). In the call-stateful mode a
+ * 180 is relayed from its bytes, the 200 is parsed (its dialog starts). */
+START_TEST(proxy_stateful_response_parsed_when_needed)
+{
+  sipsrv_proxy_cfg cfg = base_cfg(SIPSRV_PROXY_DIALOG);
+  world *w = world_new(NULL, 0);
+  char buf[8192];
+  sipsrv_counters c0, c1;
+  size_t i, m0, r, n;
+  char *p;
+
+  bind_one(w, C1);
+  i = invite_to(w, RQ(.method = "INVITE"), UA1);
+  c0 = counters_of(w);
+  n = reply_bytes(w, i, 180, "callee1", NULL, buf, sizeof buf);
+  p = strstr(buf, " INVITE\r\n");
+  ck_assert_ptr_nonnull(p);
+  memcpy(p, " UPDATE", 7);              /* no client transaction for UPDATE */
+  m0 = w->nsent;
+  inject(w, &w->udp, UA1, buf, n);
+  ck_assert_int_eq(count(w, m0, "180", CALLER), 1);   /* a stray: by Via */
+  n = reply_bytes(w, i, 183, "callee1", NULL, buf, sizeof buf);
+  p = strstr(buf, "CSeq: 1 ");
+  ck_assert_ptr_nonnull(p);
+  memmove(p + 16, p + 7, n - (size_t)(p + 7 - buf));
+  memcpy(p + 6, "2147483648", 10);      /* 2**31: parses, out of range */
+  n += 9;
+  m0 = w->nsent;
+  inject(w, &w->udp, UA1, buf, n);
+  ck_assert_uint_eq(w->nsent, m0);
+  c1 = counters_of(w);
+  ck_assert_uint_eq(c1.dropped_malformed, c0.dropped_malformed + 1);
+  reply_to(w, i, 486, "callee1", NULL);
+  r = one(w, m0, "final", CALLER);
+  ck_assert_int_eq(sipsrv_msg_status(msg_at(w, r)), 486);
+  ck_assert_uint_eq(counters_of(w).responses_relayed, c0.responses_relayed);
+  world_fini(w);
+
+  w = world_new(&cfg, 0);
+  bind_one(w, C1);
+  i = invite_to(w, RQ(.method = "INVITE"), UA1);
+  c0 = counters_of(w);
+  reply_to(w, i, 180, "callee1", NULL);
+  ck_assert_uint_eq(counters_of(w).responses_relayed, c0.responses_relayed + 1);
+  m0 = w->nsent;
+  reply_to(w, i, 200, "callee1", "Contact: <" C1 ">\r\n");
+  one(w, m0, "200", CALLER);
+  ck_assert_uint_eq(counters_of(w).responses_relayed, c0.responses_relayed + 1);
+  ck_assert_uint_eq(sipsrv_proxy_dialog_count(w->proxy), 1);
+  world_fini(w);
+}
+END_TEST
+
 /* RFC 3261 16.3 steps 3 and 5, 16.11: a stateless proxy answers 483 and
  * 420 (with Unsupported) itself, to the caller, and forwards nothing. */
 START_TEST(proxy_stateless_483_420)
@@ -3940,6 +4076,9 @@ static Suite *suite(void)
   tcase_add_test(tc, proxy_response_timer_b_408);
   tcase_add_test(tc, proxy_response_transport_error_500);
   tcase_add_test(tc, proxy_response_2xx_retransmission);
+  tcase_add_test(tc, proxy_stateful_response_from_bytes);
+  tcase_add_test(tc, proxy_stateful_response_from_bytes_joined_vias);
+  tcase_add_test(tc, proxy_stateful_response_parsed_when_needed);
 
   tc = tcase(s, "serial");
   tcase_add_test(tc, proxy_serial_q_order);

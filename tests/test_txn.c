@@ -863,6 +863,43 @@ START_TEST(txn_ict_2xx_accepted)
 }
 END_TEST
 
+/* A response taken from its bytes (ss_txn_client_find(), 17.1.3: branch and
+ * CSeq method; ss_txn_client_status()): the same state changes as a parsed
+ * one, and true exactly where the TU would have had it; no TU event. A
+ * 3xx-6xx is not taken that way (its ACK needs the parsed response). */
+START_TEST(txn_client_status_from_bytes)
+{
+  rq r = rq_new("INVITE", "z9hG4bKictraw");
+  rq o = rq_new("OPTIONS", "z9hG4bKnictraw");
+  ss_txn *t = client(&r, false), *n = client(&o, false);
+
+  ck_assert_ptr_eq(ss_txn_client_find(F.l, "z9hG4bKictraw", "INVITE"), t);
+  ck_assert_ptr_null(ss_txn_client_find(F.l, "z9hG4bKictraw", "CANCEL"));
+  ck_assert_ptr_null(ss_txn_client_find(F.l, "z9hG4bKother", "INVITE"));
+  ck_assert_ptr_eq(ss_txn_client_find(F.l, "z9hG4bKnictraw", "OPTIONS"), n);
+  ss_txn_hold(F.l);
+  ck_assert(!ss_txn_client_status(t, 486));
+  ck_assert_int_eq(ss_txn_state_of(t), SS_TXN_CALLING);
+  advance_to(100);
+  ck_assert(ss_txn_client_status(t, 180));
+  ck_assert_int_eq(ss_txn_state_of(t), SS_TXN_PROCEEDING);
+  ck_assert(ss_txn_client_status(t, 200));
+  ck_assert_int_eq(ss_txn_state_of(t), SS_TXN_ACCEPTED);
+  ck_assert(ss_txn_client_status(t, 200));     /* RFC 6026 7.2: to the TU */
+  ck_assert(!ss_txn_client_status(t, 180));
+  ck_assert(ss_txn_client_status(n, 100));
+  ck_assert_int_eq(ss_txn_state_of(n), SS_TXN_PROCEEDING);
+  ck_assert(ss_txn_client_status(n, 200));
+  ck_assert_int_eq(ss_txn_state_of(n), SS_TXN_COMPLETED);
+  ck_assert(!ss_txn_client_status(n, 200));    /* Completed absorbs it */
+  ss_txn_release(F.l);
+  ck_assert_uint_eq(F.nrsp, 0);
+  advance_to(100 + T64);                     /* Timer M; Timer K long since */
+  ck_assert_uint_eq(F.nterm, 2);
+  CHECK_SENDS_AT(0, 0);                      /* Timer A and E stopped at 100 ms */
+}
+END_TEST
+
 /* 17.1.1.2: over a reliable transport Timer A is not set, Timer B is. */
 START_TEST(txn_ict_tcp_no_retransmit)
 {
@@ -2480,6 +2517,7 @@ static Suite *suite(void)
   tcase_add_test(tc, txn_ict_udp_timer_d);
   tcase_add_test(tc, txn_ict_tcp_timer_d);
   tcase_add_test(tc, txn_ict_2xx_accepted);
+  tcase_add_test(tc, txn_client_status_from_bytes);
   tcase_add_test(tc, txn_ict_tcp_no_retransmit);
 
   tc = tcase(s, "nict");

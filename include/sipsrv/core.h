@@ -169,8 +169,9 @@ typedef struct sipsrv_counters {
   uint64_t auth_failures;       /**< Digest responses that were wrong (or for an unknown user). */
   uint64_t auth_locked;         /**< Requests refused because their user was locked out
                                      from their source after too many wrong responses. */
-  uint64_t responses_relayed;   /**< Responses a stateless proxy sent on from their bytes, with
-                                     only their Vias parsed (RFC 3261 16.11); they are
+  uint64_t responses_relayed;   /**< Responses a proxy took from their bytes, with only what
+                                     it reads parsed (its Vias; a stateful proxy's CSeq
+                                     and To), RFC 3261 16.7 step 3 and 16.11; they are
                                      also in responses_in. @since 0.1.0 */
 } sipsrv_counters;
 

@@ -627,8 +627,7 @@ int sipsrv_proxy_new(sipsrv_proxy **out, sipsrv_core *core, const sipsrv_proxy_c
   p->secret = ss_core_secret(core) ^ (uint64_t)(uintptr_t)p;
   ss_htab_init(&p->dialogs, core);
   p->role.early = px_early;
-  if (cfg->mode == SIPSRV_PROXY_STATELESS)
-    p->role.raw_response = px_raw_response;
+  p->role.raw_response = px_raw_response;
   p->role.request = px_request;
   p->role.ack = px_ack;
   p->role.stray_response = px_stray;

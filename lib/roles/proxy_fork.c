@@ -149,6 +149,15 @@ static bool method_is(const px_ctx *c, sip_method_t m)
   return c->method == m;
 }
 
+/* Whether a response of code goes upstream through the server transaction
+ * (else, a late 2xx, by Via: 16.7 step 5). */
+static bool through_st(const px_ctx *c, int code)
+{
+  ss_txn_state s = c->st ? ss_txn_state_of(c->st) : SS_TXN_TERMINATED;
+  return s == SS_TXN_PROCEEDING || s == SS_TXN_TRYING ||
+         (s == SS_TXN_ACCEPTED && code >= 200 && code < 300);
+}
+
 /* Send a response upstream: through the server transaction, or by Via when
  * it can no longer carry it (a late 2xx, 16.7 step 5). rsp is a received
  * one (our Via still on top) or, with ours, one we made (no Via of ours). */
@@ -156,12 +165,10 @@ static void send_up(px_ctx *c, const sipsrv_msg *rsp, bool ours)
 {
   sipsrv_proxy *p = c->p;
   int code = rsp->sip->sip_status->st_status;
-  ss_txn_state s = c->st ? ss_txn_state_of(c->st) : SS_TXN_TERMINATED;
-  bool through_st = s == SS_TXN_PROCEEDING || s == SS_TXN_TRYING ||
-                    (s == SS_TXN_ACCEPTED && code >= 200 && code < 300);
+  bool through = through_st(c, code);
   sipsrv_msg *m;
 
-  if (through_st && !ours) {
+  if (through && !ours) {
     /* As received but our Via (16.7 step 3), as bytes: no copy of the
      * response to edit, encode and free. */
     char buf[8192];
@@ -173,7 +180,7 @@ static void send_up(px_ctx *c, const sipsrv_msg *rsp, bool ours)
   m = ss_msg_copy(rsp);
   if (!m)
     return;
-  if (through_st) {
+  if (through) {
     if (!ours && sipsrv_msg_via_pop(m) < 0) {
       sipsrv_msg_free(m);
       return;
@@ -184,6 +191,19 @@ static void send_up(px_ctx *c, const sipsrv_msg *rsp, bool ours)
       sipsrv_msg_free(m);
   } else {
     sipsrv_msg_free(m);
+  }
+}
+
+/* send_up() of a received response, parsed or from its bytes. */
+static void relay_up(px_ctx *c, const px_rsp *r)
+{
+  if (r->msg)
+    send_up(c, r->msg, false);
+  else if (!through_st(c, r->code)) {
+    if (r->code >= 200 && r->code < 300)
+      px_raw_by_via(c->p, r->raw);
+  } else if (ss_txn_respond_wire(c->st, r->code, r->wire, r->len, r->tag) == SIPSRV_E_NOMEM) {
+    ss_log(c->p->core, SIPSRV_LOG_WARN, "response %d not relayed: out of memory", r->code);
   }
 }
 
@@ -655,21 +675,38 @@ static void server_terminated(void *owner, ss_txn *t)
   leave(c);
 }
 
-static void on_response(px_branch *b, sipsrv_msg *rsp);
+static void on_response(px_branch *b, const px_rsp *r);
 
 static void branch_response(void *owner, ss_txn *t, sipsrv_msg *rsp)
 {
   px_branch *b = owner;
   px_ctx *c = enter(b->ctx);
+  px_rsp r = { rsp->sip->sip_status->st_status, rsp, NULL, NULL, 0, NULL };
   (void)t;
-  on_response(b, rsp);
+  on_response(b, &r);
   leave(c);
 }
 
-static void on_response(px_branch *b, sipsrv_msg *rsp)
+bool px_fork_owns(const sipsrv_proxy *p, const void *owner)
+{
+  const px_branch *b = owner;
+  return b->hdr.ev == &branch_events && b->ctx->p == p;
+}
+
+void px_fork_raw_response(void *owner, const px_rsp *r)
+{
+  px_branch *b = owner;
+  px_ctx *c = enter(b->ctx);
+  on_response(b, r);
+  leave(c);
+}
+
+/* A response for branch b: parsed, or (100-299, and no 2xx in the
+ * call-stateful mode) from its bytes. */
+static void on_response(px_branch *b, const px_rsp *r)
 {
   px_ctx *c = b->ctx;
-  int code = rsp->sip->sip_status->st_status;
+  int code = r->code;
 
   if (code < 200) {
     b->provisional = true;
@@ -678,7 +715,7 @@ static void on_response(px_branch *b, sipsrv_msg *rsp)
     if (code > 100) {
       arm_timer_c(b);                    /* 16.7 step 2 */
       if (!c->answered && !b->status)
-        send_up(c, rsp, false);          /* 16.7 step 5: at once */
+        relay_up(c, r);                  /* 16.7 step 5: at once */
     }
     return;
   }
@@ -689,8 +726,9 @@ static void on_response(px_branch *b, sipsrv_msg *rsp)
       b->status = code;
       ss_timer_stop(ss_core_timers(c->p->core), &b->timer_c);
     }
-    dialog_note(c, rsp, first);
-    send_up(c, rsp, false);
+    if (r->msg)
+      dialog_note(c, r->msg, first);
+    relay_up(c, r);
     c->answered = true;
     if (first && c->invite && !c->stop) {
       c->stop = true;                    /* 16.7 step 10 */
@@ -700,7 +738,7 @@ static void on_response(px_branch *b, sipsrv_msg *rsp)
   }
   if (code == 503 && try_next_peer(b))
     return;                              /* RFC 3263 4.3 */
-  branch_done(b, code, NULL, rsp);
+  branch_done(b, code, NULL, r->msg);
 }
 
 static void branch_timeout(void *owner, ss_txn *t)

@@ -4,6 +4,7 @@
  *                 stateless forwarding (16.11), ACK and stray responses
  * proxy_route.c   the pieces: next hops, our own URIs, branches, loop hashes,
  *                 the 16.6 edits of a forwarded copy, responses back by Via
+ * proxy_raw.c     responses taken from their bytes (16.7 step 3, 16.11)
  * proxy_fork.c    the stateful part: response contexts, branches, forking,
  *                 best response, CANCEL, Timer C (16.2, 16.6-16.10)
  * proxy_dialog.c  dialogs of the call-stateful mode */
@@ -112,13 +113,39 @@ void px_branch_stateless(const sipsrv_proxy *p, const sipsrv_msg *m, uint64_t co
 /* 16.7 step 3, 16.11: a response whose top Via is ours: pop it and send it
  * to the next Via (18.2.2). Takes rsp. True when it was ours. */
 bool px_forward_response(sipsrv_proxy *p, sipsrv_msg *rsp);
-/* A stateless proxy's response from its bytes (the role's raw_response
- * hook): true when forwarded that way; false for the full parse. */
-bool px_raw_response(void *self, const char *data, size_t len, const ss_peer *src);
+/* A Via of ours: one of our branches, at one of our addresses. */
+bool px_via_is_ours(const sipsrv_proxy *p, sip_via_t const *v);
+/* Where a response goes once our Via, top, is off: by the next Via, v
+ * (18.2.2, RFC 3581 4). False when v names nowhere we can send to. */
+bool px_response_next_hop(const sipsrv_proxy *p, sip_via_t const *top, sip_via_t const *v,
+                          ss_peer *peer);
 
 /* Answer req statelessly (no transaction): to the Via, RFC 3261 18.2.2. */
 void px_reply_stateless(sipsrv_proxy *p, const sipsrv_msg *req, const ss_peer *src, int status,
                         const char *phrase, const char *headers);
+
+/* ---- proxy_raw.c -------------------------------------------------------- */
+
+/* A datagram response as received (the role's raw_response hook): true
+ * when it was dealt with from its bytes (px_raw.c says which); false for
+ * the full parse, which decides the same for a plain response. */
+bool px_raw_response(void *self, const char *data, size_t len, const ss_peer *src);
+
+typedef struct px_raw px_raw;
+/* A 2xx from its bytes that the server transaction can no longer carry
+ * (16.7 step 5): on by its next Via, as px_forward_response() would. */
+void px_raw_by_via(sipsrv_proxy *p, const px_raw *r);
+
+/* A response as a branch takes it: parsed (msg), or from its bytes (raw:
+ * then wire holds them less our Via, and tag the To tag, "" for none). */
+typedef struct px_rsp {
+  int code;
+  const sipsrv_msg *msg;     /* NULL: from its bytes */
+  const px_raw *raw;
+  const char *wire;
+  size_t len;
+  const char *tag;
+} px_rsp;
 
 /* ---- proxy_dns.c -------------------------------------------------------- */
 
@@ -194,6 +221,11 @@ void px_fork_start(sipsrv_proxy *p, ss_txn *st, sipsrv_msg *req, uint64_t loop);
 bool px_fork_cancel(sipsrv_proxy *p, ss_txn *st, sipsrv_msg *cancel);
 /* The proxy is being freed: answer and detach every context. */
 void px_fork_fini(sipsrv_proxy *p);
+/* True when owner (a client transaction's) is a branch of p's. */
+bool px_fork_owns(const sipsrv_proxy *p, const void *owner);
+/* A 100-299 from its bytes for that branch, after its client transaction
+ * took it (ss_txn_client_status()): what the response event does. */
+void px_fork_raw_response(void *owner, const px_rsp *r);
 
 /* ---- proxy_dialog.c ----------------------------------------------------- */
 

@@ -133,7 +133,7 @@ uint64_t px_loop_hash(const sipsrv_proxy *p, const sipsrv_msg *req)
   return h;
 }
 
-static bool via_is_ours(const sipsrv_proxy *p, sip_via_t const *v)
+bool px_via_is_ours(const sipsrv_proxy *p, sip_via_t const *v)
 {
   unsigned port = v->v_port ? (unsigned)strtoul(v->v_port, NULL, 10) : 5060;
   return v->v_branch && strncmp(v->v_branch, OUR_BRANCH, strlen(OUR_BRANCH)) == 0 &&
@@ -149,7 +149,7 @@ bool px_is_loop(const sipsrv_proxy *p, const sipsrv_msg *req, uint64_t loop)
   /* RFC 3261 16.3 step 4: a Via of ours with this request's hash is a
    * loop; with another hash, a spiral (the request was retargeted). */
   for (sip_via_t const *v = req->sip->sip_via; v; v = v->v_next)
-    if (via_is_ours(p, v) && strncmp(v->v_branch, want, strlen(want)) == 0)
+    if (px_via_is_ours(p, v) && strncmp(v->v_branch, want, strlen(want)) == 0)
       return true;
   return false;
 }
@@ -314,8 +314,8 @@ int px_prepare(sipsrv_proxy *p, sipsrv_msg *m, const px_target *t, bool rr,
  * when the request came, else the sent-by; over the connection the request
  * came on when our branch names one. False when v names no address we can
  * send to. */
-static bool response_next_hop(const sipsrv_proxy *p, sip_via_t const *top, sip_via_t const *v,
-                              ss_peer *peer)
+bool px_response_next_hop(const sipsrv_proxy *p, sip_via_t const *top, sip_via_t const *v,
+                          ss_peer *peer)
 {
   const char *host = v->v_received ? v->v_received : v->v_host, *slash;
   unsigned port = v->v_rport && *v->v_rport ? (unsigned)strtoul(v->v_rport, NULL, 10)
@@ -337,11 +337,11 @@ bool px_forward_response(sipsrv_proxy *p, sipsrv_msg *rsp)
   ss_peer peer;
   long n;
 
-  if (!v || !via_is_ours(p, v))
+  if (!v || !px_via_is_ours(p, v))
     return false;
   /* 16.7 step 3 (16.11 for a stateless proxy): our Via goes; none left,
    * the response was for us. */
-  if (!v->v_next || !response_next_hop(p, v, v->v_next, &peer)) {
+  if (!v->v_next || !px_response_next_hop(p, v, v->v_next, &peer)) {
     sipsrv_msg_free(rsp);
     return true;
   }
@@ -357,154 +357,6 @@ bool px_forward_response(sipsrv_proxy *p, sipsrv_msg *rsp)
   }
   sipsrv_msg_free(rsp);
   return true;
-}
-
-/* ---- a stateless proxy's responses, from their bytes --------------------- */
-
-/* Whether the header name [n, n + len) is full or its compact form c
- * (RFC 3261 7.3.3; 0: none). */
-static bool raw_name_is(const char *n, size_t len, const char *full, char c)
-{
-  return (len == strlen(full) && strncasecmp(n, full, len) == 0) ||
-         (c && len == 1 && (*n | 0x20) == c);
-}
-
-/* A Via value of the bytes, parsed alone into home (NULL if it does not
- * parse or does not fit). */
-static sip_via_t *raw_via(su_home_t *home, const char *v, const char *ve)
-{
-  char text[512];
-  size_t n = (size_t)(ve - v);
-  if (n == 0 || n >= sizeof text)
-    return NULL;
-  memcpy(text, v, n);
-  text[n] = '\0';
-  return sip_via_make(home, text);
-}
-
-/* RFC 3261 16.11: a stateless proxy forwards a response by its Vias alone.
- * So a response whose form is plain (a status line, one header per line
- * with CRLF, no folding, Content-Length equal to the body, From, To,
- * Call-ID and CSeq present, our Via first on the first Via line and a next
- * Via after it, on that line or the next Via line) goes on from its bytes
- * less our Via (its line, or its value and comma when the line holds more,
- * as sipp's [last_Via:] writes them), without the full parse: only the two
- * Vias are parsed. Anything else returns false and takes the full parse and
- * px_forward_response(), which decide the same for a plain response and
- * also deal with every other form. */
-bool px_raw_response(void *self, const char *d, size_t len, const ss_peer *src)
-{
-  enum { FROM = 1, TO = 2, CALL_ID = 4, CSEQ = 8, ALL = 15 };
-  sipsrv_proxy *p = self;
-  const char *end = d + len, *ls, *nl;
-  const char *v1 = NULL, *v1e = NULL, *v1line = NULL, *v1next = NULL, *v2 = NULL, *v2e = NULL;
-  const char *comma;
-  unsigned seen = 0;
-  long clen = -1;
-  su_home_t area[SU_HOME_AUTO_SIZE(2048)]; /* the two Vias: no malloc */
-  char wire[8192];
-  su_home_t *home;
-  sip_via_t *top, *next;
-  sipsrv_via via;
-  ss_peer peer, to;
-  bool done = false;
-  size_t head;
-
-  (void)src;
-  if (len > sizeof wire)
-    return false;
-  /* The status line (the core checked "SIP/2.0 NNN "). */
-  nl = memchr(d, '\n', len);
-  if (!nl || nl == d || nl[-1] != '\r' || memchr(d, '\r', (size_t)(nl - 1 - d)) ||
-      memchr(d, '\0', (size_t)(nl - d)))
-    return false;
-  for (ls = nl + 1;; ls = nl + 1) {
-    const char *le, *c, *v, *ve;
-    size_t nlen;
-    if (ls >= end || !(nl = memchr(ls, '\n', (size_t)(end - ls))) || nl[-1] != '\r')
-      return false;                      /* no end of the header section */
-    le = nl - 1;
-    if (le == ls)
-      break;                             /* the empty line */
-    if (*ls == ' ' || *ls == '\t' || memchr(ls, '\r', (size_t)(le - ls)) ||
-        memchr(ls, '\0', (size_t)(le - ls)))
-      return false;                      /* folded, or a stray CR or NUL */
-    for (c = ls; c < le && ss_is_token_char((unsigned char)*c); c++)
-      ;
-    if (c == ls || c == le || *c != ':')
-      return false;
-    nlen = (size_t)(c - ls);
-    for (v = c + 1; v < le && (*v == ' ' || *v == '\t'); v++)
-      ;
-    for (ve = le; ve > v && (ve[-1] == ' ' || ve[-1] == '\t'); ve--)
-      ;
-    if (raw_name_is(ls, nlen, "via", 'v')) {
-      if (!v1) {
-        v1 = v, v1e = ve, v1line = ls, v1next = nl + 1;
-      } else if (!v2) {
-        v2 = v, v2e = ve;
-      }
-    } else if (raw_name_is(ls, nlen, "content-length", 'l')) {
-      const char *q = v;
-      if (clen >= 0 || v == ve || ve - v > 9)
-        return false;
-      for (clen = 0; q < ve; q++) {
-        if (*q < '0' || *q > '9')
-          return false;
-        clen = clen * 10 + (*q - '0');
-      }
-    } else {
-      unsigned bit = raw_name_is(ls, nlen, "from", 'f')      ? FROM
-                     : raw_name_is(ls, nlen, "to", 't')      ? TO
-                     : raw_name_is(ls, nlen, "call-id", 'i') ? CALL_ID
-                     : raw_name_is(ls, nlen, "cseq", 0)      ? CSEQ
-                                                             : 0;
-      if (seen & bit)
-        return false;                    /* twice: the full parse decides */
-      seen |= bit;
-    }
-  }
-  head = (size_t)(nl + 1 - d);
-  if (seen != ALL || !v1 || clen < 0 || (size_t)clen != len - head)
-    return false;
-  /* Cut [v1line, v1next): our Via's line; or, when the line lists more
-   * values, [v1, the next value): ours and its comma. */
-  if ((comma = ss_list_comma(v1, v1e))) {
-    const char *rest = comma + 1;
-    while (rest < v1e && (*rest == ' ' || *rest == '\t'))
-      rest++;
-    if (rest == v1e)
-      return false;
-    v2 = rest, v2e = v1e;
-    v1line = v1, v1next = rest;
-    for (v1e = comma; v1e > v1 && (v1e[-1] == ' ' || v1e[-1] == '\t'); v1e--)
-      ;
-  }
-  if (!v2)
-    return false;
-  home = su_home_auto(area, sizeof area);
-  if (!home)
-    return false;
-  top = raw_via(home, v1, v1e);
-  next = raw_via(home, v2, v2e);
-  /* Ours as the full path decides it: the core's 18.1.2 check (a sent-by
-   * of one of its transports), then the proxy's (our branch). */
-  if (top && !top->v_next && next && top->v_host && next->v_host &&
-      ss_core_sent_by_is_ours(p->core, top->v_host,
-                              top->v_port ? (unsigned)strtoul(top->v_port, NULL, 10) : 5060) &&
-      via_is_ours(p, top) && response_next_hop(p, top, next, &peer)) {
-    ss_via_fill(next, &via);
-    ss_core_response_peer_via(&peer, &via, &to);
-    /* The bytes less our Via (16.7 step 3). */
-    memcpy(wire, d, (size_t)(v1line - d));
-    memcpy(wire + (v1line - d), v1next, (size_t)(end - v1next));
-    ss_core_send_to(p->core, &to, (d[8] - '0') * 100 + (d[9] - '0') * 10 + (d[10] - '0'), wire,
-                    len - (size_t)(v1next - v1line));
-    ss_core_counters_of(p->core)->responses_relayed++;
-    done = true;
-  }
-  su_home_deinit(home);
-  return done;
 }
 
 void px_reply_stateless(sipsrv_proxy *p, const sipsrv_msg *req, const ss_peer *src, int status,

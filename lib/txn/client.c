@@ -69,10 +69,12 @@ void ss_ict_start(ss_txn *t)
   ss_txn_send(t, t->req);
 }
 
-static void ict_response(ss_txn *t, sipsrv_msg *rsp)
+/* What a response of status code does to an INVITE client transaction;
+ * true when the TU is to see it. rsp builds the ACK of a 300-699 (17.1.1.3);
+ * it is NULL only for 100-299 (ss_txn_client_status()). */
+static bool ict_response(ss_txn *t, int code, const sipsrv_msg *rsp)
 {
   ss_txn_layer *l = t->layer;
-  int code = rsp->sip->sip_status->st_status;
 
   switch (t->state) {
   case SS_TXN_CALLING:
@@ -82,39 +84,36 @@ static void ict_response(ss_txn *t, sipsrv_msg *rsp)
     t->status = code;
     if (code < 200) {
       t->state = SS_TXN_PROCEEDING;
-      tu_response(t, rsp);
-    } else if (code < 300) {
+      return true;
+    }
+    if (code < 300) {
       /* RFC 6026 7.2: Accepted, Timer M; 2xx retransmissions reach the TU,
        * which sends the ACK itself (RFC 3261 13.2.2.4). */
       t->state = SS_TXN_ACCEPTED;
       ss_txn_arm(t, &t->t_wait, 64 * t1(t), end_timer);
-      tu_response(t, rsp);
-    } else {
-      /* 17.1.1.2: Completed; ACK it (17.1.1.3), Timer D: 32 s or more on
-       * unreliable transports, 0 on reliable ones. */
-      t->state = SS_TXN_COMPLETED;
-      sipsrv_msg_free(t->final);
-      t->final = NULL;
-      if (ss_msg_make_ack(&t->final, t->req, rsp) == 0)
-        ss_txn_send(t, t->final);
-      if (t->state == SS_TXN_TERMINATED)
-        return;
-      ss_txn_arm(t, &t->t_wait, t->peer.reliable ? 0 : 32000, end_timer);
-      tu_response(t, rsp);
+      return true;
     }
-    break;
+    /* 17.1.1.2: Completed; ACK it (17.1.1.3), Timer D: 32 s or more on
+     * unreliable transports, 0 on reliable ones. */
+    t->state = SS_TXN_COMPLETED;
+    sipsrv_msg_free(t->final);
+    t->final = NULL;
+    if (ss_msg_make_ack(&t->final, t->req, rsp) == 0)
+      ss_txn_send(t, t->final);
+    if (t->state == SS_TXN_TERMINATED)
+      return false;
+    ss_txn_arm(t, &t->t_wait, t->peer.reliable ? 0 : 32000, end_timer);
+    return true;
   case SS_TXN_COMPLETED:
     /* A retransmitted final response: ACK again, the TU does not see it. */
     SS_TXN_COUNT(l, retrans_in);
     if (code >= 300 && t->final)
       ss_txn_send(t, t->final);
-    break;
+    return false;
   case SS_TXN_ACCEPTED:
-    if (code >= 200 && code < 300)
-      tu_response(t, rsp);
-    break;
+    return code >= 200 && code < 300;
   default:
-    break;
+    return false;
   }
 }
 
@@ -156,31 +155,39 @@ void ss_nict_start(ss_txn *t)
   ss_txn_send(t, t->req);
 }
 
-static void nict_response(ss_txn *t, sipsrv_msg *rsp)
+/* What a response of status code does to a non-INVITE client transaction;
+ * true when the TU is to see it. */
+static bool nict_response(ss_txn *t, int code)
 {
   ss_txn_layer *l = t->layer;
-  int code = rsp->sip->sip_status->st_status;
 
   if (t->state != SS_TXN_TRYING && t->state != SS_TXN_PROCEEDING)
-    return;                              /* Completed absorbs retransmissions */
+    return false;                        /* Completed absorbs retransmissions */
   t->status = code;
   if (code < 200) {
     t->state = SS_TXN_PROCEEDING;
-    tu_response(t, rsp);
-    return;
+    return true;
   }
   /* 17.1.2.2: Completed, Timer K: T4 on unreliable transports, 0 on reliable. */
   t->state = SS_TXN_COMPLETED;
   ss_timer_stop(l->timers, &t->t_retrans);
   ss_timer_stop(l->timers, &t->t_timeout);
   ss_txn_arm(t, &t->t_wait, t->peer.reliable ? 0 : l->cfg.t4, end_timer);
-  tu_response(t, rsp);
+  return true;
 }
 
 void ss_client_response(ss_txn *t, sipsrv_msg *rsp)
 {
-  if (t->kind == SS_TXN_ICT)
-    ict_response(t, rsp);
-  else
-    nict_response(t, rsp);
+  int code = rsp->sip->sip_status->st_status;
+  if (t->kind == SS_TXN_ICT ? ict_response(t, code, rsp) : nict_response(t, code))
+    tu_response(t, rsp);
+}
+
+bool ss_txn_client_status(ss_txn *t, int code)
+{
+  if (!t || code < 100 || code > 299)
+    return false;
+  return t->kind == SS_TXN_ICT    ? ict_response(t, code, NULL)
+         : t->kind == SS_TXN_NICT ? nict_response(t, code)
+                                  : false;
 }

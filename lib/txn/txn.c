@@ -402,15 +402,12 @@ static void recv_request(ss_txn_layer *l, sipsrv_msg *m, const ss_peer *src)
 
 static void recv_response(ss_txn_layer *l, sipsrv_msg *m, const ss_peer *src)
 {
-  char key[512];
   sip_t const *sip = m->sip;
-  ss_txn *t = NULL;
-
   /* RFC 3261 17.1.3: the top Via's branch and the CSeq method. */
-  if (sip->sip_via && sip->sip_via->v_branch && sip->sip_cseq &&
-      client_key(sip->sip_via->v_branch, sip->sip_cseq->cs_method_name, key, sizeof key) == 0)
-    t = table_find(l, key);
-  if (t && (t->kind == SS_TXN_ICT || t->kind == SS_TXN_NICT)) {
+  ss_txn *t = sip->sip_via && sip->sip_cseq
+                  ? ss_txn_client_find(l, sip->sip_via->v_branch, sip->sip_cseq->cs_method_name)
+                  : NULL;
+  if (t) {
     ss_client_response(t, m);
     sipsrv_msg_free(m);
     return;
@@ -419,6 +416,26 @@ static void recv_response(ss_txn_layer *l, sipsrv_msg *m, const ss_peer *src)
     l->tu.stray_response(l->tu.user, m, src);
   else
     sipsrv_msg_free(m);
+}
+
+ss_txn *ss_txn_client_find(ss_txn_layer *l, const char *branch, const char *method)
+{
+  char key[512];
+  ss_txn *t;
+  if (!l || !branch || !method || client_key(branch, method, key, sizeof key) < 0)
+    return NULL;
+  t = table_find(l, key);
+  return t && (t->kind == SS_TXN_ICT || t->kind == SS_TXN_NICT) ? t : NULL;
+}
+
+void ss_txn_hold(ss_txn_layer *l)
+{
+  ss_txn_enter(l);
+}
+
+void ss_txn_release(ss_txn_layer *l)
+{
+  ss_txn_leave(l);
 }
 
 void ss_txn_recv(ss_txn_layer *l, sipsrv_msg *m, const ss_peer *src)

@@ -117,6 +117,20 @@ int ss_txn_request(ss_txn_layer *l, ss_txn **out, sipsrv_msg *req, const ss_peer
  * number failed. */
 int ss_txn_unreachable(ss_txn_layer *l, const sipsrv_transport *tp, const struct sockaddr *addr,
                        socklen_t len);
+/* A response taken from its bytes (a role's raw_response, which parses only
+ * the top Via and the CSeq): the client transaction of that branch and CSeq
+ * method (RFC 3261 17.1.3), or NULL. */
+ss_txn *ss_txn_client_find(ss_txn_layer *l, const char *branch, const char *method);
+/* What a 100-299 of t's does to t, as ss_txn_recv() would with the parsed
+ * response (17.1.1.2, 17.1.2.2, RFC 6026 7.2): true when the TU is to act
+ * on it, where the response event would have come; the caller then acts
+ * from the bytes. Between ss_txn_hold() and ss_txn_release(). */
+bool ss_txn_client_status(ss_txn *t, int code);
+/* Calls into the layer nest: a transaction that terminates meanwhile is
+ * freed when the outermost returns. A role that works on a transaction
+ * outside a callback of the layer holds the layer meanwhile. */
+void ss_txn_hold(ss_txn_layer *l);
+void ss_txn_release(ss_txn_layer *l);
 /* The INVITE server transaction a CANCEL is for (RFC 3261 9.2), or NULL. */
 ss_txn *ss_txn_cancel_target(ss_txn_layer *l, const sipsrv_msg *cancel);
 
