@@ -106,7 +106,10 @@ SIPSRV_API int sipsrv_core_set_log(sipsrv_core *core, sipsrv_log_cb cb,
  *
  * An application driving the core from its own loop arms one timer for this
  * deadline, and calls it again after every sipsrv_core_recv() and
- * sipsrv_core_expire() (either may change it).
+ * sipsrv_core_expire() (either may change it). The deadline is the earliest
+ * timer's, or now and then earlier, when the core's timer wheel has to move
+ * timers before it knows their earliest: sipsrv_core_expire() then fires
+ * nothing, and the next deadline is later.
  *
  * @param core The core.
  * @param[out] deadline_ms Receives the deadline, on the core's clock.

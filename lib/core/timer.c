@@ -229,19 +229,14 @@ int ss_timers_next(const ss_timers *ts, uint64_t *when)
    * its timers (their deadlines differ below that level). */
   for (unsigned k = 1; k < SS_WHEEL_LEVELS; k++)
     if (first_after(ts->occupied[k], digit(ts->cur, k), true, &j)) {
-      uint64_t bit = (uint64_t)1 << j;
-      if (ts->min_stale[k] & bit) {
-        /* Its earliest timer was stopped: find the earliest again, once. */
-        ss_timers *w = (ss_timers *)ts;  /* a cache, not the wheel's state */
-        const ss_tlink *head = &ts->slot[k][j];
-        uint64_t m = UINT64_MAX;
-        for (const ss_tlink *l = head->next; l != head; l = l->next)
-          if (((const ss_timer *)l)->when < m)
-            m = ((const ss_timer *)l)->when;
-        w->slot_min[k][j] = m;
-        w->min_stale[k] &= ~bit;
-      }
-      *when = ts->slot_min[k][j];
+      /* Its earliest timer was stopped: the slot's start, when
+       * ss_timers_expire() brings its timers down a level and the answer
+       * is exact again. Searching the slot instead cost a stateful proxy
+       * 5% of its CPU at 2000 calls/s: transactions stop their timers in
+       * the order they started them, so the earliest of a slot of a
+       * hundred goes on nearly every response. */
+      *when = ts->min_stale[k] & ((uint64_t)1 << j) ? slot_start(ts->cur, k, j)
+                                                     : ts->slot_min[k][j];
       return 0;
     }
   return SIPSRV_E_NOTFOUND;              /* not reached: n counts them */

@@ -46,7 +46,8 @@ struct ss_timers {
   uint64_t occupied[SS_WHEEL_LEVELS]; /* bit j: slot j is not empty */
   /* Above level 0, a slot's earliest deadline (its timers differ in the
    * lower digits), for ss_timers_next(); a stale bit when its earliest
-   * timer was stopped, found again by the next ss_timers_next(). */
+   * timer was stopped (then the slot's start stands for it until its
+   * timers come down a level). */
   uint64_t slot_min[SS_WHEEL_LEVELS][SS_WHEEL_SLOTS];
   uint64_t min_stale[SS_WHEEL_LEVELS];
   ss_tlink due;       /* started for a time already passed, by deadline */
@@ -69,7 +70,11 @@ int ss_timer_start(ss_timers *ts, ss_timer *t, uint64_t when, ss_timer_fn fn, vo
 /* Disarm t; no-op if not armed in ts. */
 void ss_timer_stop(ss_timers *ts, ss_timer *t);
 
-/* The earliest deadline: 0 with *when set, or SIPSRV_E_NOTFOUND. */
+/* When ss_timers_expire() is next needed: 0 with *when set, or
+ * SIPSRV_E_NOTFOUND. That is the earliest deadline, or earlier, the start
+ * of a higher slot whose earliest timer was stopped: there its timers come
+ * down a level (nothing fires) and the answer after is exact. So at most
+ * one such early call per wheel slot and level. */
 int ss_timers_next(const ss_timers *ts, uint64_t *when);
 /* Fire every timer due at `now`, in deadline order (equal deadlines in start
  * order); a callback may start or stop timers, and one it starts for a time
