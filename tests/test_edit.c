@@ -1987,6 +1987,19 @@ START_TEST(edit_copy_with_error_field)
 }
 END_TEST
 
+/* RFC 3261 25.1: token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" /
+ * "+" / "`" / "'" / "~"): ss_is_token_char() says so for exactly those of
+ * the 256 octets. */
+START_TEST(edit_token_chars)
+{
+  for (int c = 0; c < 256; c++) {
+    bool want = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                (c && strchr("-.!%*_+`'~", c));
+    ck_assert_msg(ss_is_token_char((unsigned char)c) == want, "octet %d", c);
+  }
+}
+END_TEST
+
 /* ss_msg_wire_pop_via(): a response as received but its top Via (RFC 3261
  * 16.7 step 3), as bytes. */
 START_TEST(edit_wire_pop_via)
@@ -2303,6 +2316,7 @@ static Suite *suite(void)
   tcase_add_test(tc, edit_copy_leaves_original);
   tcase_add_test(tc, edit_ref_outlives_holder);
   tcase_add_test(tc, edit_wire_pop_via);
+  tcase_add_test(tc, edit_token_chars);
   tcase_add_test(tc, edit_copy_with_error_field);
   suite_add_tcase(s, tc);
 

@@ -8,18 +8,6 @@
 #include <string.h>
 #include <strings.h>
 
-bool ss_is_token_char(unsigned char c)
-{
-  /* RFC 3261 25.1: token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~") */
-  switch (c) {
-  case '-': case '.': case '!': case '%': case '*': case '_': case '+': case '`': case '\'':
-  case '~':
-    return true;
-  default:
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-  }
-}
-
 bool ss_header_name_is(const char *name, size_t len, const char *full, char compact)
 {
   if (len == 1 && compact && tolower((unsigned char)name[0]) == compact)
