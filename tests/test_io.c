@@ -551,6 +551,42 @@ START_TEST(io_addtp_host_copied)
 }
 END_TEST
 
+/* RFC 3261 18.1.2 over IPv6: a transport whose host is an IPv6 literal
+ * writes it bracketed in its Via (25.1), so the response's top Via reads
+ * "[2001:db8::10]:5080": that is this element's and reaches the roles; the
+ * same with another address is not. */
+START_TEST(io_response_via_ipv6_ours)
+{
+  world w;
+  test_role r;
+  fake_tp f = { 0 };
+  char rsp[1024];
+  uint64_t dropped;
+  static const char fmt[] = "SIP/2.0 200 OK\r\n"
+                            "Via: SIP/2.0/UDP [%s]:5080;branch=z9hG4bKmine6\r\n"
+                            "From: <sip:service@[2001:db8::10]>;tag=s1\r\n"
+                            "To: <sip:bob@example.com>;tag=b1\r\n"
+                            "Call-ID: %s@h\r\n"
+                            "CSeq: 1 OPTIONS\r\n"
+                            "Content-Length: 0\r\n\r\n";
+
+  world_init(&w);
+  role_attach(&w, &r);
+  ck_assert_int_eq(sipsrv_core_add_transport(w.core, &udp_ops, &f, "2001:db8::10", 5080, &f.tp), 0);
+  dropped = ss_core_counters(w.core)->dropped_not_ours;
+  snprintf(rsp, sizeof rsp, fmt, "2001:DB8::10", "own6-1");
+  ck_assert_int_eq(recv_from(&w, &f, 0, SRC_PORT, rsp, strlen(rsp)), 0);
+  ck_assert_uint_eq(r.strays, 1);
+  ck_assert_str_eq(r.stray_call_id, "own6-1@h");
+  snprintf(rsp, sizeof rsp, fmt, "2001:db8::11", "own6-2");
+  ck_assert_int_eq(recv_from(&w, &f, 0, SRC_PORT, rsp, strlen(rsp)), 0);
+  ck_assert_uint_eq(r.strays, 1);
+  ck_assert_uint_eq(ss_core_counters(w.core)->dropped_not_ours, dropped + 1);
+  world_fini(&w);
+  fake_reset(&f);
+}
+END_TEST
+
 /* ---- sipsrv_core_recv: arguments ------------------------------------------ */
 
 START_TEST(io_recv_bad_args)
@@ -1951,6 +1987,7 @@ static Suite *suite(void)
   tcase_add_test(tc, io_addtp_bad_version);
   tcase_add_test(tc, io_addtp_bad_fields);
   tcase_add_test(tc, io_addtp_host_copied);
+  tcase_add_test(tc, io_response_via_ipv6_ours);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("recv");

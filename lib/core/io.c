@@ -97,22 +97,21 @@ sipsrv_transport *ss_core_transport_find(const sipsrv_core *core, const char *na
   return NULL;
 }
 
+/* Whether host names the transport host h: equal, or h an IPv6 literal
+ * and host the same bracketed, as Via and URIs write it (RFC 3261 25.1). */
+static bool host_is(const char *host, const char *h)
+{
+  size_t n = strlen(h);
+  if (strcasecmp(host, h) == 0)
+    return true;
+  return host[0] == '[' && strncasecmp(host + 1, h, n) == 0 && host[n + 1] == ']' && !host[n + 2];
+}
+
 bool ss_core_is_local(const sipsrv_core *core, const char *host, unsigned port)
 {
-  for (sipsrv_transport *tp = core->transports; tp; tp = tp->next) {
-    const char *h = tp->host;
-    size_t n;
-    if (!tp->ops || !h)
-      continue;
-    /* IPv6 literals come bracketed in URIs. */
-    n = strlen(h);
-    if (host[0] == '[' && strncasecmp(host + 1, h, n) == 0 && host[n + 1] == ']' && !host[n + 2]) {
-      if (!port || port == tp->port)
-        return true;
-    } else if (strcasecmp(host, h) == 0 && (!port || port == tp->port)) {
+  for (sipsrv_transport *tp = core->transports; tp; tp = tp->next)
+    if (tp->ops && tp->host && host_is(host, tp->host) && (!port || port == tp->port))
       return true;
-    }
-  }
   return false;
 }
 
@@ -462,7 +461,7 @@ static uint64_t alias_conn(sipsrv_core *core, const sipsrv_transport *tp,
 bool ss_core_sent_by_is_ours(const sipsrv_core *core, const char *host, unsigned port)
 {
   for (const sipsrv_transport *tp = core->transports; tp; tp = tp->next)
-    if (tp->ops && strcasecmp(host, tp->host) == 0 && port == tp->port)
+    if (tp->ops && tp->host && host_is(host, tp->host) && port == tp->port)
       return true;
   return false;
 }
