@@ -2220,6 +2220,20 @@ static size_t join_top_vias(char *buf, size_t n)
   return n - 5;
 }
 
+/* A 180 to sent request i with our Via and the next in one line
+ * (join_top_vias()) into buf (its length returned); want receives what
+ * should leave, the same less "<our Via>, ", and *wlen its length. */
+static size_t joined_180(world *w, size_t i, char *buf, size_t size, char *want, size_t *wlen)
+{
+  size_t n = join_top_vias(buf, reply_bytes(w, i, 180, "callee1", NULL, buf, size));
+  const char *ours = strstr(buf, "\r\nVia: ") + 7, *rest = strstr(ours, ", ") + 2;
+  size_t k = (size_t)(ours - buf);
+  memcpy(want, buf, k);
+  memcpy(want + k, rest, n - (size_t)(rest - buf));
+  *wlen = n - (size_t)(rest - ours);
+  return n;
+}
+
 /* RFC 3261 16.11: a stateless proxy forwards a response by its Vias alone.
  * A response of the plain form goes on from its bytes: exactly what came,
  * less our Via line, to the next Via's received and rport, counted as
@@ -2272,26 +2286,19 @@ START_TEST(proxy_stateless_response_from_bytes_joined_vias)
   sipsrv_proxy_cfg cfg = stateless_cfg();
   world *w = world_new(&cfg, W_NOLOC);
   char buf[8192], want[8192];
-  const char *ours, *rest;
   sipsrv_counters c0;
-  size_t i, m0, r, n, k;
+  size_t i, m0, r, n, wlen;
   sipsrv_msg *m;
 
   i = invite_via_nat(w, "z9hG4bKjoin1");
-  n = join_top_vias(buf, reply_bytes(w, i, 180, "callee1", NULL, buf, sizeof buf));
-  /* What should leave: the same less "<our Via>, ". */
-  ours = strstr(buf, "\r\nVia: ") + 7;
-  rest = strstr(ours, ", ") + 2;
-  k = (size_t)(ours - buf);
-  memcpy(want, buf, k);
-  memcpy(want + k, rest, n - (size_t)(rest - buf));
+  n = joined_180(w, i, buf, sizeof buf, want, &wlen);
   c0 = counters_of(w);
   m0 = w->nsent;
   inject(w, &w->udp, NEXT_HOP, buf, n);
   ck_assert_uint_eq(counters_of(w).responses_relayed, c0.responses_relayed + 1);
   r = one(w, m0, "any", "192.0.2.1:6000");
-  ck_assert_uint_eq(w->sent[r].len, n - (size_t)(rest - ours));
-  ck_assert(memcmp(w->sent[r].data, want, w->sent[r].len) == 0);
+  ck_assert_uint_eq(w->sent[r].len, wlen);
+  ck_assert(memcmp(w->sent[r].data, want, wlen) == 0);
   m = msg_at(w, r);
   ck_assert_int_eq(sipsrv_msg_via_count(m), 2);
   ck_assert_str_eq(via_branch(m, 0), "z9hG4bKjoin1");
@@ -2423,22 +2430,16 @@ START_TEST(proxy_stateful_response_from_bytes_joined_vias)
 {
   world *w = world_new(NULL, 0);
   char buf[8192], want[8192];
-  const char *ours, *rest;
-  size_t i, m0, r, n, k;
+  size_t i, m0, r, n, wlen;
 
   bind_one(w, C1);
   i = invite_to(w, RQ(.method = "INVITE"), UA1);
-  n = join_top_vias(buf, reply_bytes(w, i, 180, "callee1", NULL, buf, sizeof buf));
-  ours = strstr(buf, "\r\nVia: ") + 7;
-  rest = strstr(ours, ", ") + 2;
-  k = (size_t)(ours - buf);
-  memcpy(want, buf, k);
-  memcpy(want + k, rest, n - (size_t)(rest - buf));
+  n = joined_180(w, i, buf, sizeof buf, want, &wlen);
   m0 = w->nsent;
   inject(w, &w->udp, UA1, buf, n);
   r = one(w, m0, "any", CALLER);
-  ck_assert_uint_eq(w->sent[r].len, n - (size_t)(rest - ours));
-  ck_assert(memcmp(w->sent[r].data, want, w->sent[r].len) == 0);
+  ck_assert_uint_eq(w->sent[r].len, wlen);
+  ck_assert(memcmp(w->sent[r].data, want, wlen) == 0);
   upstream_via_ok(msg_at(w, r), "z9hG4bKcaller1");
   world_fini(w);
 }

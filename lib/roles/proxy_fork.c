@@ -201,7 +201,7 @@ static void relay_up(px_ctx *c, const px_rsp *r)
     send_up(c, r->msg, false);
   else if (!through_st(c, r->code)) {
     if (r->code >= 200 && r->code < 300)
-      px_raw_by_via(c->p, r->raw);
+      (void)px_raw_by_via(c->p, r->raw);
   } else if (ss_txn_respond_wire(c->st, r->code, r->wire, r->len, r->tag) == SIPSRV_E_NOMEM) {
     ss_log(c->p->core, SIPSRV_LOG_WARN, "response %d not relayed: out of memory", r->code);
   }

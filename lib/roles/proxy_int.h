@@ -132,9 +132,11 @@ void px_reply_stateless(sipsrv_proxy *p, const sipsrv_msg *req, const ss_peer *s
 bool px_raw_response(void *self, const char *data, size_t len, const ss_peer *src);
 
 typedef struct px_raw px_raw;
-/* A 2xx from its bytes that the server transaction can no longer carry
- * (16.7 step 5): on by its next Via, as px_forward_response() would. */
-void px_raw_by_via(sipsrv_proxy *p, const px_raw *r);
+/* A response from its bytes on by its next Via, less our Via, as
+ * px_forward_response() sends a parsed one (16.11; a 2xx the server
+ * transaction can no longer carry, 16.7 step 5): false when the next Via
+ * names nowhere to send to. */
+bool px_raw_by_via(sipsrv_proxy *p, const px_raw *r);
 
 /* A response as a branch takes it: parsed (msg), or from its bytes (raw:
  * then wire holds them less our Via, and tag the To tag, "" for none). */

@@ -139,9 +139,7 @@ static msg_header_t *make(su_home_t *home, msg_hclass_t *hc, const char *v, cons
   return msg_header_make(home, hc, text);
 }
 
-/* Where the bytes less our Via go: by the next Via, as the full path's
- * px_forward_response() sends them. */
-static bool by_via(sipsrv_proxy *p, const px_raw *r)
+bool px_raw_by_via(sipsrv_proxy *p, const px_raw *r)
 {
   sip_via_t *next = (sip_via_t *)make(r->home, sip_via_class, r->v2, r->v2e);
   sipsrv_via via;
@@ -155,16 +153,11 @@ static bool by_via(sipsrv_proxy *p, const px_raw *r)
   return true;
 }
 
-void px_raw_by_via(sipsrv_proxy *p, const px_raw *r)
-{
-  (void)by_via(p, r);
-}
-
 /* 16.11: a stateless proxy forwards a response by its Vias alone: ours
  * (the proxy's check on the full path: one of our branches) and the next. */
 static bool stateless(sipsrv_proxy *p, const px_raw *r)
 {
-  return px_via_is_ours(p, r->top) && by_via(p, r);
+  return px_via_is_ours(p, r->top) && px_raw_by_via(p, r);
 }
 
 /* 16.7 for a response of 100-299 to one of our client transactions: the
