@@ -48,43 +48,40 @@ static void keep_above(msg_header_t *h, msg_header_t *old)
 int sipsrv_msg_via_push(sipsrv_msg *msg, const char *transport, const char *host, unsigned port,
                         const char *branch, int rport)
 {
-  su_home_t *home;
-  char *text;
+  char proto[48], hostb[300], portb[8], param[300];
   sip_via_t *v;
   msg_header_t *old;
-  size_t len;
   ss_sb sb;
   bool v6;
 
   if (!msg || !ss_is_token(transport) || !host || !ss_is_token(branch) || port > 65535)
     return SIPSRV_E_INVAL;
   v6 = strchr(host, ':') && host[0] != '[';
-  if (!ss_host_valid(host) && !v6)
-    return SIPSRV_E_INVAL;
-  home = msg_home(msg->msg);
-  len = strlen(transport) + strlen(host) + strlen(branch) + 48;
-  text = su_alloc(home, len);
-  if (!text)
-    return SIPSRV_E_NOMEM;
-  sb = ss_sb_init(text, len);
+  /* Made from its fields (sip_via_create() copies them), not printed and
+   * parsed again: a forwarding proxy pushes one per request. */
+  sb = ss_sb_init(proto, sizeof proto);
   ss_sb_str(&sb, "SIP/2.0/");
   ss_sb_str(&sb, transport);
-  ss_sb_str(&sb, v6 ? " [" : " ");
-  ss_sb_str(&sb, host);
-  if (v6)
-    ss_sb_chr(&sb, ']');
-  if (port) {
-    ss_sb_chr(&sb, ':');
-    ss_sb_u64(&sb, port);
-  }
-  ss_sb_str(&sb, ";branch=");
-  ss_sb_str(&sb, branch);
-  if (rport)
-    ss_sb_str(&sb, ";rport");
-  v = sip_via_make(home, text);
-  su_free(home, text);
-  if (!v)
+  if (ss_sb_done(&sb) < 0)
     return SIPSRV_E_INVAL;
+  sb = ss_sb_init(hostb, sizeof hostb);
+  ss_sb_str(&sb, v6 ? "[" : "");
+  ss_sb_str(&sb, host);
+  ss_sb_str(&sb, v6 ? "]" : "");
+  if (ss_sb_done(&sb) < 0 || !ss_host_valid(hostb))
+    return SIPSRV_E_INVAL;              /* an IPv6 literal bracketed (25.1) */
+  sb = ss_sb_init(portb, sizeof portb);
+  ss_sb_u64(&sb, port);
+  (void)ss_sb_done(&sb);
+  sb = ss_sb_init(param, sizeof param);
+  ss_sb_str(&sb, "branch=");
+  ss_sb_str(&sb, branch);
+  if (ss_sb_done(&sb) < 0)
+    return SIPSRV_E_INVAL;
+  v = sip_via_create(msg_home(msg->msg), hostb, port ? portb : NULL, proto, param,
+                     rport ? "rport" : NULL, (char *)NULL);
+  if (!v)
+    return SIPSRV_E_NOMEM;
   old = (msg_header_t *)msg->sip->sip_via;
   if (msg_header_prepend(msg->msg, PUB(msg), (msg_header_t **)&msg->sip->sip_via,
                          (msg_header_t *)v) < 0)
