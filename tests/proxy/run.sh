@@ -2,7 +2,7 @@
 # Drives the proxy examples with sipp (RFC 3261 16):
 #  - sipsrv-proxy in each mode (stateless, stateful, dialog): a sipp uas
 #    registers its address for "service" (the location service), then
-#    sipp's built-in uac places 2,000 calls at 200 calls/s through the proxy
+#    sipp's built-in uac places 2,000 calls at 400 calls/s through the proxy
 #    to it, over UDP and over TCP, with no failed call and no unexpected
 #    message;
 #  - sipsrv-stateless-proxy --to the sipp uas: the same;
@@ -212,9 +212,9 @@ stateless_suite() {  # stateless_suite TAG CALLS RATE [valgrind]
 }
 
 for mode in stateless stateful dialog; do
-  proxy_suite native $mode 2000 200
+  proxy_suite native $mode 2000 400
 done
-stateless_suite native 2000 200
+stateless_suite native 2000 400
 for mode in stateful dialog; do
   auth_suite native $mode
 done
