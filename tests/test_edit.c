@@ -387,6 +387,28 @@ START_TEST(edit_via_push_host_with_port)
 }
 END_TEST
 
+/* A branch is a token of any length (RFC 3261 20.42, 25.1): one of 1,000
+ * characters goes in whole, on the next wire as given. */
+START_TEST(edit_via_push_long_branch)
+{
+  sipsrv_msg *m = parse_ok(INVITE1), *r;
+  char branch[1001], *out;
+  sipsrv_via v;
+
+  memcpy(branch, "z9hG4bK", 7);
+  memset(branch + 7, 'b', sizeof branch - 8);
+  branch[sizeof branch - 1] = '\0';
+  ck_assert_int_eq(sipsrv_msg_via_push(m, "UDP", "p.example.com", 5060, branch, 1), 0);
+  r = reparse(m, &out);
+  ck_assert_int_eq(sipsrv_msg_via(r, 0, &v), 0);
+  ck_assert_pstr_eq(v.branch, branch);
+  ck_assert_pstr_eq(v.rport, "");
+  free(out);
+  sipsrv_msg_free(r);
+  sipsrv_msg_free(m);
+}
+END_TEST
+
 /* ---- Via pop ------------------------------------------------------------- */
 
 /* RFC 3261 16.7 step 3: the proxy removes exactly its own (topmost) Via value,
@@ -2232,6 +2254,7 @@ static Suite *suite(void)
   tcase_add_test(tc, edit_via_push_ipv6);
   tcase_add_test(tc, edit_via_push_inval);
   tcase_add_test(tc, edit_via_push_host_with_port);
+  tcase_add_test(tc, edit_via_push_long_branch);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("via_pop");

@@ -48,7 +48,9 @@ static void keep_above(msg_header_t *h, msg_header_t *old)
 int sipsrv_msg_via_push(sipsrv_msg *msg, const char *transport, const char *host, unsigned port,
                         const char *branch, int rport)
 {
-  char proto[48], hostb[300], portb[8], param[300];
+  char proto[48], hostb[300], portb[8], pbuf[128], *param;
+  su_home_t *home;
+  size_t plen;
   sip_via_t *v;
   msg_header_t *old;
   ss_sb sb;
@@ -73,13 +75,20 @@ int sipsrv_msg_via_push(sipsrv_msg *msg, const char *transport, const char *host
   sb = ss_sb_init(portb, sizeof portb);
   ss_sb_u64(&sb, port);
   (void)ss_sb_done(&sb);
-  sb = ss_sb_init(param, sizeof param);
+  /* A branch of any length: on the stack when it fits. */
+  home = msg_home(msg->msg);
+  plen = strlen(branch) + sizeof "branch=";
+  param = plen <= sizeof pbuf ? pbuf : su_alloc(home, plen);
+  if (!param)
+    return SIPSRV_E_NOMEM;
+  sb = ss_sb_init(param, plen);
   ss_sb_str(&sb, "branch=");
   ss_sb_str(&sb, branch);
-  if (ss_sb_done(&sb) < 0)
-    return SIPSRV_E_INVAL;
-  v = sip_via_create(msg_home(msg->msg), hostb, port ? portb : NULL, proto, param,
-                     rport ? "rport" : NULL, (char *)NULL);
+  (void)ss_sb_done(&sb);
+  v = sip_via_create(home, hostb, port ? portb : NULL, proto, param, rport ? "rport" : NULL,
+                     (char *)NULL);
+  if (param != pbuf)
+    su_free(home, param);
   if (!v)
     return SIPSRV_E_NOMEM;
   old = (msg_header_t *)msg->sip->sip_via;
