@@ -7,11 +7,11 @@
  * 6k..6k+5, so every deadline of the 64-bit range has a place and nothing
  * overflows. Start and stop are O(1); a timer moves down one level at a time
  * as the wheel's time reaches its slot (at most SS_WHEEL_LEVELS - 1 moves in
- * its life, usually two or three). The next deadline is exact: the first
- * occupied slot's, found with one bit scan per level (above level 0, the
- * slot keeps its earliest deadline, scanned again only after the timer that
- * had it was stopped). Time comes from the caller: nothing here reads a
- * clock. */
+ * its life, usually two or three). The next deadline is the first occupied
+ * slot's, found with one bit scan per level (above level 0, the slot keeps
+ * its earliest deadline; once the timer that had it was stopped, the slot's
+ * start stands for it: see ss_timers_next()). Time comes from the caller:
+ * nothing here reads a clock. */
 #ifndef SS_TIMER_H
 #define SS_TIMER_H
 

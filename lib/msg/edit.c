@@ -427,18 +427,14 @@ long ss_msg_wire_pop_via(sipsrv_msg *m, char *buf, size_t size)
   if (v->v_next && v->v_next->v_common->h_len == 0) {
     /* The next Via shares our line ("Via: ours, next"): cut our value and
      * its comma, so the line keeps the others. */
-    const char *le = cut_end, *colon = memchr(cut, ':', (size_t)(cut_end - cut)), *comma;
+    const char *le = cut_end, *colon = memchr(cut, ':', (size_t)(cut_end - cut));
     while (le > cut && (le[-1] == '\r' || le[-1] == '\n'))
       le--;
     if (!colon || memchr(cut, '\n', (size_t)(le - cut)))
       return SIPSRV_E_INVAL;             /* folded: the caller edits a copy */
     for (cut = colon + 1; cut < le && (*cut == ' ' || *cut == '\t'); cut++)
       ;
-    if (!(comma = ss_list_comma(cut, le)))
-      return SIPSRV_E_INVAL;
-    for (cut_end = comma + 1; cut_end < le && (*cut_end == ' ' || *cut_end == '\t'); cut_end++)
-      ;
-    if (cut_end == le)
+    if (!(cut_end = ss_list_next(cut, le, NULL)))
       return SIPSRV_E_INVAL;
   }
   for (int i = 0; i < n; i++) {

@@ -61,6 +61,9 @@ static inline bool ss_is_token_char(unsigned char c)
 /* The first comma of the header value [v, ve) that separates two values of
  * a list (RFC 3261 7.3.1: not one in a quoted string), or NULL. */
 const char *ss_list_comma(const char *v, const char *ve);
+/* Where the second value of the list [v, ve) starts (after the separating
+ * comma, *comma when not NULL, and whitespace), or NULL when there is none. */
+const char *ss_list_next(const char *v, const char *ve, const char **comma);
 /* The fields of Sofia-SIP's Via v as sipsrv_msg_via() gives them. */
 void ss_via_fill(sip_via_t const *v, sipsrv_via *out);
 

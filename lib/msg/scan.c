@@ -155,6 +155,20 @@ const char *ss_list_comma(const char *v, const char *ve)
   return NULL;
 }
 
+const char *ss_list_next(const char *v, const char *ve, const char **comma)
+{
+  const char *c = ss_list_comma(v, ve), *n;
+  if (!c)
+    return NULL;
+  for (n = c + 1; n < ve && (*n == ' ' || *n == '\t'); n++)
+    ;
+  if (n == ve)
+    return NULL;
+  if (comma)
+    *comma = c;
+  return n;
+}
+
 /* One pass over a name or IPv4 literal (RFC 3261 25.1 hostname and
  * IPv4address, as inet_pton() reads the latter): labels of 1 to 63
  * alphanumerics, '-' inside, and '_' (outside the RFC, but common in

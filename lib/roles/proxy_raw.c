@@ -17,7 +17,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 /* A response as scanned: spans of the bytes. */
 struct px_raw {
@@ -34,19 +33,11 @@ struct px_raw {
   size_t wlen;
 };
 
-/* Whether the header name [n, n + len) is full or its compact form c
- * (RFC 3261 7.3.3; 0: none). */
-static bool name_is(const char *n, size_t len, const char *full, char c)
-{
-  return (len == strlen(full) && strncasecmp(n, full, len) == 0) ||
-         (c && len == 1 && (*n | 0x20) == c);
-}
-
 /* The header section of [d, d + len) if it is plain (above), into *r. */
 static bool scan(const char *d, size_t len, px_raw *r)
 {
   enum { FROM = 1, TO = 2, CALL_ID = 4, CSEQ = 8, ALL = 15 };
-  const char *end = d + len, *ls, *nl, *comma;
+  const char *end = d + len, *ls, *nl, *comma, *rest;
   unsigned seen = 0;
   long clen = -1;
 
@@ -79,13 +70,13 @@ static bool scan(const char *d, size_t len, px_raw *r)
       ;
     for (ve = le; ve > v && (ve[-1] == ' ' || ve[-1] == '\t'); ve--)
       ;
-    if (name_is(ls, nlen, "via", 'v')) {
+    if (ss_header_name_is(ls, nlen, "via", 'v')) {
       if (!r->v1) {
         r->v1 = v, r->v1e = ve, r->cut = ls, r->cut_end = nl + 1;
       } else if (!r->v2) {
         r->v2 = v, r->v2e = ve;
       }
-    } else if (name_is(ls, nlen, "content-length", 'l')) {
+    } else if (ss_header_name_is(ls, nlen, "content-length", 'l')) {
       const char *q = v;
       if (clen >= 0 || v == ve || ve - v > 9)
         return false;
@@ -95,10 +86,10 @@ static bool scan(const char *d, size_t len, px_raw *r)
         clen = clen * 10 + (*q - '0');
       }
     } else {
-      unsigned bit = name_is(ls, nlen, "from", 'f')      ? FROM
-                     : name_is(ls, nlen, "to", 't')      ? TO
-                     : name_is(ls, nlen, "call-id", 'i') ? CALL_ID
-                     : name_is(ls, nlen, "cseq", 0)      ? CSEQ
+      unsigned bit = ss_header_name_is(ls, nlen, "from", 'f')      ? FROM
+                     : ss_header_name_is(ls, nlen, "to", 't')      ? TO
+                     : ss_header_name_is(ls, nlen, "call-id", 'i') ? CALL_ID
+                     : ss_header_name_is(ls, nlen, "cseq", 0)      ? CSEQ
                                                          : 0;
       if (seen & bit)
         return false;                    /* twice: the full parse decides */
@@ -112,16 +103,13 @@ static bool scan(const char *d, size_t len, px_raw *r)
   if (seen != ALL || !r->v1 || clen < 0 || (size_t)clen != (size_t)(end - (nl + 1)))
     return false;
   /* Our Via's line lists more values: ours and its comma go. */
-  if ((comma = ss_list_comma(r->v1, r->v1e))) {
-    const char *rest = comma + 1;
-    while (rest < r->v1e && (*rest == ' ' || *rest == '\t'))
-      rest++;
-    if (rest == r->v1e)
-      return false;
+  if ((rest = ss_list_next(r->v1, r->v1e, &comma))) {
     r->v2 = rest, r->v2e = r->v1e;
     r->cut = r->v1, r->cut_end = rest;
     for (r->v1e = comma; r->v1e > r->v1 && (r->v1e[-1] == ' ' || r->v1e[-1] == '\t'); r->v1e--)
       ;
+  } else if (ss_list_comma(r->v1, r->v1e)) {
+    return false;                        /* "ours," and nothing after */
   }
   return r->v2 != NULL;
 }
