@@ -2529,6 +2529,223 @@ START_TEST(proxy_stateless_483_420)
 }
 END_TEST
 
+/* The request bytes as a stateless proxy forwarding them from their bytes
+ * sends them: the request line, "Via: SIP/2.0/UDP <us>;branch=<branch>",
+ * then the lines as they came with "Max-Forwards: 70" less one (16.6
+ * steps 3 and 8). */
+static size_t forwarded_bytes(const char *in, size_t n, const char *branch, char *out, size_t size)
+{
+  const char *line = strstr(in, "\r\n") + 2, *mf = strstr(in, "Max-Forwards: 70\r\n");
+  size_t k = (size_t)(line - in);
+  int v;
+  ck_assert_ptr_nonnull(mf);
+  memcpy(out, in, k);
+  v = snprintf(out + k, size - k, "Via: SIP/2.0/UDP " PX ";branch=%s\r\n", branch);
+  k += (size_t)v;
+  memcpy(out + k, line, (size_t)(mf - line));
+  k += (size_t)(mf - line);
+  memcpy(out + k, "Max-Forwards: 69\r\n", 18);
+  k += 18;
+  memcpy(out + k, mf + 18, n - (size_t)(mf + 18 - in));
+  return k + n - (size_t)(mf + 18 - in);
+}
+
+/* RFC 3261 16.11 with 16.6: a plain datagram request goes on from its
+ * bytes, counted as relayed (and as a request in): exactly the request
+ * line, our Via, the header lines as they came (Max-Forwards less one,
+ * headers the proxy has no use for, compact forms, the body). The branch
+ * is the one the full parse makes for the same request (a request with a
+ * folded line takes that path), so its CANCEL and non-2xx ACK match
+ * whichever path each takes. */
+START_TEST(proxy_stateless_request_from_bytes)
+{
+  sipsrv_proxy_cfg cfg = stateless_cfg();
+  world *w = world_new(&cfg, W_NOLOC);
+  static const char sdp[] = "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\n"
+                            "t=0 0\r\nm=audio 6000 RTP/AVP 0\r\n";
+  char buf[4096], want[4096], b1[64];
+  sipsrv_counters c0, c1;
+  size_t n, k, i, m0;
+
+  n = build(buf, sizeof buf,
+            RQ(.uri = "sip:carol@other.test", .to = "<sip:carol@other.test>",
+               .headers = "X-Odd: a, \"b,c\"\r\nUser-Agent: test (1.0)\r\ns: hi\r\n"
+                          "Supported: replaces, timer\r\nc: application/sdp\r\n"));
+  ck_assert(strcmp(buf + n - 21, "Content-Length: 0\r\n\r\n") == 0);
+  n -= 21;
+  n += (size_t)snprintf(buf + n, sizeof buf - n, "l: %zu\r\n\r\n%s", strlen(sdp), sdp);
+  c0 = counters_of(w);
+  inject(w, &w->udp, CALLER, buf, n);
+  c1 = counters_of(w);
+  ck_assert_uint_eq(c1.requests_relayed, c0.requests_relayed + 1);
+  ck_assert_uint_eq(c1.requests_in, c0.requests_in + 1);
+  ck_assert_uint_eq(c1.requests_out, c0.requests_out + 1);
+  i = one(w, 0, "INVITE", NEXT_HOP);
+  snprintf(b1, sizeof b1, "%s", via_branch(msg_at(w, i), 0));
+  k = forwarded_bytes(buf, n, b1, want, sizeof want);
+  ck_assert_uint_eq(w->sent[i].len, k);
+  ck_assert_msg(memcmp(w->sent[i].data, want, k) == 0, "sent:\n%.*s\nwant:\n%.*s",
+                (int)w->sent[i].len, w->sent[i].data, (int)k, want);
+  /* The same request parsed whole (a folded line): the same branch. */
+  n = build(buf, sizeof buf,
+            RQ(.uri = "sip:carol@other.test", .to = "<sip:carol@other.test>",
+               .headers = "Subject: folded\r\n line\r\n"));
+  m0 = w->nsent;
+  inject(w, &w->udp, CALLER, buf, n);
+  ck_assert_uint_eq(counters_of(w).requests_relayed, c0.requests_relayed + 1);
+  ck_assert_str_eq(via_branch(msg_at(w, one(w, m0, "INVITE", NEXT_HOP)), 0), b1);
+  /* Its CANCEL from the bytes: that branch again. */
+  m0 = w->nsent;
+  send_rq(w, RQ(.method = "CANCEL", .uri = "sip:carol@other.test", .to = "<sip:carol@other.test>"));
+  ck_assert_uint_eq(counters_of(w).requests_relayed, c0.requests_relayed + 2);
+  ck_assert_str_eq(via_branch(msg_at(w, one(w, m0, "CANCEL", NEXT_HOP)), 0), b1);
+  world_fini(w);
+}
+END_TEST
+
+/* RFC 3261 18.2.1 and RFC 3581 4 on the bytes: the caller's Via gets
+ * received and rport when it asked; 16.6 step 3: Max-Forwards 70 added when
+ * the request had none, decremented wherever its line is; step 4:
+ * Record-Route on top of a dialog-creating request when configured (not
+ * on one inside a dialog). */
+START_TEST(proxy_stateless_request_from_bytes_edits)
+{
+  sipsrv_proxy_cfg cfg = stateless_cfg();
+  world *w;
+  char buf[4096];
+  sipsrv_counters c0;
+  sipsrv_via v;
+  sipsrv_msg *m;
+  size_t n, i, m0;
+
+  cfg.record_route = true;
+  w = world_new(&cfg, W_NOLOC);
+  c0 = counters_of(w);
+  i = invite_via_nat(w, "z9hG4bKnat1");
+  ck_assert_uint_eq(counters_of(w).requests_relayed, c0.requests_relayed + 1);
+  m = msg_at(w, i);
+  our_via_on_top(m, "UDP");
+  ck_assert_int_eq(sipsrv_msg_via_count(m), 3);
+  ck_assert_int_eq(sipsrv_msg_via(m, 1, &v), 0);
+  ck_assert_str_eq(v.host, "10.0.0.5");
+  ck_assert_str_eq(v.branch, "z9hG4bKnat1");
+  ck_assert_str_eq(v.received, "192.0.2.1");
+  ck_assert_str_eq(v.rport, "6000");
+  ck_assert_int_eq(sipsrv_msg_via(m, 2, &v), 0);
+  ck_assert_ptr_null(v.received);
+  hdr_eq(m, "Record-Route", PX_RR);
+  ck_assert_int_eq(sipsrv_msg_max_forwards(m), 69);
+  /* No Max-Forwards: 70; inside a dialog: no Record-Route. */
+  m0 = w->nsent;
+  send_rq(w, RQ(.method = "BYE", .uri = "sip:carol@other.test", .mf = "",
+                .to = "<sip:carol@other.test>;tag=callee1", .cseq = 2));
+  ck_assert_uint_eq(counters_of(w).requests_relayed, c0.requests_relayed + 2);
+  m = msg_at(w, one(w, m0, "BYE", NEXT_HOP));
+  ck_assert_int_eq(sipsrv_msg_max_forwards(m), 70);
+  hdr_absent(m, "Record-Route");
+  ck_assert_int_eq(sipsrv_msg_via(m, 1, &v), 0);
+  ck_assert_ptr_null(v.received);        /* sent-by is the source: nothing to add */
+  /* Max-Forwards above the Via line. */
+  n = (size_t)snprintf(buf, sizeof buf,
+                       "OPTIONS sip:carol@other.test SIP/2.0\r\nMax-Forwards: 7\r\n"
+                       "v: SIP/2.0/UDP " CALLER ";branch=z9hG4bKmf1;rport\r\n"
+                       "f: <sip:alice@example.org>;tag=a1\r\nt: <sip:carol@other.test>\r\n"
+                       "i: mf1@192.0.2.1\r\nCSeq: 5 OPTIONS\r\nl: 0\r\n\r\n");
+  m0 = w->nsent;
+  inject(w, &w->udp, CALLER, buf, n);
+  ck_assert_uint_eq(counters_of(w).requests_relayed, c0.requests_relayed + 3);
+  i = one(w, m0, "OPTIONS", NEXT_HOP);
+  m = msg_at(w, i);
+  ck_assert_int_eq(sipsrv_msg_max_forwards(m), 6);
+  ck_assert_int_eq(sipsrv_msg_via(m, 1, &v), 0);
+  ck_assert_str_eq(v.received, "192.0.2.1");
+  ck_assert_str_eq(v.rport, "5070");
+  ck_assert_ptr_nonnull(strstr(w->sent[i].data, "\r\nMax-Forwards: 6\r\nVia: SIP/2.0/UDP "));
+  world_fini(w);
+}
+END_TEST
+
+/* 16.11 from the bytes only where the full parse would forward the same:
+ * each request below is not counted as relayed, and gets what the full
+ * path gives it (the status, or the forwarded copy). */
+START_TEST(proxy_stateless_request_parsed_when_needed)
+{
+  static const struct {
+    rq r;
+    int status;             /* 0: forwarded to NEXT_HOP */
+  } t[] = {
+    { { .mf = "0" }, 483 },
+    { { .mf = "256" }, 400 },
+    { { .headers = "Proxy-Require: foo\r\n" }, 420 },
+    { { .headers = "Route: <sip:192.0.2.7:5060;lr>\r\n" }, 0 },
+    { { .headers = "Call-ID: two@192.0.2.1\r\n" }, 400 },
+    { { .headers = "Max-Forwards: 70\r\n" }, 400 },
+    { { .headers = "Contact: <sip:a@192.0.2.1>, <sip:b@192.0.2.1>\r\n" }, 0 },
+    { { .headers = "Contact: <sip:a@192.0.2.1:99999>\r\n" }, 400 },
+    { { .headers = "Record-Route: <sip:a@192.0.2.1:99999;lr>\r\n" }, 400 },
+    { { .headers = "Expires: soon\r\n" }, 400 },
+    { { .headers = "Content-Type: application/sdp\r\nl: 0\r\n" }, 400 },
+    { { .from = "<sip:alice@example.org>;tag" }, 400 },
+    { { .to = "<sip:carol@other.test:99999>" }, 400 },
+    { { .via = "SIP/2.0/UDP 192.0.2.1:99999;branch=z9hG4bKbad" }, 400 },
+    { { .via = "SIP/3.0/UDP " CALLER ";branch=z9hG4bKbad" }, 400 },
+    { { .uri = "sip:carol@other.test?Subject=x" }, 400 },
+    { { .uri = "tel:+15551234" }, 0 },
+    { { .uri = "mailto:carol@other.test" }, 416 },
+    { { .cseq = 2147483648u }, 400 },
+  };
+  sipsrv_proxy_cfg cfg = stateless_cfg();
+  world *w = world_new(&cfg, W_NOLOC);
+  sipsrv_counters c0 = counters_of(w);
+  char buf[4096];
+
+  for (size_t k = 0; k < sizeof t / sizeof t[0]; k++) {
+    rq r = t[k].r;
+    size_t m0 = w->nsent, i;
+    char branch[32];
+    snprintf(branch, sizeof branch, "z9hG4bKpn%zu", k);
+    if (!r.uri)
+      r.uri = "sip:carol@other.test";
+    if (!r.to)
+      r.to = "<sip:carol@other.test>";
+    if (!r.via)
+      r.branch = branch;
+    inject(w, &w->udp, CALLER, buf, build(buf, sizeof buf, &r));
+    ck_assert_msg(counters_of(w).requests_relayed == c0.requests_relayed,
+                  "case %zu taken from its bytes", k);
+    if (t[k].status) {
+      char want[16];
+      snprintf(want, sizeof want, "SIP/2.0 %d ", t[k].status);
+      i = one(w, m0, "any", CALLER);
+      ck_assert_msg(strncmp(w->sent[i].data, want, strlen(want)) == 0, "case %zu: %.20s, want %d",
+                    k, w->sent[i].data, t[k].status);
+    } else {
+      i = one(w, m0, "INVITE", NULL);
+      our_via_on_top(msg_at(w, i), "UDP");
+    }
+  }
+  /* A body without Content-Type (RFC 3261 20.15), a Content-Length
+   * shorter than the datagram: the full path too. */
+  {
+    size_t n = build(buf, sizeof buf, RQ(.uri = "sip:carol@other.test", .to = "<sip:carol@other.test>",
+                                         .branch = "z9hG4bKbody"));
+    size_t m0 = w->nsent;
+    n -= 21;
+    n += (size_t)snprintf(buf + n, sizeof buf - n, "Content-Length: 3\r\n\r\nabc");
+    inject(w, &w->udp, CALLER, buf, n);
+    ck_assert_int_eq(sipsrv_msg_status(msg_at(w, one(w, m0, "any", CALLER))), 400);
+    n = build(buf, sizeof buf, RQ(.uri = "sip:carol@other.test", .to = "<sip:carol@other.test>",
+                                  .branch = "z9hG4bKlong"));
+    m0 = w->nsent;
+    memcpy(buf + n, "xyz", 3);
+    inject(w, &w->udp, CALLER, buf, n + 3);
+    one(w, m0, "INVITE", NEXT_HOP);
+  }
+  ck_assert_uint_eq(counters_of(w).requests_relayed, c0.requests_relayed);
+  world_fini(w);
+}
+END_TEST
+
 /* proxy.h (sipsrv_proxy_route_add: "SIPSRV_E_TOOBIG past 16 targets (one
  * in stateless mode)"), RFC 3261 16.11 (a stateless proxy forwards to one
  * target): the second target of a stateless proxy is refused.
@@ -4104,6 +4321,9 @@ static Suite *suite(void)
   tcase_add_test(tc, proxy_stateless_response_irregular_parsed);
   tcase_add_test(tc, proxy_stateless_tcp_response_on_connection);
   tcase_add_test(tc, proxy_stateless_483_420);
+  tcase_add_test(tc, proxy_stateless_request_from_bytes);
+  tcase_add_test(tc, proxy_stateless_request_from_bytes_edits);
+  tcase_add_test(tc, proxy_stateless_request_parsed_when_needed);
   tcase_add_test(tc, proxy_stateless_route_add_one_target);
 
   tc = tcase(s, "dialog");

@@ -244,6 +244,7 @@ int sipsrv_core_counters(const sipsrv_core *core, sipsrv_counters *out, size_t s
   all.auth_failures = c->auth_failures;
   all.auth_locked = c->auth_locked;
   all.responses_relayed = c->responses_relayed;
+  all.requests_relayed = c->requests_relayed;
   /* An older caller's smaller struct gets its own fields (appended only). */
   memcpy(out, &all, size < sizeof all ? size : sizeof all);
   return 0;

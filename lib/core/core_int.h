@@ -51,6 +51,8 @@ typedef struct ss_sink {
    * sink dealt with it from the bytes (forwarded them), false for the full
    * parse and the usual path. May be NULL. */
   bool (*raw_response)(void *self, const char *data, size_t len, const ss_peer *src);
+  /* The same for a request that came as a datagram. May be NULL. */
+  bool (*raw_request)(void *self, const char *data, size_t len, const ss_peer *src);
 } ss_sink;
 
 /* A core's allocator (the C library's for NULL). */
@@ -103,6 +105,17 @@ void ss_core_response_peer(const ss_peer *peer, const sipsrv_msg *m, unsigned vi
 void ss_core_response_peer_via(const ss_peer *peer, const sipsrv_via *via, ss_peer *out);
 /* Send the bytes of a response of status to exactly to. 0, or negative. */
 int ss_core_send_to(sipsrv_core *core, const ss_peer *to, int status, const char *buf, size_t len);
+/* Send the bytes of a request to peer, as ss_core_send() sends a request
+ * (a stream transport with no connection: one the peer aliased, RFC 5923).
+ * 0, or negative. */
+int ss_core_send_request_to(sipsrv_core *core, const ss_peer *peer, const char *buf, size_t len);
+
+/* RFC 3261 18.2.1 and RFC 3581 4 for a request from src whose top Via has
+ * sent-by host sent_by (IPv6 bracketed or not) and rport (with or without
+ * a value): true when the Via gets received = *host (src's address, bare)
+ * and, when it asked for it, rport = *port. host: INET6_ADDRSTRLEN bytes. */
+bool ss_core_via_received(const ss_peer *src, const char *sent_by, bool rport, char *host,
+                          unsigned *port);
 
 /* A per-core random value (getrandom at creation) for tags that must be
  * unpredictable (RFC 3261 19.3). */
@@ -130,6 +143,7 @@ typedef struct ss_counters {
   uint64_t dropped_malformed, dropped_not_ours, dropped_unmatched;
   uint64_t rate_limited, auth_failures, auth_locked;
   uint64_t responses_relayed;
+  uint64_t requests_relayed;
 } ss_counters;
 const ss_counters *ss_core_counters(const sipsrv_core *core);
 /* The core's flood protection (limit.h); NULL when no limits were set. */

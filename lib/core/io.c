@@ -371,6 +371,21 @@ int ss_core_send_to(sipsrv_core *core, const ss_peer *to, int status, const char
               false, status);
 }
 
+int ss_core_send_request_to(sipsrv_core *core, const ss_peer *peer, const char *buf, size_t len)
+{
+  struct iovec iov = { (void *)buf, len };
+  uint64_t conn = peer->conn;
+  if (!peer->transport || !peer->transport->ops)
+    return SIPSRV_E_IO;                  /* removed */
+  if (tp_stream(peer->transport) && !conn)
+    conn = alias_conn(core, peer->transport, &peer->addr);   /* RFC 5923 */
+  return sent(core, peer->transport,
+              peer->transport->ops->send(peer->transport->user, conn,
+                                         (const struct sockaddr *)&peer->addr, peer->addrlen,
+                                         &iov, 1),
+              true, 0);
+}
+
 int ss_core_send_wire(sipsrv_core *core, const ss_peer *peer, const sipsrv_msg *req, int status,
                       const char *buf, size_t len)
 {
@@ -401,24 +416,30 @@ static bool addr_host(const struct sockaddr_storage *a, char *buf, size_t size, 
 
 /* RFC 3261 18.2.1: received when sent-by is not the source address; RFC
  * 3581 4: with rport, received always and rport the source port. */
-static void stamp_via(sipsrv_msg *m, const ss_peer *src)
+bool ss_core_via_received(const ss_peer *src, const char *sent_by, bool rport, char *host,
+                          unsigned *port)
 {
-  sipsrv_via via;
-  char host[INET6_ADDRSTRLEN], sent[INET6_ADDRSTRLEN];
-  unsigned port;
-  const char *h;
-  size_t n;
+  char sent[INET6_ADDRSTRLEN];
+  const char *h = sent_by;
+  size_t n = strlen(h);
 
-  if (sipsrv_msg_via(m, 0, &via) != 0 || !addr_host(&src->addr, host, sizeof host, &port))
-    return;
-  h = via.host;
-  n = strlen(h);
+  if (!addr_host(&src->addr, host, INET6_ADDRSTRLEN, port))
+    return false;
   if (n >= 2 && h[0] == '[' && n - 2 < sizeof sent) {
     memcpy(sent, h + 1, n - 2);
     sent[n - 2] = '\0';
     h = sent;
   }
-  if (via.rport || strcmp(h, host) != 0)
+  return rport || strcmp(h, host) != 0;
+}
+
+static void stamp_via(sipsrv_msg *m, const ss_peer *src)
+{
+  sipsrv_via via;
+  char host[INET6_ADDRSTRLEN];
+  unsigned port;
+
+  if (sipsrv_msg_via(m, 0, &via) == 0 && ss_core_via_received(src, via.host, via.rport != NULL, host, &port))
     sipsrv_msg_via_set_received(m, host, via.rport ? port : 0);
 }
 
@@ -494,13 +515,19 @@ static void handle(sipsrv_core *core, const void *data, size_t len, unsigned fla
   sipsrv_verdict v;
 
   core->counters.received++;
-  /* A datagram response that the sink forwards from its bytes (a stateless
-   * proxy's, 16.11) is not parsed whole; anything the sink does not take
-   * that way goes the usual way. */
-  if (!err && !(flags & SIPSRV_PARSE_STREAM) && core->has_sink && core->sink.raw_response) {
+  /* A datagram that the sink forwards from its bytes (a proxy's, 16.11,
+   * 16.7 step 3) is not parsed whole; anything the sink does not take
+   * that way goes the usual way. A request starts with its method. */
+  if (!err && !(flags & SIPSRV_PARSE_STREAM) && core->has_sink && len) {
     int st = raw_status(data, len);
-    if (st && core->sink.raw_response(core->sink.self, data, len, src)) {
+    char c = *(const char *)data;
+    if (st && core->sink.raw_response && core->sink.raw_response(core->sink.self, data, len, src)) {
       core->counters.responses_in[st / 100 - 1]++;
+      return;
+    }
+    if (!st && ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')) && core->sink.raw_request &&
+        core->sink.raw_request(core->sink.self, data, len, src)) {
+      core->counters.requests_in++;
       return;
     }
   }

@@ -131,9 +131,8 @@ static size_t param_count(msg_header_t const *h, const char *name)
   return n;
 }
 
-static int set_param(sipsrv_msg *msg, msg_header_t *h, const char *name, const char *value)
+static int set_param(su_home_t *home, msg_header_t *h, const char *name, const char *value)
 {
-  su_home_t *home = msg_home(msg->msg);
   char *p;
 
   if (!h)
@@ -161,17 +160,10 @@ static int set_param(sipsrv_msg *msg, msg_header_t *h, const char *name, const c
   return 0;
 }
 
-int sipsrv_msg_via_set_received(sipsrv_msg *msg, const char *received, unsigned rport)
+int ss_via_stamp(su_home_t *home, sip_via_t *v, const char *received, unsigned rport)
 {
-  sip_via_t *v;
   int rc;
 
-  /* RFC 3261 25.1: received = IPv4address / IPv6address. */
-  if (!msg || rport > 65535 || (received && *received && !ss_is_ip_address(received)))
-    return SIPSRV_E_INVAL;
-  v = msg->sip->sip_via;
-  if (!v)
-    return SIPSRV_E_NOTFOUND;
   if (received && *received) {
     /* RFC 3261 18.2.1 and RFC 5118 4.5: an IPv6 received is written bare. */
     const char *r = received;
@@ -182,19 +174,29 @@ int sipsrv_msg_via_set_received(sipsrv_msg *msg, const char *received, unsigned 
       buf[n - 2] = '\0';
       r = buf;
     }
-    rc = set_param(msg, (msg_header_t *)v, "received", r);
+    rc = set_param(home, (msg_header_t *)v, "received", r);
     if (rc < 0)
       return rc;
   }
   /* RFC 3581 4: fill in rport only when the client asked for it. */
   if (rport && v->v_rport) {
-    char port[8];
+    char port[12];
     snprintf(port, sizeof port, "%u", rport);
-    rc = set_param(msg, (msg_header_t *)v, "rport", port);
+    rc = set_param(home, (msg_header_t *)v, "rport", port);
     if (rc < 0)
       return rc;
   }
   return 0;
+}
+
+int sipsrv_msg_via_set_received(sipsrv_msg *msg, const char *received, unsigned rport)
+{
+  /* RFC 3261 25.1: received = IPv4address / IPv6address. */
+  if (!msg || rport > 65535 || (received && *received && !ss_is_ip_address(received)))
+    return SIPSRV_E_INVAL;
+  if (!msg->sip->sip_via)
+    return SIPSRV_E_NOTFOUND;
+  return ss_via_stamp(msg_home(msg->msg), msg->sip->sip_via, received, rport);
 }
 
 int sipsrv_msg_max_forwards_dec(sipsrv_msg *msg)
@@ -316,7 +318,7 @@ int sipsrv_msg_param_set(sipsrv_msg *msg, sipsrv_param_hdr hdr, int idx, const c
   }
   for (; h && idx > 0; h = h->sh_next)
     idx--;
-  return set_param(msg, h, name, value);
+  return set_param(msg_home(msg->msg), h, name, value);
 }
 
 int sipsrv_msg_header_add(sipsrv_msg *msg, const char *field)

@@ -91,6 +91,17 @@ bool ss_is_token(const char *s);
 bool ss_is_gen_value(const char *s);
 /* An IPv4 or IPv6 address, the IPv6 one bracketed or not. */
 bool ss_is_ip_address(const char *s);
+/* An address header's URI as the parse takes it: a scheme, for sip/sips a
+ * valid host and port, and none of the octets no URI holds (parse.c). */
+bool ss_addr_ok(url_t const *u);
+/* A Via's sent-protocol transport, sent-by host and port as the parse
+ * takes them (RFC 3261 20.42, 25.1). */
+bool ss_via_ok(sip_via_t const *via);
+/* RFC 3261 18.2.1 and RFC 3581 4 on a Via alone (in home): received set
+ * (an IPv6 one written bare), rport filled in when the Via asked for it
+ * and rport is not 0. received is an IP address or NULL, rport at most
+ * 65535 (the caller checks). 0, or SIPSRV_E_NOMEM. */
+int ss_via_stamp(su_home_t *home, sip_via_t *v, const char *received, unsigned rport);
 
 /* Set a verdict. */
 void ss_verdict(sipsrv_verdict *v, sipsrv_action action, int status, const char *phrase,
@@ -145,6 +156,10 @@ uint64_t ss_hash(uint64_t h, const char *s);
 /* A hash of what identifies a request and its retransmissions: Call-ID,
  * From tag, CSeq number, top Via branch (or host). */
 uint64_t ss_msg_id_hash(const sipsrv_msg *m, uint64_t seed);
+/* The same from the fields (NULL for one that is absent): what
+ * ss_msg_id_hash() reads of a message. */
+uint64_t ss_id_hash(uint64_t seed, const char *call_id, const char *from_tag, uint32_t cseq,
+                    const char *via_branch, const char *via_host);
 
 /* Map a Sofia method to ours. */
 sipsrv_method ss_method_from_sofia(int sofia_method);

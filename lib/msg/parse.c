@@ -247,7 +247,6 @@ static const char *error_phrase(sip_t const *sip)
   return "Malformed header";
 }
 
-/* An address header's URI: a scheme, and for sip/sips a valid host and port. */
 /* No part of a URI holds what RFC 3986 2 and RFC 3261 25.1 leave out of
  * every URI: angle brackets, a double quote, white space. Sofia-SIP takes
  * "Route: p:, tel:a.example.com>" as a route to "tel:a.example.com>", which
@@ -263,7 +262,7 @@ static bool url_chars_ok(url_t const *u)
   return true;
 }
 
-static bool addr_ok(url_t const *u)
+bool ss_addr_ok(url_t const *u)
 {
   return u->url_type != url_invalid && u->url_scheme && ss_url_host_port_ok(u) && url_chars_ok(u);
 }
@@ -287,10 +286,16 @@ static bool via_transport_ok(const char *protocol)
   return *t == '\0';
 }
 
+bool ss_via_ok(sip_via_t const *via)
+{
+  return via_transport_ok(via->v_protocol) && ss_host_valid(via->v_host) &&
+         (!via->v_port || ss_port_valid(via->v_port));
+}
+
 static bool routes_ok(sip_route_t const *r)
 {
   for (; r; r = r->r_next)
-    if (!addr_ok(r->r_url))
+    if (!ss_addr_ok(r->r_url))
       return false;
   return true;
 }
@@ -374,16 +379,16 @@ static void judge_request(sip_t const *sip, unsigned errs, sipsrv_verdict *v)
   /* A tag parameter has a value (25.1: tag-param = "tag" EQUAL token): a
    * bare ";tag" would leave a reply with an empty To tag (found by
    * tests/fuzz/fuzz_parse). */
-  if (!addr_ok(sip->sip_from->a_url) || (sip->sip_from->a_tag && !*sip->sip_from->a_tag)) {
+  if (!ss_addr_ok(sip->sip_from->a_url) || (sip->sip_from->a_tag && !*sip->sip_from->a_tag)) {
     ss_verdict(v, SIPSRV_REJECT, 400, "Malformed From", "RFC 3261 20.20");
     return;
   }
-  if (!addr_ok(sip->sip_to->a_url) || (sip->sip_to->a_tag && !*sip->sip_to->a_tag)) {
+  if (!ss_addr_ok(sip->sip_to->a_url) || (sip->sip_to->a_tag && !*sip->sip_to->a_tag)) {
     ss_verdict(v, SIPSRV_REJECT, 400, "Malformed To", "RFC 3261 20.39");
     return;
   }
   for (sip_contact_t const *c = sip->sip_contact; c; c = c->m_next)
-    if (c->m_url->url_type != url_any && !addr_ok(c->m_url)) {
+    if (c->m_url->url_type != url_any && !ss_addr_ok(c->m_url)) {
       ss_verdict(v, SIPSRV_REJECT, 400, "Malformed Contact", "RFC 3261 20.10");
       return;
     }
@@ -402,8 +407,7 @@ static void judge_request(sip_t const *sip, unsigned errs, sipsrv_verdict *v)
    * as transport "UDP0[2001:db8::1]" and host "[2001:db8::1]", and writes it
    * back in a form nothing parses (found by tests/fuzz/fuzz_parse). */
   for (sip_via_t const *via = sip->sip_via; via; via = via->v_next) {
-    if (!via_transport_ok(via->v_protocol) || !ss_host_valid(via->v_host) ||
-        (via->v_port && !ss_port_valid(via->v_port))) {
+    if (!ss_via_ok(via)) {
       ss_verdict(v, SIPSRV_REJECT, 400, "Malformed Via", "RFC 3261 20.42");
       return;
     }

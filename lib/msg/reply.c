@@ -25,19 +25,28 @@ uint64_t ss_hash(uint64_t h, const char *s)
   return (h ^ 0xff) * 0x100000001b3ULL;
 }
 
-uint64_t ss_msg_id_hash(const sipsrv_msg *m, uint64_t seed)
+uint64_t ss_id_hash(uint64_t seed, const char *call_id, const char *from_tag, uint32_t cseq,
+                    const char *via_branch, const char *via_host)
 {
-  sip_t const *rq = m->sip;
   char seq[24];
   uint64_t h = seed;
 
-  h = ss_hash(h, rq->sip_call_id ? rq->sip_call_id->i_id : NULL);
-  h = ss_hash(h, rq->sip_from ? rq->sip_from->a_tag : NULL);
-  seq[ss_fmt_u64(seq, rq->sip_cseq ? rq->sip_cseq->cs_seq : 0u)] = '\0';
+  h = ss_hash(h, call_id);
+  h = ss_hash(h, from_tag);
+  seq[ss_fmt_u64(seq, cseq)] = '\0';
   h = ss_hash(h, seq);
-  if (rq->sip_via)
-    h = ss_hash(h, rq->sip_via->v_branch ? rq->sip_via->v_branch : rq->sip_via->v_host);
+  if (via_branch || via_host)
+    h = ss_hash(h, via_branch ? via_branch : via_host);
   return h;
+}
+
+uint64_t ss_msg_id_hash(const sipsrv_msg *m, uint64_t seed)
+{
+  sip_t const *rq = m->sip;
+  return ss_id_hash(seed, rq->sip_call_id ? rq->sip_call_id->i_id : NULL,
+                    rq->sip_from ? rq->sip_from->a_tag : NULL, rq->sip_cseq ? rq->sip_cseq->cs_seq : 0u,
+                    rq->sip_via ? rq->sip_via->v_branch : NULL,
+                    rq->sip_via ? rq->sip_via->v_host : NULL);
 }
 
 /* A To tag that is the same for every retransmission of a request (RFC 3261

@@ -27,15 +27,17 @@ static bool routes_all_us(const sipsrv_proxy *p, const sipsrv_msg *req)
 /* Requests for the core itself go to the roles after us: REGISTER for our
  * domains (the registrar), and a Request-URI naming our domain or address
  * with no user (the UAS: OPTIONS ping, 16.3 step 3's OPTIONS too). */
+bool px_for_local(const sipsrv_proxy *p, bool is_register, url_t const *ru)
+{
+  return (is_register && px_domain_is_ours(p, ru)) || (!ru->url_user && px_uri_is_us(p, ru));
+}
+
 static bool for_local_roles(const sipsrv_proxy *p, const sipsrv_msg *req)
 {
   sip_t const *sip = req->sip;
-  url_t const *ru = sip->sip_request->rq_url;
   if (!routes_all_us(p, req))
     return false;
-  if (sip->sip_request->rq_method == sip_method_register && px_domain_is_ours(p, ru))
-    return true;
-  if (!ru->url_user && px_uri_is_us(p, ru))
+  if (px_for_local(p, sip->sip_request->rq_method == sip_method_register, sip->sip_request->rq_url))
     return true;
   /* 16.3 step 3: an OPTIONS with Max-Forwards 0 may be answered here. */
   return sip->sip_request->rq_method == sip_method_options && sip->sip_max_forwards &&
@@ -288,6 +290,20 @@ static bool gateway_targets(sipsrv_proxy *p, url_t const *ru, px_targets *out)
     out->phrase = "No Gateway";
   }
   return true;
+}
+
+bool px_route_plain(const sipsrv_proxy *p, url_t const *ru, bool in_dialog, const char **hop)
+{
+  /* The cases of px_route() below, in its order, for a request without
+   * Route from no authenticated user. */
+  if (in_dialog && !px_domain_is_ours(p, ru)) {
+    *hop = p->next_hop;
+    return true;
+  }
+  if (p->cfg.on_route || p->cfg.ngateways || (p->cfg.location && px_domain_is_ours(p, ru)))
+    return false;
+  *hop = p->next_hop;
+  return p->next_hop || p->cfg.relay;
 }
 
 void px_route(sipsrv_proxy *p, const sipsrv_msg *req, bool authed, px_targets *out,
@@ -628,6 +644,7 @@ int sipsrv_proxy_new(sipsrv_proxy **out, sipsrv_core *core, const sipsrv_proxy_c
   ss_htab_init(&p->dialogs, core);
   p->role.early = px_early;
   p->role.raw_response = px_raw_response;
+  p->role.raw_request = px_raw_request;
   p->role.request = px_request;
   p->role.ack = px_ack;
   p->role.stray_response = px_stray;

@@ -5,6 +5,7 @@
  * proxy_route.c   the pieces: next hops, our own URIs, branches, loop hashes,
  *                 the 16.6 edits of a forwarded copy, responses back by Via
  * proxy_raw.c     responses taken from their bytes (16.7 step 3, 16.11)
+ * proxy_rawreq.c  requests a stateless proxy forwards from their bytes (16.11)
  * proxy_fork.c    the stateful part: response contexts, branches, forking,
  *                 best response, CANCEL, Timer C (16.2, 16.6-16.10)
  * proxy_dialog.c  dialogs of the call-stateful mode */
@@ -109,6 +110,12 @@ int px_prepare(sipsrv_proxy *p, sipsrv_msg *m, const px_target *t, bool rr,
  * for none) so its response finds it. buf: 64 bytes. */
 void px_branch_stateful(sipsrv_proxy *p, uint64_t loop, char *buf);
 void px_branch_stateless(const sipsrv_proxy *p, const sipsrv_msg *m, uint64_t conn, char *buf);
+/* The same from the fields it reads (a request taken from its bytes). */
+void px_branch_stateless_of(const sipsrv_proxy *p, const char *call_id, const char *from_tag,
+                            uint32_t cseq, sip_via_t const *top, uint64_t conn, char *buf);
+/* A Record-Route value naming the transport tp (16.6 step 4), "<sip:...;lr>";
+ * the transport parameter in lower case, as URIs write it. */
+void px_rr_value(const sipsrv_transport *tp, char *buf, size_t size);
 
 /* 16.7 step 3, 16.11: a response whose top Via is ours: pop it and send it
  * to the next Via (18.2.2). Takes rsp. True when it was ours. */
@@ -130,6 +137,28 @@ void px_reply_stateless(sipsrv_proxy *p, const sipsrv_msg *req, const ss_peer *s
  * when it was dealt with from its bytes (px_raw.c says which); false for
  * the full parse, which decides the same for a plain response. */
 bool px_raw_response(void *self, const char *data, size_t len, const ss_peer *src);
+/* A datagram request as received (the raw_request hook; proxy_rawreq.c):
+ * true when a stateless proxy forwarded it from its bytes. */
+bool px_raw_request(void *self, const char *data, size_t len, const ss_peer *src);
+
+/* One header line of a plain header section (proxy_raw.c): one field per
+ * line ending in CRLF, not folded, no stray CR or NUL, the name a token
+ * followed at once by ':'. */
+typedef struct px_line {
+  const char *ls;      /* the line (its name first) */
+  size_t nlen;         /* the name's length */
+  const char *v, *ve;  /* the value, white space around it left out */
+  const char *next;    /* the next line */
+} px_line;
+/* The line at *pos (before end): 1 with *l filled, 0 at the empty line, -1
+ * when the header section is not plain there (or does not end). *pos goes
+ * past the line (for 0: to the body). */
+int px_raw_line(const char **pos, const char *end, px_line *l);
+/* A Content-Length value [v, ve) of 1 to 9 digits, or -1. */
+long px_raw_clen(const char *v, const char *ve);
+/* The header value [v, ve) of class hc, parsed alone by Sofia-SIP into
+ * home (NULL if it does not parse or does not fit 511 bytes). */
+msg_header_t *px_raw_make(su_home_t *home, msg_hclass_t *hc, const char *v, const char *ve);
 
 typedef struct px_raw px_raw;
 /* A response from its bytes on by its next Via, less our Via, as
@@ -171,6 +200,15 @@ void px_dns_cancel(px_dns *d);
 void px_dns_fini(sipsrv_proxy *p);
 
 /* ---- proxy.c ------------------------------------------------------------ */
+
+/* A request the roles after the proxy answer (REGISTER for our domains; a
+ * Request-URI of ours with no user), when no Route names anything else. */
+bool px_for_local(const sipsrv_proxy *p, bool is_register, url_t const *ru);
+/* 16.5 for a request with no Route whose target needs neither the
+ * application (on_route), gateways nor the location service: true with
+ * *hop the next hop (NULL: by the Request-URI, which stays); false when
+ * px_route() must decide (it may answer 403). */
+bool px_route_plain(const sipsrv_proxy *p, url_t const *ru, bool in_dialog, const char **hop);
 
 /* 16.4 on a request we own: a strict router's Request-URI replaced by the
  * last Route, our own topmost Route values removed. */

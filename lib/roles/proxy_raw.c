@@ -33,13 +33,57 @@ struct px_raw {
   size_t wlen;
 };
 
+int px_raw_line(const char **pos, const char *end, px_line *l)
+{
+  const char *ls = *pos, *nl, *le, *c, *v, *ve;
+
+  if (ls >= end || !(nl = memchr(ls, '\n', (size_t)(end - ls))) || nl == ls || nl[-1] != '\r')
+    return -1;                           /* no end of the header section */
+  le = nl - 1;
+  *pos = nl + 1;
+  if (le == ls)
+    return 0;                            /* the empty line */
+  if (*ls == ' ' || *ls == '\t' || memchr(ls, '\r', (size_t)(le - ls)) ||
+      memchr(ls, '\0', (size_t)(le - ls)))
+    return -1;                           /* folded, or a stray CR or NUL */
+  for (c = ls; c < le && ss_is_token_char((unsigned char)*c); c++)
+    ;
+  if (c == ls || c == le || *c != ':')
+    return -1;
+  for (v = c + 1; v < le && (*v == ' ' || *v == '\t'); v++)
+    ;
+  for (ve = le; ve > v && (ve[-1] == ' ' || ve[-1] == '\t'); ve--)
+    ;
+  l->ls = ls;
+  l->next = nl + 1;
+  l->nlen = (size_t)(c - ls);
+  l->v = v;
+  l->ve = ve;
+  return 1;
+}
+
+long px_raw_clen(const char *v, const char *ve)
+{
+  long n = 0;
+  if (v == ve || ve - v > 9)
+    return -1;
+  for (; v < ve; v++) {
+    if (*v < '0' || *v > '9')
+      return -1;
+    n = n * 10 + (*v - '0');
+  }
+  return n;
+}
+
 /* The header section of [d, d + len) if it is plain (above), into *r. */
 static bool scan(const char *d, size_t len, px_raw *r)
 {
   enum { FROM = 1, TO = 2, CALL_ID = 4, CSEQ = 8, ALL = 15 };
-  const char *end = d + len, *ls, *nl, *comma, *rest;
+  const char *end = d + len, *pos, *nl, *comma, *rest;
   unsigned seen = 0;
   long clen = -1;
+  px_line l;
+  int k;
 
   memset(r, 0, sizeof *r);
   r->d = d;
@@ -50,57 +94,32 @@ static bool scan(const char *d, size_t len, px_raw *r)
   if (!nl || nl == d || nl[-1] != '\r' || memchr(d, '\r', (size_t)(nl - 1 - d)) ||
       memchr(d, '\0', (size_t)(nl - d)))
     return false;
-  for (ls = nl + 1;; ls = nl + 1) {
-    const char *le, *c, *v, *ve;
-    size_t nlen;
-    if (ls >= end || !(nl = memchr(ls, '\n', (size_t)(end - ls))) || nl[-1] != '\r')
-      return false;                      /* no end of the header section */
-    le = nl - 1;
-    if (le == ls)
-      break;                             /* the empty line */
-    if (*ls == ' ' || *ls == '\t' || memchr(ls, '\r', (size_t)(le - ls)) ||
-        memchr(ls, '\0', (size_t)(le - ls)))
-      return false;                      /* folded, or a stray CR or NUL */
-    for (c = ls; c < le && ss_is_token_char((unsigned char)*c); c++)
-      ;
-    if (c == ls || c == le || *c != ':')
-      return false;
-    nlen = (size_t)(c - ls);
-    for (v = c + 1; v < le && (*v == ' ' || *v == '\t'); v++)
-      ;
-    for (ve = le; ve > v && (ve[-1] == ' ' || ve[-1] == '\t'); ve--)
-      ;
-    if (ss_header_name_is(ls, nlen, "via", 'v')) {
+  for (pos = nl + 1; (k = px_raw_line(&pos, end, &l)) > 0;) {
+    if (ss_header_name_is(l.ls, l.nlen, "via", 'v')) {
       if (!r->v1) {
-        r->v1 = v, r->v1e = ve, r->cut = ls, r->cut_end = nl + 1;
+        r->v1 = l.v, r->v1e = l.ve, r->cut = l.ls, r->cut_end = l.next;
       } else if (!r->v2) {
-        r->v2 = v, r->v2e = ve;
+        r->v2 = l.v, r->v2e = l.ve;
       }
-    } else if (ss_header_name_is(ls, nlen, "content-length", 'l')) {
-      const char *q = v;
-      if (clen >= 0 || v == ve || ve - v > 9)
+    } else if (ss_header_name_is(l.ls, l.nlen, "content-length", 'l')) {
+      if (clen >= 0 || (clen = px_raw_clen(l.v, l.ve)) < 0)
         return false;
-      for (clen = 0; q < ve; q++) {
-        if (*q < '0' || *q > '9')
-          return false;
-        clen = clen * 10 + (*q - '0');
-      }
     } else {
-      unsigned bit = ss_header_name_is(ls, nlen, "from", 'f')      ? FROM
-                     : ss_header_name_is(ls, nlen, "to", 't')      ? TO
-                     : ss_header_name_is(ls, nlen, "call-id", 'i') ? CALL_ID
-                     : ss_header_name_is(ls, nlen, "cseq", 0)      ? CSEQ
-                                                         : 0;
+      unsigned bit = ss_header_name_is(l.ls, l.nlen, "from", 'f')      ? FROM
+                     : ss_header_name_is(l.ls, l.nlen, "to", 't')      ? TO
+                     : ss_header_name_is(l.ls, l.nlen, "call-id", 'i') ? CALL_ID
+                     : ss_header_name_is(l.ls, l.nlen, "cseq", 0)      ? CSEQ
+                                                                 : 0;
       if (seen & bit)
         return false;                    /* twice: the full parse decides */
       seen |= bit;
       if (bit == TO)
-        r->to = v, r->toe = ve;
+        r->to = l.v, r->toe = l.ve;
       else if (bit == CSEQ)
-        r->cseq = v, r->cseqe = ve;
+        r->cseq = l.v, r->cseqe = l.ve;
     }
   }
-  if (seen != ALL || !r->v1 || clen < 0 || (size_t)clen != (size_t)(end - (nl + 1)))
+  if (k < 0 || seen != ALL || !r->v1 || clen < 0 || (size_t)clen != (size_t)(end - pos))
     return false;
   /* Our Via's line lists more values: ours and its comma go. */
   if ((rest = ss_list_next(r->v1, r->v1e, &comma))) {
@@ -114,9 +133,7 @@ static bool scan(const char *d, size_t len, px_raw *r)
   return r->v2 != NULL;
 }
 
-/* The header value [v, ve) of class hc, parsed alone into home (NULL if it
- * does not parse or does not fit). */
-static msg_header_t *make(su_home_t *home, msg_hclass_t *hc, const char *v, const char *ve)
+msg_header_t *px_raw_make(su_home_t *home, msg_hclass_t *hc, const char *v, const char *ve)
 {
   char text[512];
   size_t n = (size_t)(ve - v);
@@ -129,7 +146,7 @@ static msg_header_t *make(su_home_t *home, msg_hclass_t *hc, const char *v, cons
 
 bool px_raw_by_via(sipsrv_proxy *p, const px_raw *r)
 {
-  sip_via_t *next = (sip_via_t *)make(r->home, sip_via_class, r->v2, r->v2e);
+  sip_via_t *next = (sip_via_t *)px_raw_make(r->home, sip_via_class, r->v2, r->v2e);
   sipsrv_via via;
   ss_peer peer, to;
 
@@ -166,11 +183,11 @@ static bool stateful(sipsrv_proxy *p, px_raw *r)
   if (r->code > 299 || (p->cfg.mode == SIPSRV_PROXY_DIALOG && r->code >= 200) ||
       !r->top->v_branch)
     return false;
-  cs = (sip_cseq_t *)make(r->home, sip_cseq_class, r->cseq, r->cseqe);
+  cs = (sip_cseq_t *)px_raw_make(r->home, sip_cseq_class, r->cseq, r->cseqe);
   /* The full parse drops a CSeq beyond 2**31 - 1 (8.1.1.5). */
   if (!cs || cs->cs_seq > 0x7fffffffu || !cs->cs_method_name)
     return false;
-  if (r->code >= 200 && !(to = (sip_to_t *)make(r->home, sip_to_class, r->to, r->toe)))
+  if (r->code >= 200 && !(to = (sip_to_t *)px_raw_make(r->home, sip_to_class, r->to, r->toe)))
     return false;
   t = ss_txn_client_find(l, r->top->v_branch, cs->cs_method_name);
   owner = t ? ss_txn_owner(t) : NULL;
@@ -200,7 +217,7 @@ bool px_raw_response(void *self, const char *d, size_t len, const ss_peer *src)
   r.home = su_home_auto(area, sizeof area);
   if (!r.home)
     return false;
-  top = (sip_via_t *)make(r.home, sip_via_class, r.v1, r.v1e);
+  top = (sip_via_t *)px_raw_make(r.home, sip_via_class, r.v1, r.v1e);
   r.top = top;
   /* Ours as the full path decides it first: the core's 18.1.2 check (a
    * sent-by of one of its transports). */

@@ -164,19 +164,33 @@ void px_branch_stateful(sipsrv_proxy *p, uint64_t loop, char *buf)
   ss_sb_hex16(&sb, id);
 }
 
-void px_branch_stateless(const sipsrv_proxy *p, const sipsrv_msg *m, uint64_t conn, char *buf)
+/* 16.11: Call-ID, From tag, CSeq number and the top Via's branch: equal
+ * for a request, its retransmissions, its CANCEL and its non-2xx ACK, and
+ * the same whether the request was parsed or taken from its bytes. A
+ * request that came on a connection names it, so that the response goes
+ * back on it (18.2.2) though no state remembers it. */
+static void branch_stateless(uint64_t id, uint64_t conn, char *buf)
 {
-  /* 16.11: Call-ID, From tag, CSeq number and the top Via's branch: equal
-   * for a request, its retransmissions, its CANCEL and its non-2xx ACK.
-   * A request that came on a connection names it, so that the response
-   * goes back on it (18.2.2) though no state remembers it. */
   ss_sb sb = ss_sb_init(buf, 64);
   ss_sb_str(&sb, OUR_BRANCH "l");
-  ss_sb_hex16(&sb, ss_msg_id_hash(m, p->secret ^ 0x5aULL));
+  ss_sb_hex16(&sb, id);
   if (conn) {
     ss_sb_str(&sb, ".c");
     ss_sb_hex(&sb, conn);
   }
+}
+
+void px_branch_stateless(const sipsrv_proxy *p, const sipsrv_msg *m, uint64_t conn, char *buf)
+{
+  branch_stateless(ss_msg_id_hash(m, p->secret ^ 0x5aULL), conn, buf);
+}
+
+void px_branch_stateless_of(const sipsrv_proxy *p, const char *call_id, const char *from_tag,
+                            uint32_t cseq, sip_via_t const *top, uint64_t conn, char *buf)
+{
+  branch_stateless(ss_id_hash(p->secret ^ 0x5aULL, call_id, from_tag, cseq, top->v_branch,
+                              top->v_host),
+                   conn, buf);
 }
 
 /* The connection a stateless branch of ours names, 0 if none. */
@@ -189,9 +203,7 @@ static uint64_t branch_conn(const char *branch)
 
 /* ---- forwarding a copy -------------------------------------------------- */
 
-/* A Record-Route value naming the transport tp (16.6 step 4); the
- * transport parameter in lower case, as URIs write it. */
-static void rr_value(const sipsrv_transport *tp, char *buf, size_t size)
+void px_rr_value(const sipsrv_transport *tp, char *buf, size_t size)
 {
   const char *name, *host;
   unsigned port, flags;
@@ -292,11 +304,11 @@ int px_prepare(sipsrv_proxy *p, sipsrv_msg *m, const px_target *t, bool rr,
    * side of the dialog reaches us on its own (RFC 5658). */
   if (rr) {
     if (in->transport && in->transport != peer->transport) {
-      rr_value(in->transport, buf, sizeof buf);
+      px_rr_value(in->transport, buf, sizeof buf);
       if (sipsrv_msg_addr_push(m, SIPSRV_HDR_RECORD_ROUTE, buf, 0) < 0)
         return 500;
     }
-    rr_value(peer->transport, buf, sizeof buf);
+    px_rr_value(peer->transport, buf, sizeof buf);
     if (sipsrv_msg_addr_push(m, SIPSRV_HDR_RECORD_ROUTE, buf, 0) < 0)
       return 500;
   }

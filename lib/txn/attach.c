@@ -169,6 +169,15 @@ static bool sink_raw_response(void *self, const char *data, size_t len, const ss
   return false;
 }
 
+static bool sink_raw_request(void *self, const char *data, size_t len, const ss_peer *src)
+{
+  ss_core_txn *c = ct_of(self);
+  for (ss_txn_role *r = c->roles; r; r = r->next)
+    if (r->raw_request && r->raw_request(r->self, data, len, src))
+      return true;
+  return false;
+}
+
 /* The core's sink. */
 static void sink_message(void *self, sipsrv_msg *m, const ss_peer *src)
 {
@@ -200,7 +209,7 @@ ss_core_txn *ss_core_txn_of(sipsrv_core *core)
   ss_txn_tu tu = { on_request, on_ack, on_response, on_stray, on_timeout, on_transport_error,
                    on_terminated, do_send, do_now, NULL, on_early, do_send_wire };
   ss_sink sink = { sink_message, sink_after_expire, sink_fini, NULL, sink_unreachable,
-                   sink_raw_response };
+                   sink_raw_response, sink_raw_request };
 
   if (c)
     return c;
