@@ -3,7 +3,7 @@
  * builds, under valgrind --tool=callgrind too, where sipp against the
  * example server moves by 20-40% between runs on a virtual machine.
  *
- *   build/bench/bench_proxy [stateless|stateful|dialog] [N]   (stateful, 20000)
+ *   build/bench/bench_proxy [stateless|stateless-hop|stateful|dialog] [N]   (stateful, 20000)
  *
  * A core on a manual clock with a transport that keeps the last message
  * sent to each side, a registrar and a proxy on one memory store. The
@@ -179,14 +179,14 @@ int main(int argc, char **argv)
 
   if (n <= 0)
     n = 20000;
-  if (!strcmp(mode, "stateless"))
+  if (!strcmp(mode, "stateless") || !strcmp(mode, "stateless-hop"))
     pc.mode = SIPSRV_PROXY_STATELESS;
   else if (!strcmp(mode, "dialog"))
     pc.mode = SIPSRV_PROXY_DIALOG;
   else if (!strcmp(mode, "stateful"))
     pc.mode = SIPSRV_PROXY_STATEFUL;
   else {
-    fprintf(stderr, "usage: bench_proxy [stateless|stateful|dialog] [N]\n");
+    fprintf(stderr, "usage: bench_proxy [stateless|stateless-hop|stateful|dialog] [N]\n");
     return 2;
   }
   if (bench_core(&core, &tp, &store, &udp_ops, &now_ms, &wall_ms) < 0)
@@ -195,6 +195,12 @@ int main(int argc, char **argv)
   rc.store = store;
   pc.domains = domains;
   pc.location = store;
+  if (!strcmp(mode, "stateless-hop")) {
+    /* As sipsrv-stateless-proxy --to (bench/compare.sh): every request to
+     * one next hop, no location service. */
+    pc.location = NULL;
+    pc.next_hop = "sip:127.0.0.1:5391";   /* CALLEE_PORT */
+  }
   if (sipsrv_registrar_new(&reg, core, &rc) < 0 || sipsrv_proxy_new(&px, core, &pc) < 0)
     return 1;
   memset(&caller, 0, sizeof caller);

@@ -90,6 +90,8 @@ for f in "$SEEDS"/parse/*.dat; do
     { printf "\\00$r"; printf 'a'; cat "$f"; } > "$SEEDS/roles/$b.udp$r"
   done
   { printf '\001t'; cat "$f"; } > "$SEEDS/roles/$b.tcp"
+  # A relaying stateless proxy: plain requests go on from their bytes.
+  { printf '\040a'; cat "$f"; } > "$SEEDS/roles/$b.relay"
 done
 sep='\n#!'
 reg='REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.2:5070;branch=z9hG4bKreg1\r\nMax-Forwards: 70\r\nFrom: <sip:alice@example.com>;tag=r1\r\nTo: <sip:alice@example.com>\r\nCall-ID: reg1@192.0.2.2\r\nCSeq: 1 REGISTER\r\nContact: <sip:alice@192.0.2.2:5070>;expires=600\r\nContent-Length: 0\r\n\r\n'
@@ -103,6 +105,11 @@ for r in 0 1 2 3 5 6; do
   printf "\\00$r""b$reg$sep""a$inv$sep""r\\001$sep""a$cancel$sep""r\\014$sep""c\\377" > "$SEEDS/roles/cancel.$r"
   printf "\\00$r""b$reg$sep""a$inv$sep""r\\013$sep""c\\377$sep""c\\377" > "$SEEDS/roles/busy.$r"
 done
+# A call through a relaying stateless proxy to an address, every request
+# from its bytes (no Max-Forwards in the BYE, rport in its Via).
+rinv='INVITE sip:carol@192.0.2.2:5070 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKrinv1\r\nMax-Forwards: 70\r\nFrom: <sip:bob@example.org>;tag=b1\r\nTo: <sip:carol@example.net>\r\nCall-ID: rcall1@192.0.2.1\r\nCSeq: 1 INVITE\r\nContact: <sip:bob@192.0.2.1:5060>\r\nContent-Type: application/sdp\r\nContent-Length: 4\r\n\r\nv=0\n'
+rbye='BYE sip:carol@192.0.2.2:5070 SIP/2.0\r\nv: SIP/2.0/UDP 192.0.2.9:5060;rport;branch=z9hG4bKrbye1\r\nf: <sip:bob@example.org>;tag=b1\r\nt: <sip:carol@example.net>;tag=x\r\ni: rcall1@192.0.2.1\r\nCSeq: 2 BYE\r\nl: 0\r\n\r\n'
+printf "\\040a$rinv$sep""r\\001$sep""a$rbye$sep""r\\003" > "$SEEDS/roles/relay-call"
 printf "\\004b$reg" > "$SEEDS/roles/register-auth"
 printf "\\011b$reg$sep""a$inv" > "$SEEDS/roles/send-fails"
 echo "seeds: $(ls "$SEEDS/parse" | wc -l) parse, $(ls "$SEEDS/framer" | wc -l) framer, $(ls "$SEEDS/roles" | wc -l) roles in $SEEDS"

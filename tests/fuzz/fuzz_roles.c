@@ -11,7 +11,10 @@
  *   byte 0      bits 0-1 the role (0 stateless proxy, 1 stateful, 2 call-
  *               stateful, 3 redirect); bit 2 digest authentication; bit 3
  *               sends fail (transport errors); bit 4 stream events use the
- *               second connection
+ *               second connection; bit 5 the proxy relays (routes by the
+ *               Request-URI what is not for its domain: a stateless one
+ *               then forwards plain requests from their bytes) and
+ *               Record-Routes
  *   'a' BYTES   a datagram from 192.0.2.1:5060
  *   'b' BYTES   a datagram from 192.0.2.2:5070
  *   't' BYTES   bytes on a TCP connection from 192.0.2.3:5080
@@ -180,6 +183,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (role != 0)
       pcfg.auth_realm = "example.com";
   }
+  pcfg.relay = pcfg.record_route = (data[0] & 32) != 0;
   pcfg.mode = role == 0 ? SIPSRV_PROXY_STATELESS
               : role == 2 ? SIPSRV_PROXY_DIALOG : SIPSRV_PROXY_STATEFUL;
   /* The same attach order as sipsrv-server. */
