@@ -1400,6 +1400,87 @@ START_TEST(proxy_forward_copy_fields)
 }
 END_TEST
 
+/* RFC 3261 16.6 on the bytes received: a stateful proxy's branch sends
+ * the request line with the target's Request-URI (step 2), then the lines
+ * as they came: Max-Forwards less one (step 3), RFC 5393 Max-Breadth
+ * replaced by the share of this branch, our Via right above the caller's
+ * (step 8), the caller's Via stamped with received and rport (RFC 3261
+ * 18.2.1, RFC 3581 4); headers the proxy has no use for, compact forms and
+ * the body untouched. The client transaction keeps those bytes: its CANCEL
+ * (9.1, 16.10) is built from them, and so is the ACK of a non-2xx
+ * (17.1.1.3). */
+START_TEST(proxy_forward_from_bytes)
+{
+  world *w = world_new(NULL, 0);
+  static const char sdp[] = "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\n"
+                            "t=0 0\r\nm=audio 6000 RTP/AVP 0\r\n";
+  char buf[4096], want[4096], b1[64];
+  const char *mb, *via, *line;
+  size_t n, k, i, m0, c;
+  sipsrv_msg *m;
+  int len;
+
+  bind_two(w);
+  n = (size_t)snprintf(buf, sizeof buf,
+                       "INVITE " BOB " SIP/2.0\r\n"
+                       "X-Odd: a, \"b,c\"\r\n"
+                       "Max-Breadth: 9\r\n"
+                       "v: SIP/2.0/UDP 10.0.0.5:5070;rport;branch=z9hG4bKwire1\r\n"
+                       "Max-Forwards: 12\r\n"
+                       "f: \"Alice\" <sip:alice@example.org>;tag=caller1\r\n"
+                       "t: <" BOB ">\r\ni: wire1@192.0.2.1\r\nCSeq: 7 INVITE\r\n"
+                       "m: <sip:alice@10.0.0.5:5070>\r\nc: application/sdp\r\n"
+                       "l: %zu\r\n\r\n%s", strlen(sdp), sdp);
+  inject(w, &w->udp, "192.0.2.1:6000", buf, n);
+  ck_assert_int_eq(count(w, 0, "INVITE", NULL), 2);
+  i = one(w, 0, "INVITE", UA1);
+  snprintf(b1, sizeof b1, "%s", via_branch(msg_at(w, i), 0));
+  via = strstr(buf, "v: ");
+  mb = strstr(buf, "Max-Breadth: 9\r\n");
+  line = strstr(buf, "\r\n") + 2;
+  len = snprintf(want, sizeof want, "INVITE " C1 " SIP/2.0\r\nMax-Breadth: 4\r\n%.*s%.*s",
+                 (int)(mb - line), line, (int)(via - (mb + 16)), mb + 16);
+  k = (size_t)len;
+  k += (size_t)snprintf(want + k, sizeof want - k,
+                        "Via: SIP/2.0/UDP " PX ";branch=%s\r\n"
+                        "Via: SIP/2.0/UDP 10.0.0.5:5070;rport=6000;branch=z9hG4bKwire1;"
+                        "received=192.0.2.1\r\nMax-Forwards: 11\r\n",
+                        b1);
+  line = strstr(via, "Max-Forwards: 12\r\n") + 18;
+  memcpy(want + k, line, n - (size_t)(line - buf));
+  k += n - (size_t)(line - buf);
+  ck_assert_msg(w->sent[i].len == k && memcmp(w->sent[i].data, want, k) == 0,
+                "sent:\n%.*s\nwant:\n%.*s", (int)w->sent[i].len, w->sent[i].data, (int)k, want);
+  /* 180 from the first, 486 from the second: the ACK of the 486 from the
+   * second branch's bytes (17.1.1.3). */
+  reply_to(w, i, 180, "ua1", NULL);
+  m0 = w->nsent;
+  reply_to(w, one(w, 0, "INVITE", UA2), 486, "ua2", NULL);
+  m = msg_at(w, one(w, m0, "ACK", UA2));
+  cseq_eq(m, 7, "ACK");
+  ruri_eq(m, C2);
+  ck_assert_int_eq(sipsrv_msg_via_count(m), 1);
+  our_via_on_top(m, "UDP");
+  /* The caller cancels: the CANCEL of the first branch from its bytes. */
+  m0 = w->nsent;
+  n = (size_t)snprintf(buf, sizeof buf,
+                       "CANCEL " BOB " SIP/2.0\r\n"
+                       "Via: SIP/2.0/UDP 10.0.0.5:5070;rport;branch=z9hG4bKwire1\r\n"
+                       "Max-Forwards: 70\r\nFrom: \"Alice\" <sip:alice@example.org>;tag=caller1\r\n"
+                       "To: <" BOB ">\r\nCall-ID: wire1@192.0.2.1\r\nCSeq: 7 CANCEL\r\n"
+                       "Content-Length: 0\r\n\r\n");
+  inject(w, &w->udp, "192.0.2.1:6000", buf, n);
+  c = one(w, m0, "CANCEL", UA1);
+  m = msg_at(w, c);
+  ruri_eq(m, C1);
+  cseq_eq(m, 7, "CANCEL");
+  ck_assert_str_eq(via_branch(m, 0), b1);
+  ck_assert_int_eq(sipsrv_msg_via_count(m), 1);
+  ck_assert_str_eq(sipsrv_msg_call_id(m), "wire1@192.0.2.1");
+  world_fini(w);
+}
+END_TEST
+
 /* RFC 3261 16.6 step 3: a request without Max-Forwards gets one, 70. */
 START_TEST(proxy_forward_adds_max_forwards)
 {
@@ -4275,6 +4356,7 @@ static Suite *suite(void)
 
   tc = tcase(s, "forward");
   tcase_add_test(tc, proxy_forward_copy_fields);
+  tcase_add_test(tc, proxy_forward_from_bytes);
   tcase_add_test(tc, proxy_forward_adds_max_forwards);
   tcase_add_test(tc, proxy_forward_record_route_dialog_mode);
   tcase_add_test(tc, proxy_forward_record_route_cfg);

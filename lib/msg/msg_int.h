@@ -27,6 +27,12 @@ struct sipsrv_msg {
    * needed. Several Via fields are kept joined with "\n". Not copied by
    * ss_msg_dup(). */
   const char *raw[SS_RAW_N];
+  /* A message sipsrv_msg_parse() accepted: its bytes as received (from the
+   * start line; the line ends a datagram lacked added), in the message's
+   * own buffer, which edits leave as they are. NULL for a copy or a
+   * message built here. A forwarding proxy builds its copies from them. */
+  const char *wire;
+  size_t wire_len;
 };
 
 /* What a scan of the raw header section found (lib/msg/scan.c). */

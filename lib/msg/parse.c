@@ -106,6 +106,8 @@ typedef struct parse_in {
   bool response;         /* the start line looks like a status line */
   bool dummy_start;      /* parse the headers under a placeholder start line */
   bool masked_nul;       /* a bare NUL was masked: the message is malformed */
+  const char *wire;      /* out: the message's bytes in its own buffer */
+  size_t wire_len;
 } parse_in;
 
 /* Hand the bytes to Sofia-SIP. Returns the msg_t (or NULL on allocation
@@ -152,6 +154,8 @@ static msg_t *sofia_parse(parse_in *in, int *ext)
     msg_destroy(m);
     return NULL;
   }
+  in->wire = buf;
+  in->wire_len = n;
   wire_head = off + in->head_len - in->start_len;
   head = wire_head + in->tail_len;
 
@@ -657,6 +661,10 @@ int sipsrv_msg_parse(sipsrv_msg **out, const void *data, size_t len, unsigned fl
       ss_verdict(v, SIPSRV_DROP, 0, why, "RFC 3261 7.3.1");
   }
   *out = ss_msg_wrap(m);
+  if (*out && v->action == SIPSRV_ACCEPT) {
+    (*out)->wire = in.wire;
+    (*out)->wire_len = in.wire_len;
+  }
   if (*out && sip->sip_request && v->action == SIPSRV_REJECT &&
       (!sip->sip_via || !sip->sip_from || !sip->sip_to || !sip->sip_call_id || !sip->sip_cseq))
     keep_raw_fields(*out, in.data, h.complete ? h.head_len : in.len);

@@ -53,6 +53,7 @@ struct px_ctx {
   bool cancelled;             /* the caller cancelled (16.10) */
   bool stop;                  /* a 2xx or 6xx came: no new branch */
   unsigned breadth;           /* RFC 5393 Max-Breadth received (60 without) */
+  px_wire_plan wire;          /* the branches' requests from base's bytes */
   px_ctx *prev, *next;
 };
 
@@ -413,9 +414,45 @@ static int set_breadth(px_ctx *c, sipsrv_msg *m)
   return sipsrv_msg_header_add(m, h) < 0 ? 500 : 0;
 }
 
-/* Send the branch's request: a fresh copy with a new branch id, to fixed
- * when its next hop was resolved; on to the next resolved place while a
- * first send fails (try_next_peer() asks for it during the send). */
+/* The branch's request for target t as bytes: the bytes received with the
+ * 16.6 edits (px_wire_branch()), when they can stand for it (px_wire_plan)
+ * and nothing there asks for more than those edits (a binding's Path, an
+ * error to answer); out receives them (*n), *peer where they go. false:
+ * the branch edits a copy of the message instead. */
+static bool wire_request(px_ctx *c, const px_target *t, const char *branch, const ss_peer *fixed,
+                         ss_peer *peer, char *out, size_t size, size_t *n)
+{
+  size_t k = concurrent(c);
+  unsigned share = k ? (unsigned)(c->breadth / k) : 0;
+  url_t const *hop = c->base->sip->sip_request->rq_url;
+  const char *phrase;
+  char tmp[1024];
+  url_t u;
+
+  if (!c->wire.state)
+    px_wire_plan_make(c->base, &c->wire);
+  if (c->wire.state < 0 || t->route || !share)
+    return false;
+  if (t->uri) {
+    /* Step 2 and step 7 by the new Request-URI, which goes in the request
+     * line as it is: one that parses, with nothing a line cannot hold. */
+    if (strlen(t->uri) >= sizeof tmp || strpbrk(t->uri, " \t\r\n"))
+      return false;
+    strcpy(tmp, t->uri);
+    if (url_d(&u, tmp) < 0 || (u.url_type != url_sip && u.url_type != url_sips))
+      return false;
+    hop = &u;
+  }
+  if (px_target_peer(c->p, t, hop, fixed, peer, &phrase) != 0)
+    return false;
+  *n = px_wire_branch(c->base, &c->wire, t->uri, peer, &c->src, branch, c->rr, share, out, size);
+  return *n > 0;
+}
+
+/* Send the branch's request with a new branch id (from the bytes received,
+ * or a copy of the message edited), to fixed when its next hop was
+ * resolved; on to the next resolved place while a first send fails
+ * (try_next_peer() asks for it during the send). */
 static void send_branch(px_branch *b, const ss_peer *fixed)
 {
   px_ctx *c = b->ctx;
@@ -423,33 +460,39 @@ static void send_branch(px_branch *b, const ss_peer *fixed)
   const px_target *t = &c->t.t[b->target];
 
   for (;;) {
-    char branch[64];
+    char branch[64], out[SIPSRV_MSG_MAX_DEFAULT + 1024];
     const char *phrase;
-    sipsrv_msg *m = ss_msg_copy(c->base);  /* sent now, then dropped at Completed */
+    sipsrv_msg *m = NULL;
     ss_peer peer;
+    size_t n = 0;
     int st, rc;
 
-    if (!m) {
-      branch_done(b, 500, NULL, NULL);
-      return;
-    }
     px_branch_stateful(p, c->loop, branch);
-    st = px_prepare(p, m, t, c->rr, &c->src, branch, fixed, &peer, &phrase);
-    /* After the Via and Record-Route pushes, which keep their places only
-     * while the copy has no fragment chain (removing a header makes one). */
-    if (!st && (st = set_breadth(c, m)) != 0)
-      phrase = st == 440 ? "Max-Breadth Exceeded" : NULL;
-    if (st) {
-      sipsrv_msg_free(m);
-      branch_done(b, st, phrase, NULL);
-      return;
+    if (!wire_request(c, t, branch, fixed, &peer, out, sizeof out, &n)) {
+      if (!(m = ss_msg_copy(c->base))) {   /* sent now, then dropped at Completed */
+        branch_done(b, 500, NULL, NULL);
+        return;
+      }
+      st = px_prepare(p, m, t, c->rr, &c->src, branch, fixed, &peer, &phrase);
+      /* After the Via and Record-Route pushes, which keep their places
+       * only while the copy has no fragment chain (removing a header
+       * makes one). */
+      if (!st && (st = set_breadth(c, m)) != 0)
+        phrase = st == 440 ? "Max-Breadth Exceeded" : NULL;
+      if (st) {
+        sipsrv_msg_free(m);
+        branch_done(b, st, phrase, NULL);
+        return;
+      }
     }
     /* The events of a first send that fails (transport error, then
      * terminated) come before this returns. */
     c->live++;
     b->sending = true;
     b->retry = false;
-    rc = ss_txn_request(layer(c), &b->ct, m, &peer, &b->hdr);
+    rc = m ? ss_txn_request(layer(c), &b->ct, m, &peer, &b->hdr)
+           : ss_txn_request_wire(layer(c), &b->ct, out, n, branch,
+                                 c->base->sip->sip_request->rq_method_name, &peer, &b->hdr);
     b->sending = false;
     if (b->retry) {
       fixed = &b->peers[b->next_peer++];

@@ -94,6 +94,11 @@ bool px_is_loop(const sipsrv_proxy *p, const sipsrv_msg *req, uint64_t loop);
  * without a To tag) is the one to Record-Route. */
 bool px_dialog_creating(const sipsrv_msg *m);
 
+/* 16.6 step 7 for target t: fixed when the caller resolved the next hop,
+ * else the target's next hop, else hop (the first Route, or the
+ * Request-URI): 0 with *peer, or an error status (px_next_hop()). */
+int px_target_peer(const sipsrv_proxy *p, const px_target *t, url_t const *hop,
+                   const ss_peer *fixed, ss_peer *peer, const char **phrase);
 /* 16.6 steps 2-8 on a copy for one target (a target without uri keeps the
  * Request-URI): Request-URI, pre-loaded Route,
  * Max-Forwards, Record-Route (rr: facing in and out), strict-route
@@ -177,6 +182,35 @@ typedef struct px_rsp {
   size_t len;
   const char *tag;
 } px_rsp;
+
+/* ---- proxy_rawreq.c: a stateful proxy's branches from the bytes ----------- */
+
+/* Where the bytes of a request (sipsrv_msg::wire) stand for what a branch
+ * sends: their header lines plain (px_raw_line()), the body exactly its
+ * Content-Length, no Route or Proxy-Authorization (16.4 and 22.3 take
+ * those off the message, not the bytes); the lines the edits touch. */
+typedef struct px_wire_plan {
+  int state;                    /* 0: not made; 1: usable; -1: not */
+  const char *first, *end;      /* the header lines; the end of the body */
+  const char *via_ls, *via_next;
+  bool via_list;                /* the first Via line lists more values */
+  const char *mf_ls, *mf_next;  /* Max-Forwards, or NULL */
+  const char *mb[4][2];         /* Max-Breadth lines */
+  size_t nmb;
+} px_wire_plan;
+
+/* Make *w for m (the request after 16.4, still the one received): true
+ * when usable. */
+bool px_wire_plan_make(const sipsrv_msg *m, px_wire_plan *w);
+/* 16.6 steps 2-8 on the bytes, into out: the request line (uri: the
+ * target's Request-URI, NULL: as it came), our Via with branch,
+ * Record-Route when rr, Max-Breadth breadth (RFC 5393; any received goes),
+ * then the lines as they came with the top Via as m has it (stamped) and
+ * Max-Forwards less one (70 added when absent), and the body. 0 when it
+ * does not fit. */
+size_t px_wire_branch(const sipsrv_msg *m, const px_wire_plan *w, const char *uri,
+                      const ss_peer *peer, const ss_peer *src, const char *branch, bool rr,
+                      unsigned breadth, char *out, size_t size);
 
 /* ---- proxy_dns.c -------------------------------------------------------- */
 

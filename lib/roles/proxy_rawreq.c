@@ -207,36 +207,31 @@ static bool scan(su_home_t *home, rq *q)
 static bool next_hop(sipsrv_proxy *p, const rq *q, ss_peer *peer)
 {
   const char *hop, *phrase;
-  char tmp[600];
-  url_t u;
+  px_target t = { NULL, NULL, NULL, 1000 };
 
   if (!px_route_plain(p, &q->ru, q->to->a_tag != NULL, &hop))
     return false;
-  if (hop) {
-    if (strlen(hop) >= sizeof tmp)
-      return false;
-    strcpy(tmp, hop);
-    if (url_d(&u, tmp) < 0)
-      return false;
-  }
+  t.hop = (char *)hop;
   /* A name to resolve, a target we have no transport for: the full path
    * resolves it (RFC 3263) or answers. */
-  return px_next_hop(p, hop ? &u : &q->ru, peer, &phrase) == 0;
+  return px_target_peer(p, &t, &q->ru, NULL, peer, &phrase) == 0;
 }
 
-/* 16.6 on the bytes, into out: 0 when it did not fit. */
-static size_t edit(sipsrv_proxy *p, rq *q, su_home_t *home, const ss_peer *src,
-                   const ss_peer *peer, char *out, size_t size)
+/* ---- the forwarded bytes (16.6), for both proxies ------------------------ */
+
+/* A header line replaced (text, with its CRLF) or left out (text NULL). */
+typedef struct splice {
+  const char *ls, *next;
+  const char *text;
+} splice;
+
+/* Our Via line (step 8) for a request to peer, into buf (400 bytes). */
+static void our_via(const ss_peer *peer, const char *branch, char *buf)
 {
   const char *name, *host;
-  unsigned port, flags, rport;
-  char branch[64], rr[300], received[64];
-  ss_sb sb = ss_sb_init(out, size);
+  unsigned port, flags;
+  ss_sb sb = ss_sb_init(buf, 400);
 
-  /* 16.11: the branch both paths make. */
-  px_branch_stateless_of(p, q->call_id->i_id, q->from->a_tag, q->cseq->cs_seq, q->via, 0, branch);
-  ss_sb_mem(&sb, q->d, (size_t)(q->first - q->d));          /* the request line */
-  /* Step 8: our Via, on top. */
   ss_transport_info(peer->transport, &name, &host, &port, &flags);
   ss_sb_str(&sb, "Via: SIP/2.0/");
   ss_sb_str(&sb, name);
@@ -253,57 +248,193 @@ static size_t edit(sipsrv_proxy *p, rq *q, su_home_t *home, const ss_peer *src,
   ss_sb_str(&sb, ";branch=");
   ss_sb_str(&sb, branch);
   ss_sb_str(&sb, "\r\n");
-  /* Step 4: Record-Route on top, two values when the transport changes
-   * (RFC 5658), the one facing the next hop first. */
-  if (p->cfg.record_route && !q->to->a_tag &&
-      (method_is(q, "INVITE") || method_is(q, "SUBSCRIBE") || method_is(q, "REFER"))) {
-    px_rr_value(peer->transport, rr, sizeof rr);
-    ss_sb_str(&sb, "Record-Route: ");
-    ss_sb_str(&sb, rr);
-    ss_sb_str(&sb, "\r\n");
+}
+
+/* What goes first, after the request line: Record-Route (step 4: two
+ * values when the transport changes, RFC 5658, the one facing the next hop
+ * on top), Max-Forwards 70 when the request had none (step 3). Our Via
+ * goes right above the first Via line: UAs copy the Via lines of a request
+ * into its responses as a block (sipp's [last_Via:]). */
+static void head(ss_sb *sb, const ss_peer *peer, const ss_peer *src, bool rr, bool add_mf)
+{
+  char v[300];
+
+  if (rr) {
+    px_rr_value(peer->transport, v, sizeof v);
+    ss_sb_str(sb, "Record-Route: ");
+    ss_sb_str(sb, v);
+    ss_sb_str(sb, "\r\n");
     if (src->transport && src->transport != peer->transport) {
-      px_rr_value(src->transport, rr, sizeof rr);
-      ss_sb_str(&sb, "Record-Route: ");
-      ss_sb_str(&sb, rr);
-      ss_sb_str(&sb, "\r\n");
+      px_rr_value(src->transport, v, sizeof v);
+      ss_sb_str(sb, "Record-Route: ");
+      ss_sb_str(sb, v);
+      ss_sb_str(sb, "\r\n");
     }
   }
-  /* Step 3: Max-Forwards 70 when the request had none. */
-  if (!q->mf)
-    ss_sb_str(&sb, "Max-Forwards: 70\r\n");
-  /* The header lines: the top Via stamped (18.2.1, RFC 3581 4), Max-Forwards
-   * less one (16.6 step 3), the others as they came, in their order. */
-  {
-    struct span { const char *ls, *next, *text; } rep[2], t;
-    char via[1040], mf[40];
-    size_t nrep = 0;
-    const char *at = q->first;
-    if (ss_core_via_received(src, q->via->v_host, q->via->v_rport != NULL, received, &rport)) {
-      issize_t n;
-      memcpy(via, "Via: ", 5);
-      if (ss_via_stamp(home, q->via, received, q->via->v_rport ? rport : 0) < 0 ||
-          (n = msg_header_field_e(via + 5, sizeof via - 7, (msg_header_t *)q->via, 0)) <= 0 ||
-          (size_t)n >= sizeof via - 7)
-        return 0;
-      memcpy(via + 5 + n, "\r\n", 3);
-      rep[nrep++] = (struct span){ q->via_ls, q->via_next, via };
+  if (add_mf)
+    ss_sb_str(sb, "Max-Forwards: 70\r\n");
+}
+
+/* The header lines and body [at, end) with the splices (in any order; an
+ * insertion, next == ls, before a replacement of the same line when it
+ * came first). */
+static void lines(ss_sb *sb, const char *at, const char *end, splice *sp, size_t n)
+{
+  for (size_t i = 1; i < n; i++)         /* by position: a handful at most */
+    for (size_t j = i; j > 0 && sp[j].ls < sp[j - 1].ls; j--) {
+      splice t = sp[j];
+      sp[j] = sp[j - 1];
+      sp[j - 1] = t;
     }
-    if (q->mf) {
-      ss_sb m = ss_sb_init(mf, sizeof mf);
-      ss_sb_str(&m, "Max-Forwards: ");
-      ss_sb_u64(&m, q->mf->mf_count - 1);
-      ss_sb_str(&m, "\r\n");
-      rep[nrep++] = (struct span){ q->mf_ls, q->mf_next, mf };
-    }
-    if (nrep == 2 && rep[1].ls < rep[0].ls)
-      t = rep[0], rep[0] = rep[1], rep[1] = t;
-    for (size_t i = 0; i < nrep; i++) {
-      ss_sb_mem(&sb, at, (size_t)(rep[i].ls - at));
-      ss_sb_str(&sb, rep[i].text);
-      at = rep[i].next;
-    }
-    ss_sb_mem(&sb, at, (size_t)(q->end - at));
+  for (size_t i = 0; i < n; i++) {
+    ss_sb_mem(sb, at, (size_t)(sp[i].ls - at));
+    ss_sb_str(sb, sp[i].text);
+    at = sp[i].next;
   }
+  ss_sb_mem(sb, at, (size_t)(end - at));
+}
+
+/* "Via: <v>\r\n" into buf (1040 bytes), v stamped already; false if it
+ * does not fit. */
+static bool via_line(sip_via_t const *v, char *buf, size_t size)
+{
+  issize_t n;
+  memcpy(buf, "Via: ", 5);
+  n = msg_header_field_e(buf + 5, size - 7, (msg_header_t const *)v, 0);
+  if (n <= 0 || (size_t)n >= size - 7)
+    return false;
+  memcpy(buf + 5 + n, "\r\n", 3);
+  return true;
+}
+
+/* "Max-Forwards: <n>\r\n" into buf (32 bytes). */
+static void mf_line(unsigned long n, char *buf)
+{
+  ss_sb sb = ss_sb_init(buf, 32);
+  ss_sb_str(&sb, "Max-Forwards: ");
+  ss_sb_u64(&sb, n);
+  ss_sb_str(&sb, "\r\n");
+}
+
+/* 16.6 on the bytes of a stateless proxy's request, into out: 0 when it
+ * did not fit. */
+static size_t edit(sipsrv_proxy *p, rq *q, su_home_t *home, const ss_peer *src,
+                   const ss_peer *peer, char *out, size_t size)
+{
+  char branch[64], received[64], ours[400], via[1040], mf[32];
+  ss_sb sb = ss_sb_init(out, size);
+  splice sp[3];
+  size_t n = 0;
+  unsigned rport;
+
+  /* 16.11: the branch both paths make. */
+  px_branch_stateless_of(p, q->call_id->i_id, q->from->a_tag, q->cseq->cs_seq, q->via, 0, branch);
+  ss_sb_mem(&sb, q->d, (size_t)(q->first - q->d));          /* the request line */
+  head(&sb, peer, src,
+       p->cfg.record_route && !q->to->a_tag &&
+           (method_is(q, "INVITE") || method_is(q, "SUBSCRIBE") || method_is(q, "REFER")),
+       !q->mf);
+  our_via(peer, branch, ours);
+  sp[n++] = (splice){ q->via_ls, q->via_ls, ours };
+  /* The top Via stamped (18.2.1, RFC 3581 4), Max-Forwards less one (step
+   * 3), the other lines as they came. */
+  if (ss_core_via_received(src, q->via->v_host, q->via->v_rport != NULL, received, &rport)) {
+    if (ss_via_stamp(home, q->via, received, q->via->v_rport ? rport : 0) < 0 ||
+        !via_line(q->via, via, sizeof via))
+      return 0;
+    sp[n++] = (splice){ q->via_ls, q->via_next, via };
+  }
+  if (q->mf) {
+    mf_line(q->mf->mf_count - 1, mf);
+    sp[n++] = (splice){ q->mf_ls, q->mf_next, mf };
+  }
+  lines(&sb, q->first, q->end, sp, n);
+  return ss_sb_done(&sb) < 0 ? 0 : sb.n;
+}
+
+/* ---- a stateful proxy's branches ------------------------------------------ */
+
+bool px_wire_plan_make(const sipsrv_msg *m, px_wire_plan *w)
+{
+  sip_t const *sip = m->sip;
+  const char *nl, *pos, *end;
+  px_line l;
+  int k;
+
+  memset(w, 0, sizeof *w);
+  w->state = -1;
+  if (!m->wire || !sip->sip_request || !sip->sip_via || !sip->sip_content_length ||
+      sip->sip_route || sip->sip_proxy_authorization)
+    return false;
+  end = m->wire + m->wire_len;
+  nl = memchr(m->wire, '\n', m->wire_len);
+  if (!nl || nl == m->wire || nl[-1] != '\r')
+    return false;
+  w->first = nl + 1;
+  for (pos = w->first; (k = px_raw_line(&pos, end, &l)) > 0;) {
+    if (ss_header_name_is(l.ls, l.nlen, "via", 'v')) {
+      if (!w->via_ls)
+        w->via_ls = l.ls, w->via_next = l.next, w->via_list = ss_list_comma(l.v, l.ve) != NULL;
+    } else if (ss_header_name_is(l.ls, l.nlen, "max-forwards", 0)) {
+      w->mf_ls = l.ls, w->mf_next = l.next;
+    } else if (ss_header_name_is(l.ls, l.nlen, "max-breadth", 0)) {
+      if (w->nmb == sizeof w->mb / sizeof w->mb[0])
+        return false;
+      w->mb[w->nmb][0] = l.ls, w->mb[w->nmb++][1] = l.next;
+    } else if (ss_header_name_is(l.ls, l.nlen, "route", 0) ||
+               ss_header_name_is(l.ls, l.nlen, "proxy-authorization", 0)) {
+      return false;                      /* taken off the message, still in the bytes */
+    }
+  }
+  /* Plain, and the body exactly what Content-Length says (a longer
+   * datagram's rest is not part of the message, 18.3). */
+  if (k < 0 || !w->via_ls || (size_t)(end - pos) != sip->sip_content_length->l_length)
+    return false;
+  w->end = end;
+  w->state = 1;
+  return true;
+}
+
+size_t px_wire_branch(const sipsrv_msg *m, const px_wire_plan *w, const char *uri,
+                      const ss_peer *peer, const ss_peer *src, const char *branch, bool rr,
+                      unsigned breadth, char *out, size_t size)
+{
+  sip_t const *sip = m->sip;
+  sip_via_t const *v = sip->sip_via;
+  char ours[400], via[1040], mf[32];
+  ss_sb sb = ss_sb_init(out, size);
+  splice sp[3 + sizeof w->mb / sizeof w->mb[0]];
+  size_t n = 0;
+
+  /* Step 2: the target's Request-URI, or the request line as it came. */
+  if (uri) {
+    ss_sb_str(&sb, sip->sip_request->rq_method_name);
+    ss_sb_chr(&sb, ' ');
+    ss_sb_str(&sb, uri);
+    ss_sb_str(&sb, " SIP/2.0\r\n");
+  } else {
+    ss_sb_mem(&sb, m->wire, (size_t)(w->first - m->wire));
+  }
+  head(&sb, peer, src, rr, !w->mf_ls);
+  /* RFC 5393: our Max-Breadth instead of any received. */
+  ss_sb_str(&sb, "Max-Breadth: ");
+  ss_sb_u64(&sb, breadth);
+  ss_sb_str(&sb, "\r\n");
+  for (size_t i = 0; i < w->nmb; i++)
+    sp[n++] = (splice){ w->mb[i][0], w->mb[i][1], NULL };
+  our_via(peer, branch, ours);
+  sp[n++] = (splice){ w->via_ls, w->via_ls, ours };
+  /* The top Via as the core stamped it (18.2.1, RFC 3581 4). */
+  if (v->v_received || (v->v_rport && *v->v_rport)) {
+    if (w->via_list || !via_line(v, via, sizeof via))
+      return 0;
+    sp[n++] = (splice){ w->via_ls, w->via_next, via };
+  }
+  if (w->mf_ls) {
+    mf_line(sip->sip_max_forwards ? sip->sip_max_forwards->mf_count - 1 : 69, mf);
+    sp[n++] = (splice){ w->mf_ls, w->mf_next, mf };
+  }
+  lines(&sb, w->first, w->end, sp, n);
   return ss_sb_done(&sb) < 0 ? 0 : sb.n;
 }
 

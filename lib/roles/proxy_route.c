@@ -225,6 +225,26 @@ bool px_dialog_creating(const sipsrv_msg *m)
          sip->sip_to && !sip->sip_to->a_tag;
 }
 
+int px_target_peer(const sipsrv_proxy *p, const px_target *t, url_t const *hop,
+                   const ss_peer *fixed, ss_peer *peer, const char **phrase)
+{
+  url_t u;
+  char tmp[600];
+  if (fixed) {
+    *peer = *fixed;                      /* resolved (RFC 3263) by the caller */
+    return 0;
+  }
+  if (!t->hop)
+    return px_next_hop(p, hop, peer, phrase);
+  /* The next hop the target names (an outbound proxy's). */
+  snprintf(tmp, sizeof tmp, "%s", t->hop);
+  if (url_d(&u, tmp) < 0) {
+    *phrase = "Bad Next Hop";
+    return 500;
+  }
+  return px_next_hop(p, &u, peer, phrase);
+}
+
 int px_prepare(sipsrv_proxy *p, sipsrv_msg *m, const px_target *t, bool rr,
                const ss_peer *in, const char *branch, const ss_peer *fixed, ss_peer *peer,
                const char **phrase)
@@ -280,25 +300,9 @@ int px_prepare(sipsrv_proxy *p, sipsrv_msg *m, const px_target *t, bool rr,
         return 500;
     }
   }
-  /* Step 7: the first Route, else the Request-URI; or the next hop the
-   * target names (an outbound proxy's). */
+  /* Step 7: the first Route, else the Request-URI. */
   hop = sip->sip_route && !strict ? sip->sip_route->r_url : sip->sip_request->rq_url;
-  if (fixed) {
-    *peer = *fixed;                      /* resolved (RFC 3263) by the caller */
-    rc = 0;
-  } else if (t->hop) {
-    url_t u;
-    char tmp[600];
-    snprintf(tmp, sizeof tmp, "%s", t->hop);
-    if (url_d(&u, tmp) < 0) {
-      *phrase = "Bad Next Hop";
-      return 500;
-    }
-    rc = px_next_hop(p, &u, peer, phrase);
-  } else {
-    rc = px_next_hop(p, hop, peer, phrase);
-  }
-  if (rc)
+  if ((rc = px_target_peer(p, t, hop, fixed, peer, phrase)) != 0)
     return rc;
   /* Step 4: Record-Route; two values when the transport changes, so each
    * side of the dialog reaches us on its own (RFC 5658). */

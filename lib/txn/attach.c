@@ -146,6 +146,11 @@ static int do_send_wire(void *user, const ss_peer *peer, const sipsrv_msg *req, 
   return ss_core_send_wire(ct_of(user)->core, peer, req, status, buf, len);
 }
 
+static int do_send_request_wire(void *user, const ss_peer *peer, const char *buf, size_t len)
+{
+  return ss_core_send_request_to(ct_of(user)->core, peer, buf, len);
+}
+
 static uint64_t do_now(void *user)
 {
   return ss_core_now(ct_of(user)->core);
@@ -207,7 +212,8 @@ ss_core_txn *ss_core_txn_of(sipsrv_core *core)
   ss_core_txn *c = ss_core_sink_self(core);
   ss_txn_cfg cfg = SS_TXN_CFG_DEFAULT;
   ss_txn_tu tu = { on_request, on_ack, on_response, on_stray, on_timeout, on_transport_error,
-                   on_terminated, do_send, do_now, NULL, on_early, do_send_wire };
+                   on_terminated, do_send, do_now, NULL, on_early, do_send_wire,
+                   do_send_request_wire };
   ss_sink sink = { sink_message, sink_after_expire, sink_fini, NULL, sink_unreachable,
                    sink_raw_response, sink_raw_request };
 

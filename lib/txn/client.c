@@ -45,7 +45,7 @@ static void ict_timer_a(ss_timer *tm, void *arg)
   ss_txn_arm(t, &t->t_retrans, t->interval, ict_timer_a);
   ss_txn_enter(t->layer);
   SS_TXN_COUNT(t->layer, retrans_out);
-  ss_txn_send(t, t->req);
+  ss_txn_send_request(t);
   ss_txn_leave(t->layer);
 }
 
@@ -66,7 +66,7 @@ void ss_ict_start(ss_txn *t)
   if (!t->peer.reliable)
     ss_txn_arm(t, &t->t_retrans, t->interval, ict_timer_a);
   ss_txn_arm(t, &t->t_timeout, 64 * t1(t), ict_timer_b);
-  ss_txn_send(t, t->req);
+  ss_txn_send_request(t);
 }
 
 /* What a response of status code does to an INVITE client transaction;
@@ -98,7 +98,7 @@ static bool ict_response(ss_txn *t, int code, const sipsrv_msg *rsp)
     t->state = SS_TXN_COMPLETED;
     sipsrv_msg_free(t->final);
     t->final = NULL;
-    if (ss_msg_make_ack(&t->final, t->req, rsp) == 0)
+    if (ss_msg_make_ack(&t->final, ss_txn_request_msg(t), rsp) == 0)
       ss_txn_send(t, t->final);
     if (t->state == SS_TXN_TERMINATED)
       return false;
@@ -132,7 +132,7 @@ static void nict_timer_e(ss_timer *tm, void *arg)
   ss_txn_arm(t, &t->t_retrans, t->interval, nict_timer_e);
   ss_txn_enter(t->layer);
   SS_TXN_COUNT(t->layer, retrans_out);
-  ss_txn_send(t, t->req);
+  ss_txn_send_request(t);
   ss_txn_leave(t->layer);
 }
 
@@ -152,7 +152,7 @@ void ss_nict_start(ss_txn *t)
   if (!t->peer.reliable)
     ss_txn_arm(t, &t->t_retrans, t->interval, nict_timer_e);
   ss_txn_arm(t, &t->t_timeout, 64 * t1(t), nict_timer_f);
-  ss_txn_send(t, t->req);
+  ss_txn_send_request(t);
 }
 
 /* What a response of status code does to a non-INVITE client transaction;

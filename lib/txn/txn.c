@@ -199,6 +199,7 @@ static void txn_free(ss_txn *t)
   if (t->next)
     t->next->prev = t->prev;
   sipsrv_msg_free(t->req);
+  ss_free(l->core, t->req_wire);
   ss_txn_drop_provisional(t);
   ss_txn_drop_final(t);
   ss_free(l->core, t->key);
@@ -275,6 +276,14 @@ static int sent(ss_txn *t, int rc)
 int ss_txn_send(ss_txn *t, sipsrv_msg *m)
 {
   return sent(t, t->layer->tu.send(t->layer->tu.user, &t->peer, m));
+}
+
+int ss_txn_send_request(ss_txn *t)
+{
+  if (t->req_wire)
+    return sent(t, t->layer->tu.send_request_wire(t->layer->tu.user, &t->peer, t->req_wire,
+                                                  t->req_len));
+  return ss_txn_send(t, t->req);
 }
 
 int ss_txn_send_wire(ss_txn *t, int status, const char *wire, size_t len)
@@ -490,12 +499,57 @@ int ss_txn_respond_wire(ss_txn *st, int status, const char *wire, size_t len, co
   return rc;
 }
 
+/* Start client transaction t (made for req or its bytes). */
+static int client_start(ss_txn_layer *l, ss_txn *t, ss_txn **out, void *owner)
+{
+  int rc;
+  t->owner = owner;
+  ss_txn_enter(l);
+  if (t->kind == SS_TXN_ICT)
+    ss_ict_start(t);
+  else
+    ss_nict_start(t);
+  /* A transport failure on the first send has ended it already: the
+   * caller gets no pointer to a transaction about to be freed. */
+  rc = t->state == SS_TXN_TERMINATED ? SIPSRV_E_IO : 0;
+  if (out)
+    *out = rc == 0 ? t : NULL;
+  ss_txn_leave(l);
+  return rc;
+}
+
+int ss_txn_request_wire(ss_txn_layer *l, ss_txn **out, const char *wire, size_t len,
+                        const char *branch, const char *method, const ss_peer *dst, void *owner)
+{
+  char key[512];
+  ss_txn *t;
+  char *copy;
+
+  if (out)
+    *out = NULL;
+  if (!l || !wire || !len || !branch || !method || !dst || !l->tu.send_request_wire ||
+      strcmp(method, "ACK") == 0 || client_key(branch, method, key, sizeof key) < 0)
+    return SIPSRV_E_INVAL;
+  if (table_find(l, key))
+    return SIPSRV_E_EXISTS;               /* a branch must be unique (8.1.1.7) */
+  if (!(copy = ss_alloc(l->core, len)))
+    return SIPSRV_E_NOMEM;
+  memcpy(copy, wire, len);
+  t = txn_new(l, strcmp(method, "INVITE") == 0 ? SS_TXN_ICT : SS_TXN_NICT, key, NULL, dst);
+  if (!t) {
+    ss_free(l->core, copy);
+    return SIPSRV_E_NOMEM;
+  }
+  t->req_wire = copy;
+  t->req_len = len;
+  return client_start(l, t, out, owner);
+}
+
 int ss_txn_request(ss_txn_layer *l, ss_txn **out, sipsrv_msg *req, const ss_peer *dst, void *owner)
 {
   char key[512];
   sip_t const *sip;
   ss_txn *t;
-  int rc;
 
   if (!l || !req || !dst || !req->sip->sip_request || !req->sip->sip_via ||
       !req->sip->sip_via->v_branch || !req->sip->sip_cseq ||
@@ -516,19 +570,7 @@ int ss_txn_request(ss_txn_layer *l, ss_txn **out, sipsrv_msg *req, const ss_peer
     sipsrv_msg_free(req);
     return SIPSRV_E_NOMEM;
   }
-  t->owner = owner;
-  ss_txn_enter(l);
-  if (t->kind == SS_TXN_ICT)
-    ss_ict_start(t);
-  else
-    ss_nict_start(t);
-  /* A transport failure on the first send has ended it already: the
-   * caller gets no pointer to a transaction about to be freed. */
-  rc = t->state == SS_TXN_TERMINATED ? SIPSRV_E_IO : 0;
-  if (out)
-    *out = rc == 0 ? t : NULL;
-  ss_txn_leave(l);
-  return rc;
+  return client_start(l, t, out, owner);
 }
 
 static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr *b, socklen_t len)
@@ -584,7 +626,18 @@ ss_txn *ss_txn_cancel_target(ss_txn_layer *l, const sipsrv_msg *cancel)
 
 ss_txn_kind ss_txn_kind_of(const ss_txn *t) { return t->kind; }
 ss_txn_state ss_txn_state_of(const ss_txn *t) { return t->state; }
-sipsrv_msg *ss_txn_request_msg(const ss_txn *t) { return t->req; }
+sipsrv_msg *ss_txn_request_msg(ss_txn *t)
+{
+  sipsrv_verdict v;
+  /* Bytes this layer was given and sent: parsed the first time a message
+   * is wanted (a CANCEL or an ACK is built from it), then kept. */
+  if (!t->req && t->req_wire &&
+      (sipsrv_msg_parse(&t->req, t->req_wire, t->req_len, 0, &v) < 0 || v.action != SIPSRV_ACCEPT)) {
+    sipsrv_msg_free(t->req);
+    t->req = NULL;
+  }
+  return t->req;
+}
 const ss_peer *ss_txn_peer(const ss_txn *t) { return &t->peer; }
 int ss_txn_status(const ss_txn *t) { return t->status; }
 void *ss_txn_owner(const ss_txn *t) { return t->owner; }
@@ -601,6 +654,8 @@ void ss_txn_compact(ss_txn *t)
     return;
   sipsrv_msg_free(t->req);
   t->req = NULL;
+  ss_free(t->layer->core, t->req_wire);
+  t->req_wire = NULL;
   if (server)
     ss_txn_drop_provisional(t);
   if (t->state == SS_TXN_ACCEPTED)

@@ -74,6 +74,9 @@ typedef struct ss_txn_tu {
    * bytes are parsed and go through send. */
   int (*send_wire)(void *user, const ss_peer *peer, const sipsrv_msg *req, int status,
                    const char *buf, size_t len);
+  /* Send the bytes of a request to peer: 0, or negative on transport
+   * failure. May be NULL: then ss_txn_request_wire() refuses. */
+  int (*send_request_wire)(void *user, const ss_peer *peer, const char *buf, size_t len);
 } ss_txn_tu;
 
 typedef struct ss_txn_cfg {
@@ -112,6 +115,14 @@ int ss_txn_respond_wire(ss_txn *st, int status, const char *wire, size_t len, co
  * request without a branch, or an ACK (ACKs for 2xx are the TU's, RFC 3261
  * 13.2.2.4); SIPSRV_E_EXISTS for a branch and method in use. */
 int ss_txn_request(ss_txn_layer *l, ss_txn **out, sipsrv_msg *req, const ss_peer *dst, void *owner);
+/* The same with the request as bytes (copied; a forwarding proxy's, built
+ * from the bytes it received): its top Via's branch and its method, which
+ * the caller wrote in them. The transaction sends and retransmits the
+ * bytes; ss_txn_request_msg() parses them when first asked (a CANCEL, the
+ * ACK of a non-2xx). SIPSRV_E_INVAL also without tu.send_request_wire,
+ * SIPSRV_E_NOMEM when the bytes cannot be kept. */
+int ss_txn_request_wire(ss_txn_layer *l, ss_txn **out, const char *wire, size_t len,
+                        const char *branch, const char *method, const ss_peer *dst, void *owner);
 /* Client transactions over tp to addr that wait for a response (Calling,
  * Trying, Proceeding) fail with a transport error (RFC 3261 17.1.4): the
  * number failed. */
@@ -138,8 +149,9 @@ ss_txn_kind ss_txn_kind_of(const ss_txn *t);
 ss_txn_state ss_txn_state_of(const ss_txn *t);
 const char *ss_txn_state_name(ss_txn_state s);
 /* The request; NULL for a server transaction in Completed or Confirmed
- * that no TU owns any more (it keeps only what retransmissions need). */
-sipsrv_msg *ss_txn_request_msg(const ss_txn *t);
+ * that no TU owns any more (it keeps only what retransmissions need), or
+ * for a client one given as bytes that do not parse or without memory. */
+sipsrv_msg *ss_txn_request_msg(ss_txn *t);
 /* The TU is done with t's request: in Completed, Confirmed or Accepted it
  * keeps only what its retransmissions need (the request, a server's last
  * provisional, and in Accepted the 2xx go; ss_txn_request_msg() is NULL

@@ -15,7 +15,9 @@ struct ss_txn {
   ss_txn *prev, *next;      /* every live or dead transaction, for freeing */
   bool dead;
   ss_txn *dead_next;        /* the layer's list of terminated ones */
-  sipsrv_msg *req;          /* the request that made it */
+  sipsrv_msg *req;          /* the request that made it; a client's given as... */
+  char *req_wire;           /* ...bytes (ss_txn_request_wire()): parsed when asked for */
+  size_t req_len;
   sipsrv_msg *provisional;  /* server: last provisional sent, or NULL when... */
   char *prov_wire;          /* ...it was given as bytes (ss_txn_respond_wire()) */
   size_t prov_len;
@@ -61,6 +63,8 @@ uint64_t ss_txn_now(const ss_txn_layer *l);
 void ss_txn_arm(ss_txn *t, ss_timer *tm, uint32_t after_ms, ss_timer_fn fn);
 /* Send m (borrowed); on failure report it to the TU and terminate. */
 int ss_txn_send(ss_txn *t, sipsrv_msg *m);
+/* Send a client transaction's request (as bytes when it was given so). */
+int ss_txn_send_request(ss_txn *t);
 /* The same with a final response's bytes (t->req routes it; without it, or
  * without tu.send_wire, the bytes are parsed and sent as a message). */
 int ss_txn_send_wire(ss_txn *t, int status, const char *wire, size_t len);
