@@ -648,6 +648,14 @@ static size_t one(const world *w, size_t from, const char *what, const char *dst
   return (size_t)find(w, from, what, dst);
 }
 
+/* The core's counters now. */
+static sipsrv_counters counters_of(const world *w)
+{
+  sipsrv_counters c;
+  ck_assert_int_eq(sipsrv_core_counters(w->core, &c, sizeof c), 0);
+  return c;
+}
+
 /* Parse sent message i (owned by the world). */
 static sipsrv_msg *msg_at(world *w, size_t i)
 {
@@ -2137,6 +2145,78 @@ START_TEST(proxy_ack_2xx_forwarded)
 }
 END_TEST
 
+/* RFC 3261 16.6 and 13.2.2.4 on the bytes: the ACK of a 2xx passes a
+ * stateful proxy without a transaction, from its bytes as a stateless
+ * proxy's requests (counted as relayed), our own Route line taken off
+ * (16.4); with the branch the full parse makes for it (16.11: a folded
+ * line sends it that way). The ACK of a non-2xx is the server
+ * transaction's (17.2.3): absorbed, not forwarded. */
+START_TEST(proxy_ack_2xx_from_bytes)
+{
+  world *w = world_new(NULL, 0);
+  sipsrv_counters c0;
+  char b1[64];
+  size_t i, m0, a;
+  sipsrv_msg *m;
+
+  bind_one(w, C1);
+  i = invite_to(w, RQ(.method = "INVITE"), UA1);
+  reply_to(w, i, 200, "callee1", "Contact: <" C1 ">\r\n");
+  c0 = counters_of(w);
+  m0 = w->nsent;
+  send_rq(w, RQ(.method = "ACK", .uri = C1, .to = "<" BOB ">;tag=callee1", .branch = "z9hG4bKack1",
+                .headers = "Route: " PX_RR "\r\n"));
+  ck_assert_uint_eq(counters_of(w).requests_relayed, c0.requests_relayed + 1);
+  a = one(w, m0, "ACK", UA1);
+  ck_assert_ptr_null(strstr(w->sent[a].data, "Route:"));
+  m = msg_at(w, a);
+  ck_assert_int_eq(sipsrv_msg_max_forwards(m), 69);
+  our_via_on_top(m, "UDP");
+  ck_assert_str_eq(via_branch(m, 1), "z9hG4bKack1");
+  snprintf(b1, sizeof b1, "%s", via_branch(m, 0));
+  m0 = w->nsent;
+  send_rq(w, RQ(.method = "ACK", .uri = C1, .to = "<" BOB ">;tag=callee1", .branch = "z9hG4bKack1",
+                .headers = "Route: " PX_RR "\r\nSubject: folded\r\n line\r\n"));
+  ck_assert_uint_eq(counters_of(w).requests_relayed, c0.requests_relayed + 1);
+  ck_assert_str_eq(via_branch(msg_at(w, one(w, m0, "ACK", UA1)), 0), b1);
+  /* A 486 and its ACK, which the INVITE server transaction takes (its
+   * Request-URI one the raw path would forward, were it not matched). */
+  i = invite_to(w, RQ(.method = "INVITE", .branch = "z9hG4bKnx1", .call_id = "nx1@192.0.2.1"), UA1);
+  reply_to(w, i, 486, "ua1", NULL);
+  ck_assert_int_eq(count(w, i, "ACK", UA1), 1);              /* the proxy's own, 17.1.1.3 */
+  one(w, i, "486", CALLER);
+  m0 = w->nsent;
+  send_rq(w, RQ(.method = "ACK", .uri = C1, .to = "<" BOB ">;tag=ua1", .branch = "z9hG4bKnx1",
+                .call_id = "nx1@192.0.2.1"));
+  ck_assert_uint_eq(w->nsent, m0);
+  ck_assert_uint_eq(counters_of(w).requests_relayed, c0.requests_relayed + 1);
+  world_fini(w);
+}
+END_TEST
+
+/* The ACK of a 2xx goes to the first role that takes ACKs: with a UAS
+ * attached before the proxy, it asks the UAS first (the full path), and
+ * the proxy forwards what the UAS does not take. */
+START_TEST(proxy_ack_2xx_role_before)
+{
+  world *w = world_new(NULL, W_NOPROXY);
+  sipsrv_proxy_cfg pc = base_cfg(SIPSRV_PROXY_STATEFUL);
+  sipsrv_counters c0;
+  size_t m0;
+
+  ck_assert_int_eq(sipsrv_uas_new(&w->uas, w->core, NULL), 0);
+  pc.location = w->store;
+  ck_assert_int_eq(sipsrv_proxy_new(&w->proxy, w->core, &pc), 0);
+  c0 = counters_of(w);
+  m0 = w->nsent;
+  send_rq(w, RQ(.method = "ACK", .uri = C1, .to = "<" BOB ">;tag=callee1", .branch = "z9hG4bKack1",
+                .headers = "Route: " PX_RR "\r\n"));
+  one(w, m0, "ACK", UA1);
+  ck_assert_uint_eq(counters_of(w).requests_relayed, c0.requests_relayed);
+  world_fini(w);
+}
+END_TEST
+
 /* ======================================================================
  * 16.11: stateless mode
  * ====================================================================== */
@@ -2251,13 +2331,6 @@ START_TEST(proxy_stateless_response_by_via)
   world_fini(w);
 }
 END_TEST
-
-static sipsrv_counters counters_of(const world *w)
-{
-  sipsrv_counters c;
-  ck_assert_int_eq(sipsrv_core_counters(w->core, &c, sizeof c), 0);
-  return c;
-}
 
 /* The bytes of the sent message r less its first Via line equal [want, n)
  * less its first Via line. */
@@ -2726,6 +2799,13 @@ START_TEST(proxy_stateless_request_from_bytes_edits)
   hdr_absent(m, "Record-Route");
   ck_assert_int_eq(sipsrv_msg_via(m, 1, &v), 0);
   ck_assert_ptr_null(v.received);        /* sent-by is the source: nothing to add */
+  /* 16.4: our own Route line goes; the request goes on from its bytes. */
+  m0 = w->nsent;
+  send_rq(w, RQ(.method = "BYE", .uri = "sip:carol@other.test", .cseq = 3,
+                .to = "<sip:carol@other.test>;tag=callee1", .headers = "Route: " PX_RR "\r\n"));
+  ck_assert_uint_eq(counters_of(w).requests_relayed, c0.requests_relayed + 3);
+  i = one(w, m0, "BYE", NEXT_HOP);
+  ck_assert_ptr_null(strstr(w->sent[i].data, "Route:"));
   /* Max-Forwards above the Via line. */
   n = (size_t)snprintf(buf, sizeof buf,
                        "OPTIONS sip:carol@other.test SIP/2.0\r\nMax-Forwards: 7\r\n"
@@ -2734,7 +2814,7 @@ START_TEST(proxy_stateless_request_from_bytes_edits)
                        "i: mf1@192.0.2.1\r\nCSeq: 5 OPTIONS\r\nl: 0\r\n\r\n");
   m0 = w->nsent;
   inject(w, &w->udp, CALLER, buf, n);
-  ck_assert_uint_eq(counters_of(w).requests_relayed, c0.requests_relayed + 3);
+  ck_assert_uint_eq(counters_of(w).requests_relayed, c0.requests_relayed + 4);
   i = one(w, m0, "OPTIONS", NEXT_HOP);
   m = msg_at(w, i);
   ck_assert_int_eq(sipsrv_msg_max_forwards(m), 6);
@@ -2759,6 +2839,8 @@ START_TEST(proxy_stateless_request_parsed_when_needed)
     { { .mf = "256" }, 400 },
     { { .headers = "Proxy-Require: foo\r\n" }, 420 },
     { { .headers = "Route: <sip:192.0.2.7:5060;lr>\r\n" }, 0 },
+    { { .headers = "Route: " PX_RR "\r\nRoute: <sip:192.0.2.7:5060;lr>\r\n" }, 0 },
+    { { .headers = "Route: " PX_RR ", <sip:192.0.2.7:5060;lr>\r\n" }, 0 },
     { { .headers = "Call-ID: two@192.0.2.1\r\n" }, 400 },
     { { .headers = "Max-Forwards: 70\r\n" }, 400 },
     { { .headers = "Contact: <sip:a@192.0.2.1>, <sip:b@192.0.2.1>\r\n" }, 0 },
@@ -4394,6 +4476,8 @@ static Suite *suite(void)
 
   tc = tcase(s, "ack");
   tcase_add_test(tc, proxy_ack_2xx_forwarded);
+  tcase_add_test(tc, proxy_ack_2xx_from_bytes);
+  tcase_add_test(tc, proxy_ack_2xx_role_before);
 
   tc = tcase(s, "stateless");
   tcase_add_test(tc, proxy_stateless_branch_stable);

@@ -176,10 +176,11 @@ typedef struct sipsrv_counters {
                                      it reads parsed (its Vias; a stateful proxy's CSeq
                                      and To), RFC 3261 16.7 step 3 and 16.11; they are
                                      also in responses_in. @since 0.1.0 */
-  uint64_t requests_relayed;    /**< Requests a stateless proxy forwarded from their bytes
-                                     (RFC 3261 16.11), the fields it checks and reads
-                                     parsed one by one, the rest copied; they are also
-                                     in requests_in. @since 0.1.0 */
+  uint64_t requests_relayed;    /**< Requests forwarded without a transaction from their
+                                     bytes (a stateless proxy's, RFC 3261 16.11; the ACK
+                                     of a 2xx through a stateful proxy, 13.2.2.4), the
+                                     fields checked and read parsed one by one, the rest
+                                     copied; they are also in requests_in. @since 0.1.0 */
 } sipsrv_counters;
 
 /**

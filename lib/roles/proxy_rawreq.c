@@ -15,15 +15,23 @@
  * folding; Content-Length given once and equal to the body; Via, From, To,
  * Call-ID and CSeq (and Max-Forwards, once) parsed and passing the checks
  * the full parse makes (parse.c, judge_request()); Contact and
- * Record-Route values one per line, checked the same way; no Route (16.4
- * and routing by it), Proxy-Require (16.3 step 5), nor any other header the
+ * Record-Route values one per line, checked the same way; Route values, if
+ * any, all naming us (16.4 takes them off: their lines go); no
+ * Proxy-Require (16.3 step 5), nor any other header the
  * full parse would reject the request for when malformed (Sofia-SIP's
  * request, proxy and registrar classes). A header the full parse does not
  * judge is copied as it is, as the full path copies it. Anything else, and
  * anything whose target needs more than px_route_plain() decides, takes the
  * full parse, which answers what is to be answered (400, 416, 420, 483...).
  * Both paths make the same branch (16.11), so a request and its CANCEL or
- * ACK may take different paths. */
+ * ACK may take different paths.
+ *
+ * A stateful proxy forwards the ACK of a 2xx the same way: a request of
+ * its own that no transaction takes (RFC 3261 13.2.2.4, 16.6).
+ *
+ * The same edits serve a stateful proxy's branches (px_wire_branch()): the
+ * bytes of the request received, which the proxy parsed whole, with the
+ * Request-URI of the target, Max-Breadth and the Via the core stamped. */
 #include "core/fmt.h"
 #include "proxy_int.h"
 
@@ -55,6 +63,10 @@ typedef struct rq {
   sip_cseq_t *cseq;
   sip_max_forwards_t *mf;
   const char *ct, *cte;           /* the first Content-Type value */
+  const char *route[4][2];        /* Route lines (start, next), one value each */
+  sip_route_t *routes[4];
+  size_t nroute;
+  bool our_branch;                /* a Via with a branch of ours (a spiral, a loop) */
 } rq;
 
 /* The request line: a method of letters (Sofia-SIP masks others, parse.c),
@@ -121,7 +133,8 @@ static bool header(rq *q, su_home_t *home, const px_line *l, long *clen)
   if (!(hr->hr_flags & MASK))
     return true;                         /* not judged: copied as it is */
   /* One value per line: Sofia-SIP's parser of one header takes one. */
-  if ((hc == sip_via_class || hc == sip_contact_class || hc == sip_record_route_class) &&
+  if ((hc == sip_via_class || hc == sip_contact_class || hc == sip_record_route_class ||
+       hc == sip_route_class) &&
       ss_list_comma(l->v, l->ve))
     return false;
   if (hc == sip_via_class) {
@@ -129,11 +142,22 @@ static bool header(rq *q, su_home_t *home, const px_line *l, long *clen)
     /* RFC 3261 20.42, 8.1.1.7: every Via well formed, ours to read SIP/2.0. */
     if (!v || !ss_via_ok(v))
       return false;
+    if (v->v_branch && strncmp(v->v_branch, "z9hG4bKs", 8) == 0)
+      q->our_branch = true;
     if (!q->via) {
       if (!v->v_protocol || strncasecmp(v->v_protocol, "SIP/2.0/", 8) != 0)
         return false;
       q->via = v, q->via_ls = l->ls, q->via_next = l->next;
     }
+    return true;
+  }
+  if (hc == sip_route_class) {
+    /* RFC 3261 20.34: as judge_request() takes it; 16.4 decides later. */
+    sip_route_t *r = (sip_route_t *)px_raw_make(home, hc, l->v, l->ve);
+    if (!r || !ss_addr_ok(r->r_url) || q->nroute == sizeof q->routes / sizeof q->routes[0])
+      return false;
+    q->route[q->nroute][0] = l->ls, q->route[q->nroute][1] = l->next;
+    q->routes[q->nroute++] = r;
     return true;
   }
   if (hc == sip_contact_class || hc == sip_record_route_class) {
@@ -151,7 +175,7 @@ static bool header(rq *q, su_home_t *home, const px_line *l, long *clen)
     return false;
   if (hc != sip_from_class && hc != sip_to_class && hc != sip_call_id_class &&
       hc != sip_cseq_class && hc != sip_max_forwards_class)
-    return false;                        /* Route, Proxy-Require, Expires...: parsed whole */
+    return false;                        /* Proxy-Require, Expires...: parsed whole */
   if (!(h = px_raw_make(home, hc, l->v, l->ve)))
     return false;
   if (hc == sip_from_class)
@@ -323,7 +347,7 @@ static size_t edit(sipsrv_proxy *p, rq *q, su_home_t *home, const ss_peer *src,
 {
   char branch[64], received[64], ours[400], via[1040], mf[32];
   ss_sb sb = ss_sb_init(out, size);
-  splice sp[3];
+  splice sp[3 + sizeof q->route / sizeof q->route[0]];
   size_t n = 0;
   unsigned rport;
 
@@ -348,6 +372,8 @@ static size_t edit(sipsrv_proxy *p, rq *q, su_home_t *home, const ss_peer *src,
     mf_line(q->mf->mf_count - 1, mf);
     sp[n++] = (splice){ q->mf_ls, q->mf_next, mf };
   }
+  for (size_t i = 0; i < q->nroute; i++)  /* 16.4: ours, all of them (ours_only()) */
+    sp[n++] = (splice){ q->route[i][0], q->route[i][1], NULL };
   lines(&sb, q->first, q->end, sp, n);
   return ss_sb_done(&sb) < 0 ? 0 : sb.n;
 }
@@ -438,6 +464,18 @@ size_t px_wire_branch(const sipsrv_msg *m, const px_wire_plan *w, const char *ur
   return ss_sb_done(&sb) < 0 ? 0 : sb.n;
 }
 
+/* 16.4 on the bytes: Route values that all name us go (a request routed
+ * to us: the dialog's Record-Route, or we are its outbound proxy); any
+ * other Route, or a Request-URI a strict router put there, routes by more
+ * than px_route_plain() decides. */
+static bool ours_only(const sipsrv_proxy *p, const rq *q)
+{
+  for (size_t i = 0; i < q->nroute; i++)
+    if (!px_uri_is_us(p, q->routes[i]->r_url))
+      return false;
+  return !q->nroute || !ss_uri_has_param(&q->ru, "lr") || !px_uri_is_us(p, &q->ru);
+}
+
 bool px_raw_request(void *self, const char *d, size_t len, const ss_peer *src)
 {
   sipsrv_proxy *p = self;
@@ -449,7 +487,9 @@ bool px_raw_request(void *self, const char *d, size_t len, const ss_peer *src)
   size_t n = 0;
   rq q;
 
-  if (p->cfg.mode != SIPSRV_PROXY_STATELESS || len > RQ_MAX)
+  bool stateless = p->cfg.mode == SIPSRV_PROXY_STATELESS;
+
+  if (len > RQ_MAX)
     return false;
   memset(&q, 0, sizeof q);
   q.d = d;
@@ -457,12 +497,21 @@ bool px_raw_request(void *self, const char *d, size_t len, const ss_peer *src)
   /* What the full path would give to the roles after us (px_early(),
    * for_local_roles()), or route by more than px_route_plain() knows (the
    * location service, on_route, gateways), goes there: known from the
-   * request line, before any header is parsed. */
-  if (!request_line(&q) || px_for_local(p, method_is(&q, "REGISTER"), &q.ru) ||
+   * request line, before any header is parsed. A stateful proxy forwards
+   * only the ACK of a 2xx without a transaction (16.6, 13.2.2.4; px_ack()),
+   * when no role before it would take an ACK. */
+  if (!request_line(&q) ||
+      (!stateless && (!method_is(&q, "ACK") || !ss_core_txn_acks_first(p->ct, &p->role))) ||
+      px_for_local(p, method_is(&q, "REGISTER"), &q.ru) ||
       (!px_route_plain(p, &q.ru, false, &hop) && !px_route_plain(p, &q.ru, true, &hop)) ||
       !(home = su_home_auto(area, sizeof area)))
     return false;
-  if (scan(home, &q) && next_hop(p, &q, &peer))
+  /* That ACK matches no INVITE server transaction (17.2.3: not the ACK of
+   * a non-2xx, which the transaction absorbs), and has no Via of ours (a
+   * loop is checked on the full path, 16.3 step 4). */
+  if (scan(home, &q) && ours_only(p, &q) &&
+      (stateless || (!q.our_branch && ss_txn_ack_is_stray(ss_core_txn_layer(p->ct), q.via))) &&
+      next_hop(p, &q, &peer))
     n = edit(p, &q, home, src, &peer, out, sizeof out);
   su_home_deinit(home);
   if (!n)

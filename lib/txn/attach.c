@@ -174,6 +174,14 @@ static bool sink_raw_response(void *self, const char *data, size_t len, const ss
   return false;
 }
 
+bool ss_core_txn_acks_first(const ss_core_txn *c, const ss_txn_role *r)
+{
+  for (const ss_txn_role *x = c->roles; x && x != r; x = x->next)
+    if (x->ack)
+      return false;
+  return true;
+}
+
 static bool sink_raw_request(void *self, const char *data, size_t len, const ss_peer *src)
 {
   ss_core_txn *c = ct_of(self);

@@ -71,6 +71,26 @@ static const char *lower_host(const char *host, char *buf, size_t size)
   return buf;
 }
 
+/* A server key of RFC 3261 17.2.3: the branch is a token (case-insensitive,
+ * 7.3.1), the sent-by a host: the whole key folds. */
+static int cookie_key(const char *branch, const char *host, const char *port, const char *method,
+                      char *buf, size_t size)
+{
+  ss_sb sb = ss_sb_init(buf, size);
+  ss_sb_str(&sb, "s|");
+  ss_sb_str(&sb, branch);
+  ss_sb_chr(&sb, '|');
+  ss_sb_str(&sb, host);
+  ss_sb_chr(&sb, ':');
+  ss_sb_str(&sb, port);
+  ss_sb_chr(&sb, '|');
+  ss_sb_str(&sb, method);
+  if (ss_sb_done(&sb) < 0)
+    return -1;
+  lower(buf);
+  return 0;
+}
+
 static int server_key(const sipsrv_msg *m, const char *method, char *buf, size_t size)
 {
   sip_t const *sip = m->sip;
@@ -82,21 +102,7 @@ static int server_key(const sipsrv_msg *m, const char *method, char *buf, size_t
   if (!v || !sip->sip_cseq || !sip->sip_request)
     return -1;
   if (branch && strncmp(branch, MAGIC_COOKIE, sizeof MAGIC_COOKIE - 1) == 0) {
-    /* The branch is a token (case-insensitive, 7.3.1), the sent-by a host:
-     * the whole key folds. */
-    ss_sb sb = ss_sb_init(buf, size);
-    ss_sb_str(&sb, "s|");
-    ss_sb_str(&sb, branch);
-    ss_sb_chr(&sb, '|');
-    ss_sb_str(&sb, v->v_host);
-    ss_sb_chr(&sb, ':');
-    ss_sb_str(&sb, v->v_port);
-    ss_sb_chr(&sb, '|');
-    ss_sb_str(&sb, method);
-    if (ss_sb_done(&sb) < 0)
-      return -1;
-    lower(buf);
-    return 0;
+    return cookie_key(branch, v->v_host, v->v_port, method, buf, size);
   } else {
     /* RFC 2543 fallback: fold only what compares case-insensitively (the
      * hosts); the Call-ID compares byte by byte (20.8) and the URI's
@@ -610,6 +616,18 @@ int ss_txn_unreachable(ss_txn_layer *l, const sipsrv_transport *tp, const struct
   }
   ss_txn_leave(l);
   return n;
+}
+
+bool ss_txn_ack_is_stray(ss_txn_layer *l, sip_via_t const *top)
+{
+  char key[512];
+  ss_txn *t;
+  /* 17.2.3: the INVITE server transaction of that branch and sent-by. */
+  if (!top->v_branch || strncmp(top->v_branch, MAGIC_COOKIE, sizeof MAGIC_COOKIE - 1) != 0 ||
+      cookie_key(top->v_branch, top->v_host, top->v_port, "INVITE", key, sizeof key) < 0)
+    return false;
+  t = table_find(l, key);
+  return !t || (t->kind != SS_TXN_IST && t->kind != SS_TXN_NIST);
 }
 
 ss_txn *ss_txn_cancel_target(ss_txn_layer *l, const sipsrv_msg *cancel)

@@ -144,6 +144,11 @@ void ss_txn_hold(ss_txn_layer *l);
 void ss_txn_release(ss_txn_layer *l);
 /* The INVITE server transaction a CANCEL is for (RFC 3261 9.2), or NULL. */
 ss_txn *ss_txn_cancel_target(ss_txn_layer *l, const sipsrv_msg *cancel);
+/* An ACK with this top Via (parsed alone, its request not parsed) matches
+ * no server transaction (RFC 3261 17.2.3: the ACK of a 2xx, a request of
+ * its own): true; false when one matches, or may (a branch without the
+ * magic cookie, matched by the whole request). */
+bool ss_txn_ack_is_stray(ss_txn_layer *l, sip_via_t const *top);
 
 ss_txn_kind ss_txn_kind_of(const ss_txn *t);
 ss_txn_state ss_txn_state_of(const ss_txn *t);
@@ -205,5 +210,8 @@ ss_core_txn *ss_core_txn_of(sipsrv_core *core);
 ss_txn_layer *ss_core_txn_layer(ss_core_txn *c);
 void ss_core_txn_attach(ss_core_txn *c, ss_txn_role *role);
 void ss_core_txn_detach(ss_core_txn *c, ss_txn_role *role);
+/* True when no role attached before r takes ACKs (its ack hook): an ACK
+ * that no transaction absorbs would reach r first. */
+bool ss_core_txn_acks_first(const ss_core_txn *c, const ss_txn_role *r);
 
 #endif
