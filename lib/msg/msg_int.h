@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 /* The object lives in its own msg_t's home: freeing the msg_t frees it. */
 /* The fields a response copies (RFC 3261 8.2.6.2), for raw_fields. */
@@ -73,8 +74,25 @@ const char *ss_list_next(const char *v, const char *ve, const char **comma);
 /* The fields of Sofia-SIP's Via v as sipsrv_msg_via() gives them. */
 void ss_via_fill(sip_via_t const *v, sipsrv_via *out);
 
-/* Case-insensitive header-name match of a full name or its compact form. */
-bool ss_header_name_is(const char *name, size_t len, const char *full, char compact);
+/* Case-insensitive header-name match of a full name or its compact form
+ * (lower case). Inline: the raw paths ask it several times a header line,
+ * and the length of a literal full name folds away. */
+static inline char ss_ascii_lower(char c)
+{
+  return c >= 'A' && c <= 'Z' ? (char)(c + ('a' - 'A')) : c;
+}
+
+static inline bool ss_header_name_is(const char *name, size_t len, const char *full, char compact)
+{
+  if (len == 1 && compact && ss_ascii_lower(name[0]) == compact)
+    return true;
+  if (strlen(full) != len)
+    return false;
+  for (size_t i = 0; i < len; i++)
+    if (ss_ascii_lower(name[i]) != ss_ascii_lower(full[i]))
+      return false;
+  return true;
+}
 
 /* Host and port syntax per RFC 3261 25.1 (hostname, IPv4address, IPv6reference). */
 bool ss_host_valid(const char *host);

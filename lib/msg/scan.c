@@ -8,13 +8,6 @@
 #include <string.h>
 #include <strings.h>
 
-bool ss_header_name_is(const char *name, size_t len, const char *full, char compact)
-{
-  if (len == 1 && compact && tolower((unsigned char)name[0]) == compact)
-    return true;
-  return strlen(full) == len && strncasecmp(name, full, len) == 0;
-}
-
 /* Index of the next '\n' at or after i, or len. */
 static size_t line_end(const char *d, size_t len, size_t i)
 {
@@ -144,6 +137,9 @@ void ss_scan_head(const char *d, size_t len, ss_head *h)
 const char *ss_list_comma(const char *v, const char *ve)
 {
   bool quoted = false;
+  /* Most values quote nothing: the first comma is the answer. */
+  if (!memchr(v, '"', (size_t)(ve - v)))
+    return memchr(v, ',', (size_t)(ve - v));
   for (; v < ve; v++) {
     if (quoted && *v == '\\' && v + 1 < ve)
       v++;
