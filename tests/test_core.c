@@ -10,6 +10,7 @@
 #include <sipsrv/version.h>
 
 #include "core/core_int.h"
+#include "core/htab.h"
 #include "core/timer.h"
 
 #include <stdio.h>
@@ -1514,6 +1515,75 @@ START_TEST(core_new_wall_clock)
 }
 END_TEST
 
+/* The hash table (core/htab.h): random adds and removes of nodes whose
+ * hashes share their low bits (a few buckets, chains of several nodes),
+ * against a plain array; every lookup finds exactly the nodes of its hash,
+ * including after the first node of a chain went (the bucket keeps the
+ * first node's hash) and after the table grew. */
+typedef struct hn_item {
+  ss_hnode n;
+  uint64_t h;
+  bool in;
+} hn_item;
+
+START_TEST(core_htab_random_property)
+{
+  enum { N = 300 };
+  static hn_item it[N];
+  ss_htab t;
+  uint64_t seed = 12345;
+  size_t in = 0;
+
+  ss_htab_init(&t, NULL);                /* the C library's allocator */
+  for (size_t i = 0; i < N; i++) {
+    /* Hashes that differ above bit 9 only, few values: long chains and
+     * equal hashes in one chain. */
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    it[i].h = ((seed >> 33) % 7) << 10 | (i % 3);
+    it[i].in = false;
+  }
+  for (int step = 0; step < 20000; step++) {
+    size_t i;
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    i = (size_t)(seed >> 33) % N;
+    if (it[i].in) {
+      ss_htab_remove(&t, &it[i].n);
+      it[i].in = false;
+      in--;
+    } else {
+      ck_assert_int_eq(ss_htab_add(&t, &it[i].n, it[i].h), 0);
+      it[i].in = true;
+      in++;
+    }
+    ck_assert_uint_eq(t.n, in);
+    if (step % 97 == 0) {
+      for (size_t k = 0; k < N; k++) {
+        size_t want = 0, got = 0;
+        bool found = false;
+        for (size_t j = 0; j < N; j++)
+          want += it[j].in && it[j].h == it[k].h;
+        for (ss_hnode *p = ss_htab_first(&t, it[k].h); p; p = ss_htab_next(p, it[k].h)) {
+          ck_assert_uint_eq(p->hash, it[k].h);
+          found |= p == &it[k].n;
+          got++;
+        }
+        ck_assert_uint_eq(got, want);
+        ck_assert(found == it[k].in);
+      }
+      ck_assert_ptr_null(ss_htab_first(&t, 0xdeadbeefULL << 20));
+    }
+  }
+  while (in) {
+    ss_hnode *p = ss_htab_any(&t);
+    ck_assert_ptr_nonnull(p);
+    ss_htab_remove(&t, p);
+    in--;
+  }
+  ck_assert_ptr_null(ss_htab_any(&t));
+  ss_htab_fini(&t);
+}
+END_TEST
+
 static Suite *suite(void)
 {
   Suite *s = suite_create("core");
@@ -1580,6 +1650,10 @@ static Suite *suite(void)
   tcase_add_test(tc, core_alloc_fails);
   tcase_add_test(tc, core_alloc_free_null);
   tcase_add_test(tc, core_alloc_null_core);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("htab");
+  tcase_add_test(tc, core_htab_random_property);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("timer");

@@ -22,16 +22,18 @@ int ss_htab_add(ss_htab *t, ss_hnode *node, uint64_t hash)
   size_t i;
   if (t->n >= t->nb) {
     size_t nb = t->nb ? t->nb * 2 : 64;
-    ss_hnode **b = ss_zalloc(t->core, nb * sizeof *b);
+    ss_hbucket *b = ss_zalloc(t->core, nb * sizeof *b);
     if (!b) {
       if (!t->nb)
         return SIPSRV_E_NOMEM;             /* no table at all yet */
     } else {
       for (size_t k = 0; k < t->nb; k++)
-        for (ss_hnode *p = t->b[k], *next; p; p = next) {
+        for (ss_hnode *p = t->b[k].node, *next; p; p = next) {
+          ss_hbucket *to = &b[p->hash & (nb - 1)];
           next = p->next;
-          p->next = b[p->hash & (nb - 1)];
-          b[p->hash & (nb - 1)] = p;
+          p->next = to->node;
+          to->node = p;
+          to->hash = p->hash;
         }
       ss_free(t->core, t->b);
       t->b = b;
@@ -40,19 +42,24 @@ int ss_htab_add(ss_htab *t, ss_hnode *node, uint64_t hash)
   }
   node->hash = hash;
   i = hash & (t->nb - 1);
-  node->next = t->b[i];
-  t->b[i] = node;
+  node->next = t->b[i].node;
+  t->b[i].node = node;
+  t->b[i].hash = hash;
   t->n++;
   return 0;
 }
 
 void ss_htab_remove(ss_htab *t, ss_hnode *node)
 {
+  ss_hbucket *b;
   if (!t->nb)
     return;
-  for (ss_hnode **pp = &t->b[node->hash & (t->nb - 1)]; *pp; pp = &(*pp)->next)
+  b = &t->b[node->hash & (t->nb - 1)];
+  for (ss_hnode **pp = &b->node; *pp; pp = &(*pp)->next)
     if (*pp == node) {
       *pp = node->next;
+      if (pp == &b->node && b->node)
+        b->hash = b->node->hash;
       node->next = NULL;
       t->n--;
       return;
@@ -61,10 +68,13 @@ void ss_htab_remove(ss_htab *t, ss_hnode *node)
 
 ss_hnode *ss_htab_first(const ss_htab *t, uint64_t hash)
 {
-  ss_hnode *p = t->nb ? t->b[hash & (t->nb - 1)] : NULL;
-  while (p && p->hash != hash)
-    p = p->next;
-  return p;
+  const ss_hbucket *b;
+  if (!t->nb)
+    return NULL;
+  b = &t->b[hash & (t->nb - 1)];
+  if (!b->node || b->hash == hash)
+    return b->node;
+  return ss_htab_next(b->node, hash);
 }
 
 ss_hnode *ss_htab_next(const ss_hnode *node, uint64_t hash)
@@ -81,9 +91,9 @@ ss_hnode *ss_htab_any(ss_htab *t)
    * table node by node costs O(n + buckets), not O(buckets) per node. */
   for (size_t k = 0; k < t->nb; k++) {
     size_t i = (t->hint + k) & (t->nb - 1);
-    if (t->b[i]) {
+    if (t->b[i].node) {
       t->hint = i;
-      return t->b[i];
+      return t->b[i].node;
     }
   }
   return NULL;

@@ -62,7 +62,7 @@ int sipsrv_core_remove_transport(sipsrv_core *core, sipsrv_transport *tp)
   /* Transactions may still name it as their peer: the struct stays until
    * the core is freed, and sends through it fail (RFC 3261 17.1.4). */
   for (size_t i = 0; i < core->conns.nb; i++)
-    for (ss_hnode *n = core->conns.b[i], *next; n; n = next) {
+    for (ss_hnode *n = core->conns.b[i].node, *next; n; n = next) {
       ss_conn *c = SS_CONTAINER(n, ss_conn, hn);
       next = n->next;
       if (c->tp == tp && !c->busy)
@@ -470,7 +470,7 @@ static uint64_t alias_conn(sipsrv_core *core, const sipsrv_transport *tp,
                            const struct sockaddr_storage *dst)
 {
   for (size_t i = 0; i < core->conns.nb; i++)
-    for (const ss_hnode *n = core->conns.b[i]; n; n = n->next) {
+    for (const ss_hnode *n = core->conns.b[i].node; n; n = n->next) {
       const ss_conn *c = SS_CONTAINER(n, ss_conn, hn);
       if (c->tp == tp && c->aliaslen && !c->closed && same_sockaddr(&c->alias, dst))
         return c->id;

@@ -485,11 +485,13 @@ bool px_raw_request(void *self, const char *d, size_t len, const ss_peer *src)
   const char *hop;
   ss_peer peer;
   size_t n = 0;
+  bool stateless = p->cfg.mode == SIPSRV_PROXY_STATELESS;
   rq q;
 
-  bool stateless = p->cfg.mode == SIPSRV_PROXY_STATELESS;
-
-  if (len > RQ_MAX)
+  /* A stateful proxy forwards only the ACK of a 2xx without a transaction
+   * (16.6, 13.2.2.4; px_ack()), when no role before it would take an ACK. */
+  if (len > RQ_MAX ||
+      (!stateless && (len < 4 || memcmp(d, "ACK ", 4) != 0 || !ss_core_txn_acks_first(p->ct, &p->role))))
     return false;
   memset(&q, 0, sizeof q);
   q.d = d;
@@ -497,12 +499,8 @@ bool px_raw_request(void *self, const char *d, size_t len, const ss_peer *src)
   /* What the full path would give to the roles after us (px_early(),
    * for_local_roles()), or route by more than px_route_plain() knows (the
    * location service, on_route, gateways), goes there: known from the
-   * request line, before any header is parsed. A stateful proxy forwards
-   * only the ACK of a 2xx without a transaction (16.6, 13.2.2.4; px_ack()),
-   * when no role before it would take an ACK. */
-  if (!request_line(&q) ||
-      (!stateless && (!method_is(&q, "ACK") || !ss_core_txn_acks_first(p->ct, &p->role))) ||
-      px_for_local(p, method_is(&q, "REGISTER"), &q.ru) ||
+   * request line, before any header is parsed. */
+  if (!request_line(&q) || px_for_local(p, method_is(&q, "REGISTER"), &q.ru) ||
       (!px_route_plain(p, &q.ru, false, &hop) && !px_route_plain(p, &q.ru, true, &hop)) ||
       !(home = su_home_auto(area, sizeof area)))
     return false;

@@ -208,7 +208,6 @@ static void txn_free(ss_txn *t)
   ss_free(l->core, t->req_wire);
   ss_txn_drop_provisional(t);
   ss_txn_drop_final(t);
-  ss_free(l->core, t->key);
   ss_free(l->core, t);
   if (l->counters)
     l->counters->transactions_live--;
@@ -310,15 +309,11 @@ int ss_txn_send_wire(ss_txn *t, int status, const char *wire, size_t len)
 static ss_txn *txn_new(ss_txn_layer *l, ss_txn_kind kind, const char *key, sipsrv_msg *req,
                        const ss_peer *peer)
 {
-  ss_txn *t = ss_zalloc(l->core, sizeof *t);
   size_t klen = strlen(key) + 1;
+  ss_txn *t = ss_zalloc(l->core, sizeof *t + klen);
   if (!t)
     return NULL;
-  t->key = ss_alloc(l->core, klen);
-  if (!t->key) {
-    ss_free(l->core, t);
-    return NULL;
-  }
+  t->key = (char *)(t + 1);              /* one block (txn_int.h) */
   memcpy(t->key, key, klen);
   t->layer = l;
   t->kind = kind;
@@ -330,7 +325,6 @@ static ss_txn *txn_new(ss_txn_layer *l, ss_txn_kind kind, const char *key, sipsr
   ss_timer_init(&t->t_wait);
   ss_timer_init(&t->t_trying);
   if (table_add(l, t) < 0) {
-    ss_free(l->core, t->key);
     ss_free(l->core, t);
     return NULL;
   }

@@ -10,8 +10,6 @@ struct ss_txn {
   ss_txn_layer *layer;
   ss_txn_kind kind;
   ss_txn_state state;
-  char *key;                /* in the layer's table while not terminated */
-  ss_hnode hn;              /* the table's link */
   ss_txn *prev, *next;      /* every live or dead transaction, for freeing */
   bool dead;
   ss_txn *dead_next;        /* the layer's list of terminated ones */
@@ -35,6 +33,10 @@ struct ss_txn {
   int status;
   uint64_t created;
   void *owner;
+  /* Last, with the key's bytes right after the struct: a lookup that
+   * finds this node reads the key from the same cache lines. */
+  ss_hnode hn;              /* the table's link */
+  char *key;                /* in the layer's table while not terminated */
 };
 
 struct ss_txn_layer {
