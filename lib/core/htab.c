@@ -34,6 +34,7 @@ int ss_htab_add(ss_htab *t, ss_hnode *node, uint64_t hash)
           p->next = to->node;
           to->node = p;
           to->hash = p->hash;
+          to->n++;
         }
       ss_free(t->core, t->b);
       t->b = b;
@@ -45,6 +46,7 @@ int ss_htab_add(ss_htab *t, ss_hnode *node, uint64_t hash)
   node->next = t->b[i].node;
   t->b[i].node = node;
   t->b[i].hash = hash;
+  t->b[i].n++;
   t->n++;
   return 0;
 }
@@ -61,6 +63,7 @@ void ss_htab_remove(ss_htab *t, ss_hnode *node)
       if (pp == &b->node && b->node)
         b->hash = b->node->hash;
       node->next = NULL;
+      b->n--;
       t->n--;
       return;
     }
@@ -74,7 +77,7 @@ ss_hnode *ss_htab_first(const ss_htab *t, uint64_t hash)
   b = &t->b[hash & (t->nb - 1)];
   if (!b->node || b->hash == hash)
     return b->node;
-  return ss_htab_next(b->node, hash);
+  return b->n > 1 ? ss_htab_next(b->node, hash) : NULL;
 }
 
 ss_hnode *ss_htab_next(const ss_hnode *node, uint64_t hash)
