@@ -620,7 +620,16 @@ int sipsrv_proxy_new(sipsrv_proxy **out, sipsrv_core *core, const sipsrv_proxy_c
     return SIPSRV_E_NOMEM;
   p->core = core;
   p->cfg = *cfg;
-  p->next_hop = cfg->next_hop ? xstrdup(core, cfg->next_hop) : NULL;
+  if (cfg->next_hop) {
+    /* The URI, and after it a copy Sofia-SIP's url_d() parses once for
+     * every request that goes there (px_target_peer()). */
+    size_t n = strlen(cfg->next_hop) + 1;
+    if ((p->next_hop = ss_alloc(core, 2 * n)) != NULL) {
+      memcpy(p->next_hop, cfg->next_hop, n);
+      memcpy(p->next_hop + n, cfg->next_hop, n);
+      p->hop_parsed = url_d(&p->hop_url, p->next_hop + n) >= 0;
+    }
+  }
   p->ct = ss_core_txn_of(core);
   if ((cfg->next_hop && !p->next_hop) || !p->ct) {
     ss_free(core, p->next_hop);

@@ -48,6 +48,8 @@ struct sipsrv_proxy {
   sipsrv_core *core;
   sipsrv_proxy_cfg cfg;
   char *next_hop;                 /* copied */
+  url_t hop_url;                  /* next_hop parsed, when hop_parsed */
+  bool hop_parsed;
   ss_core_txn *ct;
   ss_txn_role role;
   uint64_t secret;                /* for branches and loop hashes */

@@ -114,11 +114,53 @@ static bool addr_ok(sip_addr_t const *a)
 }
 
 /* One header line of a request; false when the request is not plain. */
-static bool header(rq *q, su_home_t *home, const px_line *l, long *clen)
+/* The class of the header line's name: the ones the raw path reads by a
+ * look at the name (most lines of a request), any other by Sofia-SIP's
+ * table; *judged when the full parse rejects the request for a malformed
+ * one (Sofia-SIP's request, proxy and registrar classes). NULL: no class. */
+static msg_hclass_t *class_of(const px_line *l, bool *judged)
 {
   enum { MASK = sip_mask_request | sip_mask_proxy | sip_mask_registrar };
-  msg_href_t const *hr = msg_find_hclass(sip_default_mclass(), l->ls, NULL);
-  msg_hclass_t *hc = hr ? hr->hr_class : NULL;
+  const char *n = l->ls;
+  size_t len = l->nlen;
+  msg_href_t const *hr;
+  msg_hclass_t *hc = NULL;
+
+  *judged = true;
+  switch (len == 1 ? 1 : ss_ascii_lower(n[0])) {
+  case 1:
+    break;                                /* compact forms: the table */
+  case 'v':
+    hc = ss_header_name_is(n, len, "via", 0) ? sip_via_class : NULL;
+    break;
+  case 'f':
+    hc = ss_header_name_is(n, len, "from", 0) ? sip_from_class : NULL;
+    break;
+  case 't':
+    hc = ss_header_name_is(n, len, "to", 0) ? sip_to_class : NULL;
+    break;
+  case 'c':
+    hc = ss_header_name_is(n, len, "call-id", 0)          ? sip_call_id_class
+         : ss_header_name_is(n, len, "cseq", 0)           ? sip_cseq_class
+         : ss_header_name_is(n, len, "contact", 0)        ? sip_contact_class
+         : ss_header_name_is(n, len, "content-length", 0) ? sip_content_length_class
+                                                          : NULL;
+    break;
+  case 'm':
+    hc = ss_header_name_is(n, len, "max-forwards", 0) ? sip_max_forwards_class : NULL;
+    break;
+  }
+  if (hc)
+    return hc;
+  hr = msg_find_hclass(sip_default_mclass(), n, NULL);
+  *judged = hr && (hr->hr_flags & MASK);
+  return hr ? hr->hr_class : NULL;
+}
+
+static bool header(rq *q, su_home_t *home, const px_line *l, long *clen)
+{
+  bool judged;
+  msg_hclass_t *hc = class_of(l, &judged);
   msg_header_t *h;
 
   if (!hc)
@@ -130,7 +172,7 @@ static bool header(rq *q, su_home_t *home, const px_line *l, long *clen)
       q->ct = l->v, q->cte = l->ve;
     return true;
   }
-  if (!(hr->hr_flags & MASK))
+  if (!judged)
     return true;                         /* not judged: copied as it is */
   /* One value per line: Sofia-SIP's parser of one header takes one. */
   if ((hc == sip_via_class || hc == sip_contact_class || hc == sip_record_route_class ||

@@ -237,6 +237,8 @@ int px_target_peer(const sipsrv_proxy *p, const px_target *t, url_t const *hop,
   if (!t->hop)
     return px_next_hop(p, hop, peer, phrase);
   /* The next hop the target names (an outbound proxy's). */
+  if (p->hop_parsed && strcmp(t->hop, p->next_hop) == 0)
+    return px_next_hop(p, &p->hop_url, peer, phrase);
   snprintf(tmp, sizeof tmp, "%s", t->hop);
   if (url_d(&u, tmp) < 0) {
     *phrase = "Bad Next Hop";
