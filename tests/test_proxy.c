@@ -2822,6 +2822,19 @@ START_TEST(proxy_stateless_request_from_bytes_edits)
   ck_assert_str_eq(v.received, "192.0.2.1");
   ck_assert_str_eq(v.rport, "5070");
   ck_assert_ptr_nonnull(strstr(w->sent[i].data, "\r\nMax-Forwards: 6\r\nVia: SIP/2.0/UDP "));
+  /* Header names in any case (RFC 3261 7.3.1), and one that only looks
+   * like a known one: copied as it is. */
+  n = (size_t)snprintf(buf, sizeof buf,
+                       "OPTIONS sip:carol@other.test SIP/2.0\r\nVIA: SIP/2.0/UDP " CALLER
+                       ";branch=z9hG4bKcase1\r\nmax-FORWARDS: 9\r\nFROM: <sip:alice@example.org>;tag=a1\r\n"
+                       "tO: <sip:carol@other.test>\r\ncAlL-iD: case1@192.0.2.1\r\ncseq: 5 OPTIONS\r\n"
+                       "Max-Forwardsx: 0\r\nCONTENT-length: 0\r\n\r\n");
+  m0 = w->nsent;
+  inject(w, &w->udp, CALLER, buf, n);
+  ck_assert_uint_eq(counters_of(w).requests_relayed, c0.requests_relayed + 5);
+  i = one(w, m0, "OPTIONS", NEXT_HOP);
+  ck_assert_int_eq(sipsrv_msg_max_forwards(msg_at(w, i)), 8);
+  ck_assert_ptr_nonnull(strstr(w->sent[i].data, "\r\nMax-Forwardsx: 0\r\n"));
   world_fini(w);
 }
 END_TEST
