@@ -172,8 +172,11 @@ sipsrv_msg *ss_msg_copy(const sipsrv_msg *src);
  * read, never to edit, as long as another holder may read it. */
 sipsrv_msg *ss_msg_ref(const sipsrv_msg *src);
 
-/* FNV-1a of s folded into h, then a field separator ("ab"+"c" differs from
- * "a"+"bc"); start from SS_HASH_INIT. NULL hashes as "". */
+/* A 64-bit hash of s folded into h (eight octets a step, reply.c), then
+ * its length as a field separator ("ab"+"c" differs from "a"+"bc"); start
+ * from SS_HASH_INIT. NULL hashes as "". For tables and identifiers inside
+ * one process: not stable across versions, not cryptographic (keyed ones
+ * mix in the core's secret). */
 #define SS_HASH_INIT 0xcbf29ce484222325ULL
 uint64_t ss_hash(uint64_t h, const char *s);
 

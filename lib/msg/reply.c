@@ -18,11 +18,25 @@ const char *sipsrv_status_phrase(int status)
 
 uint64_t ss_hash(uint64_t h, const char *s)
 {
-  for (; s && *s; s++) {
-    h ^= (unsigned char)*s;
-    h *= 0x100000001b3ULL;
+  /* Eight octets a step (a byte-at-a-time FNV-1a was 2% of a stateful
+   * proxy's instructions: transaction keys, branches, loop hashes), each
+   * step a multiply and a fold of the high half into the low one, which
+   * the tables index by (htab.h). */
+  const uint64_t k = 0x9e3779b97f4a7c15ULL;
+  size_t n = s ? strlen(s) : 0, len = n;
+  uint64_t w;
+  for (; n >= 8; n -= 8, s += 8) {
+    memcpy(&w, s, 8);
+    h = (h ^ w) * k;
+    h ^= h >> 32;
   }
-  return (h ^ 0xff) * 0x100000001b3ULL;
+  w = 0;
+  if (n)
+    memcpy(&w, s, n);
+  /* The rest, then the length: the field separator. */
+  h = (h ^ w) * k;
+  h = (h ^ (h >> 32) ^ (len + 0xff)) * k;
+  return h ^ (h >> 32);
 }
 
 uint64_t ss_id_hash(uint64_t seed, const char *call_id, const char *from_tag, uint32_t cseq,
