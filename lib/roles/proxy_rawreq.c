@@ -113,7 +113,6 @@ static bool addr_ok(sip_addr_t const *a)
   return a && ss_addr_ok(a->a_url) && (!a->a_tag || *a->a_tag);
 }
 
-/* One header line of a request; false when the request is not plain. */
 /* The class of the header line's name: the ones the raw path reads by a
  * look at the name (most lines of a request), any other by Sofia-SIP's
  * table; *judged when the full parse rejects the request for a malformed
@@ -157,6 +156,7 @@ static msg_hclass_t *class_of(const px_line *l, bool *judged)
   return hr ? hr->hr_class : NULL;
 }
 
+/* One header line of a request; false when the request is not plain. */
 static bool header(rq *q, su_home_t *home, const px_line *l, long *clen)
 {
   bool judged;
@@ -499,7 +499,9 @@ size_t px_wire_branch(const sipsrv_msg *m, const px_wire_plan *w, const char *ur
     sp[n++] = (splice){ w->via_ls, w->via_next, via };
   }
   if (w->mf_ls) {
-    mf_line(sip->sip_max_forwards ? sip->sip_max_forwards->mf_count - 1 : 69, mf);
+    if (!sip->sip_max_forwards || !sip->sip_max_forwards->mf_count)
+      return 0;                          /* 16.3 step 3 answered it already */
+    mf_line(sip->sip_max_forwards->mf_count - 1, mf);
     sp[n++] = (splice){ w->mf_ls, w->mf_next, mf };
   }
   lines(&sb, w->first, w->end, sp, n);
