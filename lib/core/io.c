@@ -439,7 +439,8 @@ static void stamp_via(sipsrv_msg *m, const ss_peer *src)
   char host[INET6_ADDRSTRLEN];
   unsigned port;
 
-  if (sipsrv_msg_via(m, 0, &via) == 0 && ss_core_via_received(src, via.host, via.rport != NULL, host, &port))
+  if (sipsrv_msg_via(m, 0, &via) == 0 &&
+      ss_core_via_received(src, via.host, via.rport != NULL, host, &port))
     sipsrv_msg_via_set_received(m, host, via.rport ? port : 0);
 }
 

@@ -58,7 +58,8 @@ uint64_t ss_msg_id_hash(const sipsrv_msg *m, uint64_t seed)
 {
   sip_t const *rq = m->sip;
   return ss_id_hash(seed, rq->sip_call_id ? rq->sip_call_id->i_id : NULL,
-                    rq->sip_from ? rq->sip_from->a_tag : NULL, rq->sip_cseq ? rq->sip_cseq->cs_seq : 0u,
+                    rq->sip_from ? rq->sip_from->a_tag : NULL,
+                    rq->sip_cseq ? rq->sip_cseq->cs_seq : 0u,
                     rq->sip_via ? rq->sip_via->v_branch : NULL,
                     rq->sip_via ? rq->sip_via->v_host : NULL);
 }

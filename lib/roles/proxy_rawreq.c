@@ -259,8 +259,9 @@ static bool scan(su_home_t *home, rq *q)
     return false;
   /* RFC 3261 20.15: a body comes with its Content-Type. */
   if (clen > 0) {
-    sip_content_type_t *ct =
-        q->ct ? (sip_content_type_t *)px_raw_make(home, sip_content_type_class, q->ct, q->cte) : NULL;
+    sip_content_type_t *ct = NULL;
+    if (q->ct)
+      ct = (sip_content_type_t *)px_raw_make(home, sip_content_type_class, q->ct, q->cte);
     if (!ct || !ct->c_type)
       return false;
   }
@@ -534,8 +535,8 @@ bool px_raw_request(void *self, const char *d, size_t len, const ss_peer *src)
 
   /* A stateful proxy forwards only the ACK of a 2xx without a transaction
    * (16.6, 13.2.2.4; px_ack()), when no role before it would take an ACK. */
-  if (len > RQ_MAX ||
-      (!stateless && (len < 4 || memcmp(d, "ACK ", 4) != 0 || !ss_core_txn_acks_first(p->ct, &p->role))))
+  if (len > RQ_MAX || (!stateless && (len < 4 || memcmp(d, "ACK ", 4) != 0 ||
+                                       !ss_core_txn_acks_first(p->ct, &p->role))))
     return false;
   memset(&q, 0, sizeof q);
   q.d = d;

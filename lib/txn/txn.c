@@ -644,7 +644,8 @@ sipsrv_msg *ss_txn_request_msg(ss_txn *t)
   /* Bytes this layer was given and sent: parsed the first time a message
    * is wanted (a CANCEL or an ACK is built from it), then kept. */
   if (!t->req && t->req_wire &&
-      (sipsrv_msg_parse(&t->req, t->req_wire, t->req_len, 0, &v) < 0 || v.action != SIPSRV_ACCEPT)) {
+      (sipsrv_msg_parse(&t->req, t->req_wire, t->req_len, 0, &v) < 0 ||
+       v.action != SIPSRV_ACCEPT)) {
     sipsrv_msg_free(t->req);
     t->req = NULL;
   }
