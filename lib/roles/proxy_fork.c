@@ -32,7 +32,8 @@ struct px_ctx {
   ss_txn_owner_hdr hdr;       /* first: the server transaction's owner */
   sipsrv_proxy *p;
   ss_txn *st;                 /* NULL once it terminated */
-  sipsrv_msg *base;           /* the request after 16.4, copied per branch;
+  sipsrv_msg *base;           /* the request after 16.4, each branch's from
+                                 its bytes or a copy (send_branch());
                                  NULL once settled (see settle()) */
   sip_method_t method;        /* of the request */
   bool initial;               /* no To tag: it may make a dialog */

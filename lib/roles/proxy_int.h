@@ -5,7 +5,9 @@
  * proxy_route.c   the pieces: next hops, our own URIs, branches, loop hashes,
  *                 the 16.6 edits of a forwarded copy, responses back by Via
  * proxy_raw.c     responses taken from their bytes (16.7 step 3, 16.11)
- * proxy_rawreq.c  requests a stateless proxy forwards from their bytes (16.11)
+ * proxy_rawreq.c  requests forwarded from their bytes: a stateless proxy's,
+ *                 a stateful one's ACK of a 2xx (16.11, 13.2.2.4), and the
+ *                 edits a stateful proxy's branches make on the bytes (16.6)
  * proxy_fork.c    the stateful part: response contexts, branches, forking,
  *                 best response, CANCEL, Timer C (16.2, 16.6-16.10)
  * proxy_dialog.c  dialogs of the call-stateful mode */
@@ -145,7 +147,8 @@ void px_reply_stateless(sipsrv_proxy *p, const sipsrv_msg *req, const ss_peer *s
  * the full parse, which decides the same for a plain response. */
 bool px_raw_response(void *self, const char *data, size_t len, const ss_peer *src);
 /* A datagram request as received (the raw_request hook; proxy_rawreq.c):
- * true when a stateless proxy forwarded it from its bytes. */
+ * true when it was forwarded from its bytes (a stateless proxy's request,
+ * a stateful proxy's ACK of a 2xx); false for the full parse. */
 bool px_raw_request(void *self, const char *data, size_t len, const ss_peer *src);
 
 /* One header line of a plain header section (proxy_raw.c): one field per

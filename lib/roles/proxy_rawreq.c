@@ -1,4 +1,4 @@
-/* Requests a stateless proxy forwards from their bytes (proxy_int.h).
+/* Requests forwarded from their bytes (proxy_int.h).
  *
  * RFC 3261 16.11: a stateless proxy forwards a request with the edits of
  * 16.6 and keeps nothing. It need not build a message object for that: a
