@@ -2757,6 +2757,17 @@ START_TEST(proxy_stateless_request_from_bytes)
 }
 END_TEST
 
+/* Bytes from the caller that go on from their bytes: the counter of
+ * relayed requests is then relayed; the one message to NEXT_HOP (method). */
+static size_t relayed_to_next_hop(world *w, const char *buf, size_t n, uint64_t relayed,
+                                  const char *method)
+{
+  size_t m0 = w->nsent;
+  inject(w, &w->udp, CALLER, buf, n);
+  ck_assert_uint_eq(counters_of(w).requests_relayed, relayed);
+  return one(w, m0, method, NEXT_HOP);
+}
+
 /* RFC 3261 18.2.1 and RFC 3581 4 on the bytes: the caller's Via gets
  * received and rport when it asked; 16.6 step 3: Max-Forwards 70 added when
  * the request had none, decremented wherever its line is; step 4:
@@ -2812,10 +2823,7 @@ START_TEST(proxy_stateless_request_from_bytes_edits)
                        "v: SIP/2.0/UDP " CALLER ";branch=z9hG4bKmf1;rport\r\n"
                        "f: <sip:alice@example.org>;tag=a1\r\nt: <sip:carol@other.test>\r\n"
                        "i: mf1@192.0.2.1\r\nCSeq: 5 OPTIONS\r\nl: 0\r\n\r\n");
-  m0 = w->nsent;
-  inject(w, &w->udp, CALLER, buf, n);
-  ck_assert_uint_eq(counters_of(w).requests_relayed, c0.requests_relayed + 4);
-  i = one(w, m0, "OPTIONS", NEXT_HOP);
+  i = relayed_to_next_hop(w, buf, n, c0.requests_relayed + 4, "OPTIONS");
   m = msg_at(w, i);
   ck_assert_int_eq(sipsrv_msg_max_forwards(m), 6);
   ck_assert_int_eq(sipsrv_msg_via(m, 1, &v), 0);
@@ -2829,10 +2837,7 @@ START_TEST(proxy_stateless_request_from_bytes_edits)
                        ";branch=z9hG4bKcase1\r\nmax-FORWARDS: 9\r\nFROM: <sip:alice@example.org>;tag=a1\r\n"
                        "tO: <sip:carol@other.test>\r\ncAlL-iD: case1@192.0.2.1\r\ncseq: 5 OPTIONS\r\n"
                        "Max-Forwardsx: 0\r\nCONTENT-length: 0\r\n\r\n");
-  m0 = w->nsent;
-  inject(w, &w->udp, CALLER, buf, n);
-  ck_assert_uint_eq(counters_of(w).requests_relayed, c0.requests_relayed + 5);
-  i = one(w, m0, "OPTIONS", NEXT_HOP);
+  i = relayed_to_next_hop(w, buf, n, c0.requests_relayed + 5, "OPTIONS");
   ck_assert_int_eq(sipsrv_msg_max_forwards(msg_at(w, i)), 8);
   ck_assert_ptr_nonnull(strstr(w->sent[i].data, "\r\nMax-Forwardsx: 0\r\n"));
   world_fini(w);
