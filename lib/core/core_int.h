@@ -47,12 +47,11 @@ typedef struct ss_sink {
    * number failed. May be NULL. */
   int (*unreachable)(void *self, const sipsrv_transport *tp, const struct sockaddr *addr,
                      socklen_t len);
-  /* A response that came as a datagram, before any parse: true when the
-   * sink dealt with it from the bytes (forwarded them), false for the full
-   * parse and the usual path. May be NULL. */
-  bool (*raw_response)(void *self, const char *data, size_t len, const ss_peer *src);
-  /* The same for a request that came as a datagram. May be NULL. */
-  bool (*raw_request)(void *self, const char *data, size_t len, const ss_peer *src);
+  /* A response (response true) or a request that came as a datagram,
+   * before any parse: true when the sink dealt with it from the bytes
+   * (forwarded them), false for the full parse and the usual path. May be
+   * NULL. */
+  bool (*raw)(void *self, const char *data, size_t len, const ss_peer *src, bool response);
 } ss_sink;
 
 /* A core's allocator (the C library's for NULL). */

@@ -519,16 +519,15 @@ static void handle(sipsrv_core *core, const void *data, size_t len, unsigned fla
   /* A datagram that the sink forwards from its bytes (a proxy's, 16.11,
    * 16.7 step 3) is not parsed whole; anything the sink does not take
    * that way goes the usual way. A request starts with its method. */
-  if (!err && !(flags & SIPSRV_PARSE_STREAM) && core->has_sink && len) {
+  if (!err && !(flags & SIPSRV_PARSE_STREAM) && core->has_sink && core->sink.raw && len) {
     int st = raw_status(data, len);
     char c = *(const char *)data;
-    if (st && core->sink.raw_response && core->sink.raw_response(core->sink.self, data, len, src)) {
-      core->counters.responses_in[st / 100 - 1]++;
-      return;
-    }
-    if (!st && ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')) && core->sink.raw_request &&
-        core->sink.raw_request(core->sink.self, data, len, src)) {
-      core->counters.requests_in++;
+    if ((st || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')) &&
+        core->sink.raw(core->sink.self, data, len, src, st != 0)) {
+      if (st)
+        core->counters.responses_in[st / 100 - 1]++;
+      else
+        core->counters.requests_in++;
       return;
     }
   }

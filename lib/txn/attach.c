@@ -165,12 +165,15 @@ static bool on_early(void *user, sipsrv_msg *m, const ss_peer *src)
   return false;
 }
 
-static bool sink_raw_response(void *self, const char *data, size_t len, const ss_peer *src)
+static bool sink_raw(void *self, const char *data, size_t len, const ss_peer *src, bool response)
 {
   ss_core_txn *c = ct_of(self);
-  for (ss_txn_role *r = c->roles; r; r = r->next)
-    if (r->raw_response && r->raw_response(r->self, data, len, src))
+  for (ss_txn_role *r = c->roles; r; r = r->next) {
+    bool (*hook)(void *, const char *, size_t, const ss_peer *) =
+        response ? r->raw_response : r->raw_request;
+    if (hook && hook(r->self, data, len, src))
       return true;
+  }
   return false;
 }
 
@@ -180,15 +183,6 @@ bool ss_core_txn_acks_first(const ss_core_txn *c, const ss_txn_role *r)
     if (x->ack)
       return false;
   return true;
-}
-
-static bool sink_raw_request(void *self, const char *data, size_t len, const ss_peer *src)
-{
-  ss_core_txn *c = ct_of(self);
-  for (ss_txn_role *r = c->roles; r; r = r->next)
-    if (r->raw_request && r->raw_request(r->self, data, len, src))
-      return true;
-  return false;
 }
 
 /* The core's sink. */
@@ -223,7 +217,7 @@ ss_core_txn *ss_core_txn_of(sipsrv_core *core)
                    on_terminated, do_send, do_now, NULL, on_early, do_send_wire,
                    do_send_request_wire };
   ss_sink sink = { sink_message, sink_after_expire, sink_fini, NULL, sink_unreachable,
-                   sink_raw_response, sink_raw_request };
+                   sink_raw };
 
   if (c)
     return c;

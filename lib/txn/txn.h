@@ -196,7 +196,8 @@ typedef struct ss_txn_role {
   /* A datagram response as received, before the core parses it (true:
    * dealt with from the bytes; false: parsed, then the hooks above). */
   bool (*raw_response)(void *self, const char *data, size_t len, const ss_peer *src);
-  /* The same for a datagram request (a stateless proxy's, no transaction). */
+  /* The same for a datagram request, forwarded without a transaction (a
+   * stateless proxy's, a stateful one's ACK of a 2xx). */
   bool (*raw_request)(void *self, const char *data, size_t len, const ss_peer *src);
   void *self;
   struct ss_txn_role *next;
