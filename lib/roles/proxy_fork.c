@@ -28,6 +28,15 @@ typedef struct px_branch {
   size_t npeers, next_peer;   /* next_peer: the one to try after a failure */
 } px_branch;
 
+/* What routing and the branches' sending need, apart from the context:
+ * most of its size (the targets, 624 bytes), and a context lives on for
+ * Timer L or J (32 s over UDP) after its answer; freed when settled. */
+typedef struct px_work {
+  px_targets t;
+  px_wire_plan wire;          /* the branches' requests from base's bytes */
+  ss_peer src;                /* where the request came from */
+} px_work;
+
 struct px_ctx {
   ss_txn_owner_hdr hdr;       /* first: the server transaction's owner */
   sipsrv_proxy *p;
@@ -35,10 +44,9 @@ struct px_ctx {
   sipsrv_msg *base;           /* the request after 16.4, each branch's from
                                  its bytes or a copy (send_branch());
                                  NULL once settled (see settle()) */
+  px_work *w;                 /* NULL once settled, as base */
   sip_method_t method;        /* of the request */
   bool initial;               /* no To tag: it may make a dialog */
-  ss_peer src;
-  px_targets t;
   px_branch *b;               /* one per target, allocated once they are
                                  known (never moved: each is its client
                                  transaction's owner); a request lives on
@@ -54,7 +62,6 @@ struct px_ctx {
   bool cancelled;             /* the caller cancelled (16.10) */
   bool stop;                  /* a 2xx or 6xx came: no new branch */
   unsigned breadth;           /* RFC 5393 Max-Breadth received (60 without) */
-  px_wire_plan wire;          /* the branches' requests from base's bytes */
   px_ctx *prev, *next;
 };
 
@@ -71,6 +78,15 @@ static const ss_txn_events branch_events = { branch_response, branch_timeout,
 static ss_txn_layer *layer(const px_ctx *c)
 {
   return ss_core_txn_layer(c->p->ct);
+}
+
+static void drop_work(px_ctx *c)
+{
+  if (c->w) {
+    px_targets_clear(&c->w->t);
+    ss_free(c->p->core, c->w);
+    c->w = NULL;
+  }
 }
 
 static void ctx_free(px_ctx *c)
@@ -92,7 +108,7 @@ static void ctx_free(px_ctx *c)
     p->ctxs = c->next;
   if (c->next)
     c->next->prev = c->prev;
-  px_targets_clear(&c->t);
+  drop_work(c);
   sipsrv_msg_free(c->base);
   ss_free(p->core, c->b);
   ss_free(p->core, c);
@@ -134,6 +150,7 @@ static void settle(px_ctx *c)
     ss_txn_compact(c->st);
   sipsrv_msg_free(c->base);
   c->base = NULL;
+  drop_work(c);
 }
 
 static void leave(px_ctx *c)
@@ -375,7 +392,7 @@ static void branch_done(px_branch *b, int status, const char *phrase, const sips
   if (c->answered)
     return;
   /* Parallel forking held back by Max-Breadth: a slot is free. */
-  if (!c->p->cfg.serial && !c->t.failover && c->nb < c->t.n && !c->stop && !c->cancelled) {
+  if (!c->p->cfg.serial && !c->w->t.failover && c->nb < c->w->t.n && !c->stop && !c->cancelled) {
     start_branches(c);
     if (c->answered)
       return;
@@ -385,8 +402,8 @@ static void branch_done(px_branch *b, int status, const char *phrase, const sips
       return;                            /* others still pending */
   /* Serial: the next target; gateways only after a timeout, 408 or 5xx
    * (a busy or unknown number does not get better at the next gateway). */
-  if (!c->stop && !c->cancelled && c->nb < c->t.n &&
-      (!c->t.failover || status == 408 || (status >= 500 && status < 600))) {
+  if (!c->stop && !c->cancelled && c->nb < c->w->t.n &&
+      (!c->w->t.failover || status == 408 || (status >= 500 && status < 600))) {
     start_branches(c);
     return;
   }
@@ -398,8 +415,8 @@ static void branch_done(px_branch *b, int status, const char *phrase, const sips
  * forking, failover) gets all of it. */
 static size_t concurrent(const px_ctx *c)
 {
-  bool serial = c->p->cfg.serial || c->t.failover;
-  size_t n = serial ? 1 : c->t.n;
+  bool serial = c->p->cfg.serial || c->w->t.failover;
+  size_t n = serial ? 1 : c->w->t.n;
   return n < c->breadth ? n : c->breadth;
 }
 
@@ -430,9 +447,9 @@ static bool wire_request(px_ctx *c, const px_target *t, const char *branch, cons
   char tmp[1024];
   url_t u;
 
-  if (!c->wire.state)
-    px_wire_plan_make(c->base, &c->wire);
-  if (c->wire.state < 0 || t->route || !share)
+  if (!c->w->wire.state)
+    px_wire_plan_make(c->base, &c->w->wire);
+  if (c->w->wire.state < 0 || t->route || !share)
     return false;
   if (t->uri) {
     /* Step 2 and step 7 by the new Request-URI, which goes in the request
@@ -446,7 +463,7 @@ static bool wire_request(px_ctx *c, const px_target *t, const char *branch, cons
   }
   if (px_target_peer(c->p, t, hop, fixed, peer, &phrase) != 0)
     return false;
-  *n = px_wire_branch(c->base, &c->wire, t->uri, peer, &c->src, branch, c->rr, share, out, size);
+  *n = px_wire_branch(c->base, &c->w->wire, t->uri, peer, &c->w->src, branch, c->rr, share, out, size);
   return *n > 0;
 }
 
@@ -458,7 +475,7 @@ static void send_branch(px_branch *b, const ss_peer *fixed)
 {
   px_ctx *c = b->ctx;
   sipsrv_proxy *p = c->p;
-  const px_target *t = &c->t.t[b->target];
+  const px_target *t = &c->w->t.t[b->target];
 
   for (;;) {
     char branch[64], out[SIPSRV_MSG_MAX_DEFAULT + 1024];
@@ -474,7 +491,7 @@ static void send_branch(px_branch *b, const ss_peer *fixed)
         branch_done(b, 500, NULL, NULL);
         return;
       }
-      st = px_prepare(p, m, t, c->rr, &c->src, branch, fixed, &peer, &phrase);
+      st = px_prepare(p, m, t, c->rr, &c->w->src, branch, fixed, &peer, &phrase);
       /* After the Via and Record-Route pushes, which keep their places
        * only while the copy has no fragment chain (removing a header
        * makes one). */
@@ -565,7 +582,7 @@ static void start_branch(px_ctx *c, size_t i)
   b->ctx = c;
   b->target = i;
   ss_timer_init(&b->timer_c);
-  if (!px_hop_dns(c->p, c->base, &c->t.t[i], uri, sizeof uri)) {
+  if (!px_hop_dns(c->p, c->base, &c->w->t.t[i], uri, sizeof uri)) {
     send_branch(b, NULL);
     return;
   }
@@ -592,12 +609,12 @@ static void sort_by_q(px_targets *t)
 static void start_branches(px_ctx *c)
 {
   /* 16.6: every target at once, or (serial) the next in q order. */
-  size_t until = c->p->cfg.serial || c->t.failover ? c->nb + 1 : c->t.n, pending = 0;
+  size_t until = c->p->cfg.serial || c->w->t.failover ? c->nb + 1 : c->w->t.n, pending = 0;
   for (size_t i = 0; i < c->nb; i++)
     pending += !c->b[i].status;
   /* RFC 5393: no more branches at once than the breadth allows; the others
    * start as these end. */
-  while (c->nb < until && c->nb < c->t.n && pending < concurrent(c) && !c->answered && !c->stop &&
+  while (c->nb < until && c->nb < c->w->t.n && pending < concurrent(c) && !c->answered && !c->stop &&
          !c->cancelled) {
     start_branch(c, c->nb);
     pending += !c->b[c->nb - 1].status;
@@ -665,7 +682,7 @@ static void on_authed(void *arg, const px_auth_result *r)
     if (r->user)
       px_auth_consume(p, c->base);
     px_preprocess(p, c->base);
-    px_route(p, c->base, r->user != NULL, &c->t, on_routed, c);
+    px_route(p, c->base, r->user != NULL, &c->w->t, on_routed, c);
   }
   leave(c);
 }
@@ -673,17 +690,20 @@ static void on_authed(void *arg, const px_auth_result *r)
 void px_fork_start(sipsrv_proxy *p, ss_txn *st, sipsrv_msg *req, uint64_t loop)
 {
   px_ctx *c = ss_zalloc(p->core, sizeof *c);
-  if (!c || !(c->base = ss_msg_ref(req))) {
+  px_work *w = ss_zalloc(p->core, sizeof *w);
+  if (!c || !w || !(c->base = ss_msg_ref(req))) {
     sipsrv_msg *rsp;
+    ss_free(p->core, w);
     ss_free(p->core, c);
     if (sipsrv_msg_reply(&rsp, req, 500, NULL, NULL) == 0)
       ss_txn_respond(st, rsp);
     return;
   }
   c->p = p;
+  c->w = w;
   c->hdr.ev = &server_events;
   c->st = st;
-  c->src = *ss_txn_peer(st);
+  w->src = *ss_txn_peer(st);
   c->loop = loop;
   c->live = 1;
   c->invite = req->sip->sip_request->rq_method == sip_method_invite;
