@@ -24,8 +24,9 @@
  * cleanly on SIGINT and SIGTERM.
  *
  * With --threads N (2 or more), N loops in a group (loop.h) share each UDP
- * port and the memory store; each datagram is handled by the thread that
- * owns its Call-ID. UDP only for now, and the memory store only.
+ * and TCP port and the memory store; each message is handled by the thread
+ * that owns its Call-ID, and a TCP connection is written by the thread
+ * that accepted or opened it. The memory store only.
  *
  * Flood protection (sipsrv_core_set_limits()): --limit-source and
  * --limit-user cap new requests a second per source address and per From
@@ -292,14 +293,8 @@ int main(int argc, char **argv)
   }
   if (!nlisten) {
     listen[nlisten++] = "udp:127.0.0.1:5060";
-    if (threads == 1)
-      listen[nlisten++] = "tcp:127.0.0.1:5060";
+    listen[nlisten++] = "tcp:127.0.0.1:5060";
   }
-  for (int i = 0; i < nlisten && threads > 1; i++)
-    if (strncmp(listen[i], "udp:", 4) != 0) {
-      fprintf(stderr, "sipsrv-server: with --threads, UDP only for now (%s)\n", listen[i]);
-      return 2;
-    }
   ccfg.clock = sipsrv_clock_monotonic;
   ccfg.wall_clock = sipsrv_clock_realtime;
   ccfg.log_cb = log_stderr;

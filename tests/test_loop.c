@@ -16,6 +16,7 @@
 #include <sipsrv/error.h>
 #include <sipsrv/loop.h>
 #include <sipsrv/msg.h>
+#include <sipsrv/proxy.h>
 #include <sipsrv/transport.h>
 #include <sipsrv/uas.h>
 
@@ -1301,8 +1302,8 @@ START_TEST(loop_group_args)
   ck_assert_ptr_nonnull(g);
   /* A loop in a group already. */
   ck_assert_int_eq(sipsrv_loop_group_new(&g2, two, 1), SIPSRV_E_INVAL);
-  /* Streams are not handed over: no TCP in a group. */
-  ck_assert_int_eq(sipsrv_loop_listen(a.loop, "tcp:127.0.0.1:0", &port), SIPSRV_E_STATE);
+  /* A grouped loop listens on UDP and TCP. */
+  ck_assert_int_eq(sipsrv_loop_listen(a.loop, "tcp:127.0.0.1:0", &port), 0);
   ck_assert_int_eq(sipsrv_loop_listen(a.loop, "udp:127.0.0.1:0", &port), 0);
   sipsrv_loop_group_free(g);
   /* A loop that listens already cannot join a group. */
@@ -1427,6 +1428,262 @@ START_TEST(loop_group_two_threads)
     srv_stop(&s[k]);
 }
 END_TEST
+
+/* The next whole message on a TCP socket whose server runs in other
+ * threads (parsed; the caller frees it), within REPLY_WAIT_MS. */
+static sipsrv_msg *stream_wait(int fd, stream *st)
+{
+  uint64_t end = real_ms() + REPLY_WAIT_MS;
+  sipsrv_msg *m = NULL;
+  sipsrv_verdict v;
+  size_t n;
+
+  for (unsigned round = 0; round < 100000 && (n = stream_msg_len(st)) == 0; round++) {
+    struct pollfd p = { fd, POLLIN, 0 };
+    ssize_t k;
+    ck_assert_msg(real_ms() < end, "no message within %d ms (%zu bytes so far)", REPLY_WAIT_MS,
+                  st->len);
+    if (poll(&p, 1, 20) <= 0)
+      continue;
+    ck_assert_uint_lt(st->len, sizeof st->buf);
+    k = recv(fd, st->buf + st->len, sizeof st->buf - st->len, MSG_DONTWAIT);
+    ck_assert_msg(k > 0, "the stream ended or failed (%zd)", k);
+    st->len += (size_t)k;
+  }
+  n = stream_msg_len(st);
+  ck_assert_uint_gt(n, 0);
+  ck_assert_int_eq(sipsrv_msg_parse(&m, st->buf, n, SIPSRV_PARSE_STREAM, &v), 0);
+  ck_assert_int_eq(v.action, SIPSRV_ACCEPT);
+  stream_take(st, n);
+  return m;
+}
+
+#define GTCP_CONNS 8
+#define GTCP_PER 5
+
+/* loop.h (groups, TCP): two loops in two threads with TCP listeners on one
+ * port (SO_REUSEPORT: the kernel gives each connection to one of them).
+ * Each OPTIONS is answered once, on the connection it came on (RFC 3261
+ * 18.2.2), by the loop owning its Call-ID: a request read by the other
+ * loop is handed over and its response written back through the loop that
+ * owns the connection. Both cores answer some; one transaction each. */
+START_TEST(loop_group_tcp_two_threads)
+{
+  static stream st[GTCP_CONNS];
+  srv s[2];
+  sipsrv_loop_group *g = NULL;
+  sipsrv_loop *loops[2];
+  pthread_t th[2];
+  int fds[GTCP_CONNS];
+  unsigned lports[GTCP_CONNS], port = 0;
+  char req[2048], spec[64];
+  bool seen[GTCP_CONNS * GTCP_PER] = { false };
+  sipsrv_counters c[2];
+
+  memset(st, 0, sizeof st);
+  for (int k = 0; k < 2; k++) {
+    srv_start(&s[k], false, NULL, NULL, NULL);
+    loops[k] = s[k].loop;
+  }
+  ck_assert_int_eq(sipsrv_loop_group_new(&g, loops, 2), 0);
+  ck_assert_int_eq(sipsrv_loop_listen(s[0].loop, "tcp:127.0.0.1:0", &port), 0);
+  snprintf(spec, sizeof spec, "tcp:127.0.0.1:%u", port);
+  ck_assert_int_eq(sipsrv_loop_listen(s[1].loop, spec, NULL), 0);
+  for (int k = 0; k < 2; k++)
+    ck_assert_int_eq(pthread_create(&th[k], NULL, group_run, s[k].loop), 0);
+  for (int i = 0; i < GTCP_CONNS; i++)
+    fds[i] = tcp_client(AF_INET, port, &lports[i]);
+  for (int i = 0; i < GTCP_CONNS; i++)
+    for (int j = 0; j < GTCP_PER; j++) {
+      char branch[32], callid[32];
+      req_spec r = { "OPTIONS", "TCP", "127.0.0.1", port, lports[i], branch, callid, NULL,
+                     false };
+      snprintf(branch, sizeof branch, "gt%d", i * GTCP_PER + j);
+      snprintf(callid, sizeof callid, "gt-%d@client", i * GTCP_PER + j);
+      build_req(req, sizeof req, &r);
+      tcp_write(fds[i], req, strlen(req));
+    }
+  for (int i = 0; i < GTCP_CONNS; i++)
+    for (int j = 0; j < GTCP_PER; j++) {
+      sipsrv_msg *m = stream_wait(fds[i], &st[i]);
+      const char *cid = sipsrv_msg_call_id(m);
+      int k = -1;
+      ck_assert_int_eq(sipsrv_msg_status(m), 200);
+      ck_assert_ptr_nonnull(cid);
+      ck_assert_int_eq(sscanf(cid, "gt-%d@client", &k), 1);
+      /* On its own connection, once. */
+      ck_assert_int_eq(k / GTCP_PER, i);
+      ck_assert(!seen[k]);
+      seen[k] = true;
+      sipsrv_msg_free(m);
+    }
+  for (int k = 0; k < 2; k++)
+    sipsrv_loop_stop(s[k].loop);
+  for (int k = 0; k < 2; k++)
+    ck_assert_int_eq(pthread_join(th[k], NULL), 0);
+  for (int k = 0; k < 2; k++)
+    ck_assert_int_eq(sipsrv_core_counters(s[k].core, &c[k], sizeof c[k]), 0);
+  ck_assert_uint_gt(c[0].transactions, 0);
+  ck_assert_uint_gt(c[1].transactions, 0);
+  ck_assert_uint_eq(c[0].transactions + c[1].transactions, GTCP_CONNS * GTCP_PER);
+  ck_assert_uint_gt(sipsrv_loop_group_handoffs(g), 0);
+  sipsrv_loop_group_free(g);
+  for (int i = 0; i < GTCP_CONNS; i++)
+    close(fds[i]);
+  for (int k = 0; k < 2; k++)
+    srv_stop(&s[k]);
+}
+END_TEST
+
+#define GNH_MSGS 24
+
+/* loop.h (groups, TCP by address): a proxy in each of two grouped loops
+ * sends requests for another domain to a next hop over TCP. The next hop
+ * is a UA that connected to the group (it listens nowhere: a UA behind
+ * NAT is reachable only over the connection it opened), and that
+ * connection belongs to one loop. Every request, whichever loop owns its
+ * Call-ID, reaches it over that connection (RFC 5923 3 reuse; a loop
+ * without the connection hands the send to the one with it, else its own
+ * connect would be refused), and every 200 it sends back on it reaches
+ * the caller over UDP. */
+static void group_tcp_next_hop(sipsrv_proxy_mode mode)
+{
+  static const char *const doms[] = { "example.com", NULL };
+  static stream st;
+  sipsrv_core *core[2];
+  sipsrv_proxy *px[2];
+  sipsrv_loop *loops[2];
+  sipsrv_loop_group *g = NULL;
+  pthread_t th[2];
+  struct sockaddr_storage ss;
+  socklen_t len;
+  char hop[64], spec[64], req[2048], buf[8192];
+  unsigned uport = 0, tport = 0, hport, cport;
+  int hfd, cfd;
+  size_t got = 0;
+  bool seen[GNH_MSGS] = { false };
+  uint64_t end;
+
+  memset(&st, 0, sizeof st);
+  /* The next hop's socket: bound now (its port names the next hop). */
+  hfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ck_assert_int_ge(hfd, 0);
+  len = loopback(AF_INET, 0, &ss);
+  ck_assert_int_eq(bind(hfd, (struct sockaddr *)&ss, len), 0);
+  hport = local_port(hfd);
+  snprintf(hop, sizeof hop, "sip:127.0.0.1:%u;transport=tcp", hport);
+  for (int k = 0; k < 2; k++) {
+    sipsrv_core_cfg cc;
+    sipsrv_proxy_cfg pc = SIPSRV_PROXY_CFG_INIT;
+    srv_core_cfg(&cc, false);
+    ck_assert_int_eq(sipsrv_core_new(&core[k], &cc), 0);
+    pc.mode = mode;
+    pc.domains = doms;
+    pc.next_hop = hop;
+    ck_assert_int_eq(sipsrv_proxy_new(&px[k], core[k], &pc), 0);
+    ck_assert_int_eq(sipsrv_loop_new(&loops[k], core[k]), 0);
+  }
+  ck_assert_int_eq(sipsrv_loop_group_new(&g, loops, 2), 0);
+  ck_assert_int_eq(sipsrv_loop_listen(loops[0], "udp:127.0.0.1:0", &uport), 0);
+  ck_assert_int_eq(sipsrv_loop_listen(loops[0], "tcp:127.0.0.1:0", &tport), 0);
+  snprintf(spec, sizeof spec, "udp:127.0.0.1:%u", uport);
+  ck_assert_int_eq(sipsrv_loop_listen(loops[1], spec, NULL), 0);
+  snprintf(spec, sizeof spec, "tcp:127.0.0.1:%u", tport);
+  ck_assert_int_eq(sipsrv_loop_listen(loops[1], spec, NULL), 0);
+  for (int k = 0; k < 2; k++)
+    ck_assert_int_eq(pthread_create(&th[k], NULL, group_run, loops[k]), 0);
+
+  /* The next hop connects; a keep-alive's pong (RFC 5626 4.4.1) says the
+   * group has its connection. */
+  len = loopback(AF_INET, tport, &ss);
+  ck_assert_int_eq(connect(hfd, (struct sockaddr *)&ss, len), 0);
+  tcp_write(hfd, "\r\n\r\n", 4);
+  end = real_ms() + REPLY_WAIT_MS;
+  for (unsigned round = 0; round < 1000 && st.len < 2; round++) {
+    struct pollfd p = { hfd, POLLIN, 0 };
+    ssize_t n;
+    ck_assert_msg(real_ms() < end, "no pong");
+    if (poll(&p, 1, 20) <= 0)
+      continue;
+    n = recv(hfd, st.buf + st.len, 2 - st.len, MSG_DONTWAIT);
+    ck_assert_int_gt(n, 0);
+    st.len += (size_t)n;
+  }
+  ck_assert_int_eq(memcmp(st.buf, "\r\n", 2), 0);
+  st.len = 0;
+
+  cfd = udp_client(AF_INET, &cport);
+  for (int i = 0; i < GNH_MSGS; i++) {
+    int n = snprintf(req, sizeof req,
+                     "MESSAGE sip:bob@example.net SIP/2.0\r\n"
+                     "Via: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bKnh%d\r\n"
+                     "Max-Forwards: 70\r\n"
+                     "From: <sip:alice@example.com>;tag=a%d\r\n"
+                     "To: <sip:bob@example.net>\r\n"
+                     "Call-ID: nh-%d@client\r\n"
+                     "CSeq: 1 MESSAGE\r\n"
+                     "Content-Length: 0\r\n\r\n",
+                     cport, i, i, i);
+    ck_assert_int_gt(n, 0);
+    udp_send_to(cfd, AF_INET, uport, req);
+  }
+  /* Each request on the next hop's connection: answered there. */
+  for (int i = 0; i < GNH_MSGS; i++) {
+    sipsrv_msg *m = stream_wait(hfd, &st), *rsp = NULL;
+    long n;
+    ck_assert_int_eq(sipsrv_msg_method(m), SIPSRV_METHOD_MESSAGE);
+    ck_assert_int_eq(sipsrv_msg_reply(&rsp, m, 200, NULL, NULL), 0);
+    n = sipsrv_msg_serialize(rsp, buf, sizeof buf);
+    ck_assert_int_gt(n, 0);
+    tcp_write(hfd, buf, (size_t)n);
+    sipsrv_msg_free(rsp);
+    sipsrv_msg_free(m);
+  }
+  /* Each 200 back to the caller, once. */
+  end = real_ms() + REPLY_WAIT_MS;
+  for (unsigned round = 0; round < 100000 && got < GNH_MSGS && real_ms() < end; round++) {
+    struct pollfd p = { cfd, POLLIN, 0 };
+    ssize_t n;
+    sipsrv_msg *m;
+    int k = -1;
+    if (poll(&p, 1, 20) <= 0 || (n = recv(cfd, buf, sizeof buf - 1, MSG_DONTWAIT)) <= 0)
+      continue;
+    m = parse_dgram(buf, (size_t)n);
+    ck_assert_int_eq(sipsrv_msg_status(m), 200);
+    ck_assert_int_eq(sscanf(sipsrv_msg_call_id(m), "nh-%d@client", &k), 1);
+    ck_assert(k >= 0 && k < GNH_MSGS && !seen[k]);
+    seen[k] = true;
+    got++;
+    sipsrv_msg_free(m);
+  }
+  for (int k = 0; k < 2; k++)
+    sipsrv_loop_stop(loops[k]);
+  for (int k = 0; k < 2; k++)
+    ck_assert_int_eq(pthread_join(th[k], NULL), 0);
+  ck_assert_uint_eq(got, GNH_MSGS);
+  ck_assert_uint_gt(sipsrv_loop_group_handoffs(g), 0);
+  sipsrv_loop_group_free(g);
+  close(hfd);
+  close(cfd);
+  for (int k = 0; k < 2; k++) {
+    sipsrv_loop_free(loops[k]);
+    sipsrv_proxy_free(px[k]);
+    sipsrv_core_free(core[k]);
+  }
+}
+
+START_TEST(loop_group_tcp_next_hop_stateless)
+{
+  group_tcp_next_hop(SIPSRV_PROXY_STATELESS);
+}
+END_TEST
+
+START_TEST(loop_group_tcp_next_hop_stateful)
+{
+  group_tcp_next_hop(SIPSRV_PROXY_STATEFUL);
+}
+END_TEST
+
 
 /* ===== signals ========================================================================== */
 
@@ -2026,6 +2283,9 @@ static Suite *suite(void)
   tc = tcase_create("group");
   tcase_add_test(tc, loop_group_args);
   tcase_add_test(tc, loop_group_two_threads);
+  tcase_add_test(tc, loop_group_tcp_two_threads);
+  tcase_add_test(tc, loop_group_tcp_next_hop_stateless);
+  tcase_add_test(tc, loop_group_tcp_next_hop_stateful);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("signals");

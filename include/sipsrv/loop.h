@@ -13,9 +13,9 @@
  *
  * Threads: a loop and its core are used from one thread. To use several
  * cores of the machine, run one loop (with its own core and roles) per
- * thread and join them in a group (sipsrv_loop_group_new()): their UDP
- * listeners share each port (SO_REUSEPORT), and every datagram is handled
- * by the loop that owns its Call-ID, so that all the messages of a call
+ * thread and join them in a group (sipsrv_loop_group_new()): their UDP and
+ * TCP listeners share each port (SO_REUSEPORT), and every message is
+ * handled by the loop that owns its Call-ID, so that all the messages of a call
  * and of its transactions (responses, ACK, CANCEL, BYE from either side)
  * meet the same core. The roles of a group share one store, which must be
  * safe across threads (the memory store is). sipsrv_loop_stop() may be
@@ -167,8 +167,17 @@ typedef struct sipsrv_loop_group sipsrv_loop_group;
  * through its own socket on the same port. A datagram without a Call-ID
  * (a keep-alive, garbage) stays where it came.
  *
- * TCP listeners are refused in a grouped loop for now (SIPSRV_E_STATE): a
- * stream's messages are not handed over yet.
+ * TCP listeners share the port the same way: the kernel gives each
+ * connection to one loop, which alone reads and writes it. A message
+ * framed on it whose Call-ID another loop owns is handed over with the
+ * connection's id; what that loop sends on the connection (the response,
+ * RFC 3261 18.2.2) goes back to the owner, which writes it. A request a
+ * loop sends over TCP to an address it has no connection with takes
+ * another loop's connection to that address if there is one (RFC 5923 3;
+ * a UA behind NAT is reachable only over the connection it opened), else
+ * a new one of its own. A send handed over this way reports no transport
+ * error to the sender's transaction (RFC 3261 17.1.4): that one times out
+ * instead. All the loops listen before any runs.
  *
  * @param[out] out Receives the group.
  * @param loops The loops (borrowed; they must outlive the group), each run

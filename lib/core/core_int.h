@@ -109,6 +109,20 @@ int ss_core_send_to(sipsrv_core *core, const ss_peer *to, int status, const char
  * 0, or negative. */
 int ss_core_send_request_to(sipsrv_core *core, const ss_peer *peer, const char *buf, size_t len);
 
+/* Offered each message framed on a stream connection before the core
+ * handles it: true when fn took it (a group of loops hands it to the loop
+ * owning its Call-ID). NULL fn: none. */
+typedef bool (*ss_stream_steer_fn)(void *arg, sipsrv_transport *tp, uint64_t conn,
+                                   const struct sockaddr *src, socklen_t srclen, const char *data,
+                                   size_t len);
+void ss_core_set_stream_steer(sipsrv_core *core, ss_stream_steer_fn fn, void *arg);
+/* Handle one message framed on connection conn of stream transport tp
+ * (by this core's transport, or another core's of a group, whose loop
+ * sends on it): as sipsrv_core_recv() handles each message it frames. 0,
+ * or SIPSRV_E_INVAL. */
+int ss_core_recv_framed(sipsrv_core *core, sipsrv_transport *tp, uint64_t conn,
+                        const struct sockaddr *src, socklen_t srclen, const char *data, size_t len);
+
 /* RFC 3261 18.2.1 and RFC 3581 4 for a request from src whose top Via has
  * sent-by host sent_by (IPv6 bracketed or not) and rport (with or without
  * a value): true when the Via gets received = *host (src's address, bare)

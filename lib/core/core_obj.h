@@ -48,6 +48,8 @@ struct sipsrv_core {
   ss_counters counters;
   uint64_t secret;
   ss_limiter *limiter;        /* NULL: no limits set */
+  ss_stream_steer_fn steer;   /* ss_core_set_stream_steer() */
+  void *steer_arg;
 };
 
 /* io.c */

@@ -588,6 +588,34 @@ static void handle(sipsrv_core *core, const void *data, size_t len, unsigned fla
   sipsrv_msg_free(m);
 }
 
+void ss_core_set_stream_steer(sipsrv_core *core, ss_stream_steer_fn fn, void *arg)
+{
+  core->steer = fn;
+  core->steer_arg = arg;
+}
+
+static void peer_of(ss_peer *peer, sipsrv_transport *tp, uint64_t conn, const struct sockaddr *src,
+                    socklen_t srclen)
+{
+  memset(peer, 0, sizeof *peer);
+  peer->transport = tp;
+  peer->conn = tp_stream(tp) ? conn : 0;
+  memcpy(&peer->addr, src, srclen);
+  peer->addrlen = srclen;
+  peer->reliable = (tp->ops->flags & SIPSRV_TP_RELIABLE) != 0;
+}
+
+int ss_core_recv_framed(sipsrv_core *core, sipsrv_transport *tp, uint64_t conn,
+                        const struct sockaddr *src, socklen_t srclen, const char *data, size_t len)
+{
+  ss_peer peer;
+  if (!tp || tp->core != core || !tp_stream(tp) || !conn || !srclen || srclen > sizeof peer.addr)
+    return SIPSRV_E_INVAL;
+  peer_of(&peer, tp, conn, src, srclen);
+  handle(core, data, len, SIPSRV_PARSE_STREAM, &peer, NULL);
+  return 0;
+}
+
 int sipsrv_core_recv(sipsrv_core *core, sipsrv_transport *tp, uint64_t conn,
                      const struct sockaddr *src, socklen_t srclen, const void *data, size_t len)
 {
@@ -601,12 +629,7 @@ int sipsrv_core_recv(sipsrv_core *core, sipsrv_transport *tp, uint64_t conn,
     return SIPSRV_E_INVAL;
   if (!core->clock)
     return SIPSRV_E_STATE;
-  memset(&peer, 0, sizeof peer);
-  peer.transport = tp;
-  peer.conn = tp_stream(tp) ? conn : 0;
-  memcpy(&peer.addr, src, srclen);
-  peer.addrlen = srclen;
-  peer.reliable = (tp->ops->flags & SIPSRV_TP_RELIABLE) != 0;
+  peer_of(&peer, tp, conn, src, srclen);
 
   if (!tp_stream(tp)) {
     handle(core, data, len, 0, &peer, NULL);
@@ -621,7 +644,10 @@ int sipsrv_core_recv(sipsrv_core *core, sipsrv_transport *tp, uint64_t conn,
   rc = 0;
   while (!c->closed && sipsrv_framer_next(c->framer, &fr) == 0) {
     if (fr.kind == SIPSRV_FRAME_MESSAGE) {
-      handle(core, fr.data, fr.len, SIPSRV_PARSE_STREAM, &peer, NULL);
+      /* A group of loops: the loop owning its Call-ID handles it. */
+      if (!core->steer ||
+          !core->steer(core->steer_arg, tp, conn, src, srclen, fr.data, fr.len))
+        handle(core, fr.data, fr.len, SIPSRV_PARSE_STREAM, &peer, NULL);
     } else if (fr.kind == SIPSRV_FRAME_PING) {
       /* RFC 5626 4.4.1: a CRLFCRLF ping gets a CRLF pong. */
       struct iovec pong = { (void *)"\r\n", 2 };

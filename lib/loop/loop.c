@@ -34,13 +34,19 @@ typedef struct watch {
   bool used;
 } watch;
 
-/* A datagram one loop of a group hands to the loop owning its Call-ID. */
+/* What one loop of a group hands to another: a datagram or a message
+ * framed on a TCP connection, for the loop owning its Call-ID; or bytes to
+ * send on a TCP connection the other loop owns. */
+typedef enum hand_kind { HAND_DGRAM, HAND_STREAM, HAND_SEND } hand_kind;
+
 typedef struct hand {
   struct hand *next;
-  unsigned port;              /* the local port it came to */
+  hand_kind kind;
+  unsigned port;              /* the local port (its listener's) */
   int family;
+  uint64_t conn;              /* STREAM, SEND: the connection */
   socklen_t srclen;
-  struct sockaddr_storage src;
+  struct sockaddr_storage src;  /* where it came from; SEND: where it goes */
   size_t len;
   char data[];
 } hand;
@@ -50,6 +56,7 @@ struct sipsrv_loop_group {
   size_t n;
   sipsrv_loop **loops;
   _Atomic uint64_t handoffs;
+  pthread_mutex_t mu;         /* guards the loops' listener lists */
 };
 
 typedef struct listener {
@@ -218,30 +225,40 @@ static void wake(sipsrv_loop *l)
   (void)w;                               /* EAGAIN: the counter is set anyway */
 }
 
-static bool steer(void *arg, ss_udp *u, const struct sockaddr *src, socklen_t srclen,
-                  const char *data, size_t len)
+/* Queue a hand for loop to (data: len bytes, or iov when iovcnt > 0);
+ * false without memory. */
+static bool post(sipsrv_loop *to, hand_kind kind, unsigned port, int family, uint64_t conn,
+                 const struct sockaddr *addr, socklen_t addrlen, const char *data, size_t len,
+                 const struct iovec *iov, int iovcnt)
 {
-  sipsrv_loop *l = arg, *to;
-  sipsrv_loop_group *g = l->group;
-  uint64_t h;
+  sipsrv_loop_group *g = to->group;
   hand *m;
   bool was_empty;
 
-  if (!g || g->n < 2 || !callid_hash(data, len, &h) || h % g->n == l->gidx)
+  if (addrlen > sizeof m->src)
     return false;
-  if (srclen > sizeof m->src)
-    return false;
-  to = g->loops[h % g->n];
+  for (int i = 0; i < iovcnt; i++)
+    len += iov[i].iov_len;
   m = ss_alloc(g->core, sizeof *m + len);
   if (!m)
-    return false;                        /* handled here: better than lost */
+    return false;
   m->next = NULL;
-  m->port = ss_udp_port(u);
-  m->family = src->sa_family;
-  m->srclen = srclen;
-  memcpy(&m->src, src, srclen);
+  m->kind = kind;
+  m->port = port;
+  m->family = family;
+  m->conn = conn;
+  m->srclen = addrlen;
+  memcpy(&m->src, addr, addrlen);
   m->len = len;
-  memcpy(m->data, data, len);
+  if (iovcnt > 0) {
+    size_t at = 0;
+    for (int i = 0; i < iovcnt; i++) {
+      memcpy(m->data + at, iov[i].iov_base, iov[i].iov_len);
+      at += iov[i].iov_len;
+    }
+  } else {
+    memcpy(m->data, data, len);
+  }
   pthread_mutex_lock(&to->inmu);
   was_empty = !to->inbox;
   *to->intail = m;
@@ -251,6 +268,80 @@ static bool steer(void *arg, ss_udp *u, const struct sockaddr *src, socklen_t sr
     wake(to);
   atomic_fetch_add(&g->handoffs, 1);
   return true;
+}
+
+/* The loop of l's group owning a message of data (by its Call-ID), when it
+ * is not l. */
+static sipsrv_loop *owner_of(const sipsrv_loop *l, const char *data, size_t len)
+{
+  sipsrv_loop_group *g = l->group;
+  uint64_t h;
+  if (!g || g->n < 2 || !callid_hash(data, len, &h) || h % g->n == l->gidx)
+    return NULL;
+  return g->loops[h % g->n];
+}
+
+static bool steer(void *arg, ss_udp *u, const struct sockaddr *src, socklen_t srclen,
+                  const char *data, size_t len)
+{
+  sipsrv_loop *to = owner_of(arg, data, len);
+  /* Not handed (no memory): handled here, better than lost. */
+  return to && post(to, HAND_DGRAM, ss_udp_port(u), src->sa_family, 0, src, srclen, data, len,
+                    NULL, 0);
+}
+
+/* l's TCP listener whose transport is tp, or on port for family. */
+static ss_tcp *tcp_of(const sipsrv_loop *l, const sipsrv_transport *tp, unsigned port, int family)
+{
+  for (listener *ln = l->listeners; ln; ln = ln->next)
+    if (ln->tcp && (tp ? ss_tcp_transport(ln->tcp) == tp
+                       : ss_tcp_port(ln->tcp) == port && ss_tcp_family(ln->tcp) == family))
+      return ln->tcp;
+  return NULL;
+}
+
+/* A message framed on one of l's connections whose Call-ID another loop
+ * owns goes there, with the connection's id: that loop answers on it
+ * through the owner (tcp_foreign()). */
+static bool stream_steer(void *arg, sipsrv_transport *tp, uint64_t conn, const struct sockaddr *src,
+                         socklen_t srclen, const char *data, size_t len)
+{
+  sipsrv_loop *l = arg, *to = owner_of(l, data, len);
+  ss_tcp *t = to ? tcp_of(l, tp, 0, 0) : NULL;
+  return t && post(to, HAND_STREAM, ss_tcp_port(t), ss_tcp_family(t), conn, src, srclen, data, len,
+                   NULL, 0);
+}
+
+/* A send l's core makes on another loop's connection, or by address where
+ * another loop has a connection (ss_tcp_foreign_fn). */
+static int tcp_foreign(void *arg, ss_tcp *t, uint64_t conn, const struct sockaddr *dst,
+                       socklen_t dstlen, const struct iovec *iov, int iovcnt)
+{
+  sipsrv_loop *l = arg, *to = NULL;
+  sipsrv_loop_group *g = l->group;
+  unsigned port = ss_tcp_port(t);
+  int family = ss_tcp_family(t);
+
+  if (!g)
+    return SIPSRV_E_NOTFOUND;
+  if (conn) {
+    size_t k = (size_t)(conn & 63);
+    if (k < g->n && k != l->gidx)
+      to = g->loops[k];
+  } else {
+    pthread_mutex_lock(&g->mu);
+    for (size_t k = 0; k < g->n && !to; k++) {
+      ss_tcp *o = k == l->gidx ? NULL : tcp_of(g->loops[k], NULL, port, family);
+      if (o && ss_tcp_find(o, dst, dstlen, &conn))
+        to = g->loops[k];
+    }
+    pthread_mutex_unlock(&g->mu);
+  }
+  if (!to)
+    return SIPSRV_E_NOTFOUND;
+  return post(to, HAND_SEND, port, family, conn, dst, dstlen, NULL, 0, iov, iovcnt)
+             ? 0
+             : SIPSRV_E_NOMEM;
 }
 
 static void free_hands(sipsrv_core *core, hand *m)
@@ -283,11 +374,19 @@ static void on_wake(void *arg, unsigned events)
     if (ln->udp)
       ss_udp_begin(ln->udp);
   for (hand *m = list; m; m = m->next) {
-    for (listener *ln = l->listeners; ln; ln = ln->next)
-      if (ln->udp && ss_udp_port(ln->udp) == m->port && ss_udp_family(ln->udp) == m->family) {
-        ss_udp_deliver(ln->udp, (const struct sockaddr *)&m->src, m->srclen, m->data, m->len);
-        break;
-      }
+    const struct sockaddr *a = (const struct sockaddr *)&m->src;
+    ss_tcp *t = m->kind == HAND_DGRAM ? NULL : tcp_of(l, NULL, m->port, m->family);
+    if (m->kind == HAND_STREAM && t) {
+      ss_core_recv_framed(l->core, ss_tcp_transport(t), m->conn, a, m->srclen, m->data, m->len);
+    } else if (m->kind == HAND_SEND && t) {
+      ss_tcp_send_own(t, m->conn, a, m->srclen, m->data, m->len);
+    } else if (m->kind == HAND_DGRAM) {
+      for (listener *ln = l->listeners; ln; ln = ln->next)
+        if (ln->udp && ss_udp_port(ln->udp) == m->port && ss_udp_family(ln->udp) == m->family) {
+          ss_udp_deliver(ln->udp, a, m->srclen, m->data, m->len);
+          break;
+        }
+    }
   }
   for (listener *ln = l->listeners; ln; ln = ln->next)
     if (ln->udp)
@@ -317,6 +416,7 @@ int sipsrv_loop_group_new(sipsrv_loop_group **out, sipsrv_loop *const *loops, si
   g->core = loops[0]->core;
   g->n = n;
   atomic_init(&g->handoffs, 0);
+  pthread_mutex_init(&g->mu, NULL);
   for (size_t i = 0; i < n; i++) {
     g->loops[i] = loops[i];
     loops[i]->group = g;
@@ -344,11 +444,16 @@ void sipsrv_loop_group_free(sipsrv_loop_group *g)
     l->intail = &l->inbox;
     pthread_mutex_unlock(&l->inmu);
     free_hands(g->core, list);
-    for (listener *ln = l->listeners; ln; ln = ln->next)
+    for (listener *ln = l->listeners; ln; ln = ln->next) {
       if (ln->udp)
         ss_udp_set_steer(ln->udp, NULL, NULL);
+      if (ln->tcp)
+        ss_tcp_set_group(ln->tcp, 0, NULL, NULL);
+    }
+    ss_core_set_stream_steer(l->core, NULL, NULL);
     l->group = NULL;
   }
+  pthread_mutex_destroy(&g->mu);
   ss_free(g->core, g->loops);
   ss_free(g->core, g);
 }
@@ -408,24 +513,28 @@ int sipsrv_loop_listen(sipsrv_loop *l, const char *spec, unsigned *port)
   ln = ss_zalloc(l->core, sizeof *ln);
   if (!ln)
     return SIPSRV_E_NOMEM;
-  if (!udp && l->group) {
-    ss_free(l->core, ln);
-    return SIPSRV_E_STATE;              /* streams are not handed over (loop.h) */
-  }
   rc = udp ? ss_udp_open(&ln->udp, l->core, &l->poller, &ss, len, l->group != NULL)
-           : ss_tcp_open(&ln->tcp, l->core, &l->poller, &ss, len, TCP_IDLE_MS);
+           : ss_tcp_open(&ln->tcp, l->core, &l->poller, &ss, len, TCP_IDLE_MS, l->group != NULL);
   if (rc < 0) {
     ss_free(l->core, ln);
     return rc;
   }
   if (udp && l->group)
     ss_udp_set_steer(ln->udp, steer, l);
+  if (!udp && l->group) {
+    ss_tcp_set_group(ln->tcp, (unsigned)l->gidx, tcp_foreign, l);
+    ss_core_set_stream_steer(l->core, stream_steer, l);
+  }
   if (port)
     *port = udp ? ss_udp_port(ln->udp) : ss_tcp_port(ln->tcp);
   ss_log(l->core, SIPSRV_LOG_INFO, "listening on %.3s %s (port %u)", spec, spec + 4,
          udp ? ss_udp_port(ln->udp) : ss_tcp_port(ln->tcp));
+  if (l->group)
+    pthread_mutex_lock(&l->group->mu);   /* other loops look for connections */
   ln->next = l->listeners;
   l->listeners = ln;
+  if (l->group)
+    pthread_mutex_unlock(&l->group->mu);
   return 0;
 }
 

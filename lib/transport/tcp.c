@@ -2,13 +2,22 @@
 /* The TCP transport: a listener, the connections it accepts, and the ones
  * it opens to send requests, reused for any message to the same address
  * (RFC 3261 18, 18.2.2; RFC 5923 3 for the reuse). Writes that the kernel
- * does not take at once wait in a per-connection buffer. */
+ * does not take at once wait in a per-connection buffer.
+ *
+ * In a group of loops (ss_tcp_set_group()), each loop has a listener on
+ * the port (SO_REUSEPORT) and owns the connections it accepts or opens:
+ * only its thread reads and writes them. A connection's id names its
+ * owner (its low 6 bits), so that a send another loop makes on it (a
+ * response to a request it was handed) goes to the owner, and a send by
+ * address finds a connection another loop owns (a UA behind NAT is
+ * reachable only over the connection it opened). */
 #include "transport_int.h"
 
 #include <sipsrv/error.h>
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <netinet/tcp.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -17,6 +26,7 @@
 #define TCP_RBUF 65536
 #define TCP_WMAX (4u << 20)   /* a peer that reads nothing gets closed past this */
 #define TCP_BUCKETS 256
+#define TCP_OWNER_BITS 6      /* a group has 64 loops at most */
 
 typedef struct tcp_conn {
   ss_tcp *tcp;
@@ -47,7 +57,20 @@ struct ss_tcp {
   tcp_conn *buckets[TCP_BUCKETS];
   size_t nconns;
   char *rbuf;
+  int family;
+  /* In a group: the others' sends (above). mu guards the connection list
+   * and buckets against other loops' ss_tcp_find() (the owner changes them
+   * under it; its own reads need no lock). */
+  ss_tcp_foreign_fn foreign;
+  void *foreign_arg;
+  unsigned gidx;
+  pthread_mutex_t mu;
 };
+
+static bool grouped(const ss_tcp *t)
+{
+  return t->foreign != NULL;
+}
 
 static tcp_conn *by_id(const ss_tcp *t, uint64_t id)
 {
@@ -86,6 +109,7 @@ static void conn_free(tcp_conn *c)
 {
   ss_tcp *t = c->tcp;
   tcp_conn **pp = &t->buckets[c->id % TCP_BUCKETS];
+  pthread_mutex_lock(&t->mu);
   while (*pp && *pp != c)
     pp = &(*pp)->hnext;
   if (*pp)
@@ -97,6 +121,7 @@ static void conn_free(tcp_conn *c)
   if (c->next)
     c->next->prev = c->prev;
   t->nconns--;
+  pthread_mutex_unlock(&t->mu);
   t->poller.unwatch(t->poller.self, c->fd);
   close(c->fd);
   ss_free(t->core, c->wbuf);
@@ -126,6 +151,8 @@ static tcp_conn *conn_new(ss_tcp *t, int fd, const struct sockaddr *addr, sockle
   c->tcp = t;
   c->fd = fd;
   c->id = ++t->next_id;
+  if (grouped(t))
+    c->id = (c->id << TCP_OWNER_BITS) | t->gidx;
   memcpy(&c->addr, addr, alen);
   c->addrlen = alen;
   c->last = ss_core_now(t->core);
@@ -135,6 +162,7 @@ static tcp_conn *conn_new(ss_tcp *t, int fd, const struct sockaddr *addr, sockle
     ss_free(t->core, c);
     return NULL;
   }
+  pthread_mutex_lock(&t->mu);
   c->hnext = t->buckets[c->id % TCP_BUCKETS];
   t->buckets[c->id % TCP_BUCKETS] = c;
   c->next = t->conns;
@@ -142,6 +170,7 @@ static tcp_conn *conn_new(ss_tcp *t, int fd, const struct sockaddr *addr, sockle
     t->conns->prev = c;
   t->conns = c;
   t->nconns++;
+  pthread_mutex_unlock(&t->mu);
   return c;
 }
 
@@ -186,18 +215,33 @@ static int flush(tcp_conn *c)
                          (c->eof ? 0 : SS_POLL_IN) | (c->wlen ? SS_POLL_OUT : 0), conn_io, c);
 }
 
-static int tcp_send(void *user, uint64_t conn, const struct sockaddr *dst, socklen_t dstlen,
-                    const struct iovec *iov, int iovcnt)
+static bool owned(const ss_tcp *t, uint64_t conn)
 {
-  ss_tcp *t = user;
-  tcp_conn *c = conn ? by_id(t, conn) : NULL;
+  return !grouped(t) || (conn & ((1u << TCP_OWNER_BITS) - 1)) == t->gidx;
+}
+
+/* A send: on conn, else by address; hand: what another loop owns goes to
+ * it (false for a send handed here). */
+static int send_on(ss_tcp *t, uint64_t conn, const struct sockaddr *dst, socklen_t dstlen,
+                   const struct iovec *iov, int iovcnt, bool hand)
+{
+  tcp_conn *c;
   size_t total = 0, done = 0;
 
+  /* Another loop's connection: its owner sends (the file comment). */
+  if (conn && !owned(t, conn)) {
+    if (hand)
+      return t->foreign(t->foreign_arg, t, conn, dst, dstlen, iov, iovcnt);
+    conn = 0;
+  }
+  c = conn ? by_id(t, conn) : NULL;
   /* RFC 3261 18.2.2: a response goes back on the connection its request
    * came on; when that is gone, or for a request, a connection to the
-   * address is reused (RFC 5923) or opened. */
+   * address is reused (RFC 5923) or opened: ours, or another loop's. */
   if (!c || c->closing)
     c = by_addr(t, dst, dstlen);
+  if (!c && hand && grouped(t) && t->foreign(t->foreign_arg, t, 0, dst, dstlen, iov, iovcnt) == 0)
+    return 0;
   if (!c) {
     int fd = socket(dst->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -249,9 +293,15 @@ static int tcp_send(void *user, uint64_t conn, const struct sockaddr *dst, sockl
              ? SIPSRV_E_IO : 0;
 }
 
+static int tcp_send(void *user, uint64_t conn, const struct sockaddr *dst, socklen_t dstlen,
+                    const struct iovec *iov, int iovcnt)
+{
+  return send_on(user, conn, dst, dstlen, iov, iovcnt, true);
+}
+
 static void tcp_close_op(void *user, uint64_t conn)
 {
-  tcp_conn *c = by_id(user, conn);
+  tcp_conn *c = by_id(user, conn);       /* never another loop's */
   if (c)
     conn_close(c);
 }
@@ -325,7 +375,8 @@ static void tcp_accept(void *arg, unsigned events)
 }
 
 int ss_tcp_open(ss_tcp **out, sipsrv_core *core, const ss_poller *poller,
-                const struct sockaddr_storage *addr, socklen_t len, uint32_t idle_ms)
+                const struct sockaddr_storage *addr, socklen_t len, uint32_t idle_ms,
+                bool reuseport)
 {
   ss_tcp *t;
   struct sockaddr_storage bound;
@@ -340,11 +391,14 @@ int ss_tcp_open(ss_tcp **out, sipsrv_core *core, const ss_poller *poller,
   t->poller = *poller;
   t->idle_ms = idle_ms;
   t->lfd = -1;
+  t->family = addr->ss_family;
+  pthread_mutex_init(&t->mu, NULL);
   t->rbuf = ss_alloc(core, TCP_RBUF);
   if (!t->rbuf)
     goto fail;
   t->lfd = socket(addr->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (t->lfd < 0 || setsockopt(t->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+      (reuseport && setsockopt(t->lfd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0) ||
       bind(t->lfd, (const struct sockaddr *)addr, len) < 0 || listen(t->lfd, 128) < 0 ||
       getsockname(t->lfd, (struct sockaddr *)&bound, &blen) < 0 ||
       ss_sockaddr_host(&bound, host, sizeof host, &t->port) < 0)
@@ -363,9 +417,47 @@ int ss_tcp_open(ss_tcp **out, sipsrv_core *core, const ss_poller *poller,
 fail:
   if (t->lfd >= 0)
     close(t->lfd);
+  pthread_mutex_destroy(&t->mu);
   ss_free(core, t->rbuf);
   ss_free(core, t);
   return rc;
+}
+
+void ss_tcp_set_group(ss_tcp *t, unsigned gidx, ss_tcp_foreign_fn fn, void *arg)
+{
+  t->gidx = gidx;
+  t->foreign_arg = arg;
+  t->foreign = fn;
+}
+
+int ss_tcp_family(const ss_tcp *t)
+{
+  return t->family;
+}
+
+sipsrv_transport *ss_tcp_transport(const ss_tcp *t)
+{
+  return t->tp;
+}
+
+bool ss_tcp_find(ss_tcp *t, const struct sockaddr *dst, socklen_t dstlen, uint64_t *conn)
+{
+  bool found = false;
+  pthread_mutex_lock(&t->mu);
+  for (tcp_conn *c = t->conns; c && !found; c = c->next)
+    if (same_addr(&c->addr, dst, dstlen)) {
+      *conn = c->id;
+      found = true;
+    }
+  pthread_mutex_unlock(&t->mu);
+  return found;
+}
+
+int ss_tcp_send_own(ss_tcp *t, uint64_t conn, const struct sockaddr *dst, socklen_t dstlen,
+                    const void *data, size_t len)
+{
+  struct iovec iov = { (void *)data, len };
+  return send_on(t, conn, dst, dstlen, &iov, 1, false);   /* never handed on again */
 }
 
 unsigned ss_tcp_port(const ss_tcp *t)
@@ -398,6 +490,7 @@ void ss_tcp_close(ss_tcp *t)
   sipsrv_core_remove_transport(t->core, t->tp);
   t->poller.unwatch(t->poller.self, t->lfd);
   close(t->lfd);
+  pthread_mutex_destroy(&t->mu);
   ss_free(t->core, t->rbuf);
   ss_free(t->core, t);
 }

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 /* Readiness events. */
 enum { SS_POLL_IN = 1, SS_POLL_OUT = 2 };
@@ -58,10 +59,28 @@ void ss_udp_deliver(ss_udp *u, const struct sockaddr *src, socklen_t srclen, con
 void ss_udp_end(ss_udp *u);
 
 /* A TCP listener on addr and the connections it accepts or opens. Idle
- * connections are closed after idle_ms (0: never). */
+ * connections are closed after idle_ms (0: never). With reuseport, one of
+ * several listeners on that port (SO_REUSEPORT: a group of loops). */
 int ss_tcp_open(ss_tcp **out, sipsrv_core *core, const ss_poller *poller,
-                const struct sockaddr_storage *addr, socklen_t len, uint32_t idle_ms);
+                const struct sockaddr_storage *addr, socklen_t len, uint32_t idle_ms,
+                bool reuseport);
 unsigned ss_tcp_port(const ss_tcp *t);
+int ss_tcp_family(const ss_tcp *t);
+sipsrv_transport *ss_tcp_transport(const ss_tcp *t);
+/* In a group of loops (tcp.c's comment): t is loop gidx's (0-63); fn takes
+ * a send t's core makes on a connection another loop owns (conn), or by
+ * address (conn 0) when t has no connection there: 0 when it handed it to
+ * the owner, an error (for conn 0: t connects itself). Called from t's
+ * thread. */
+typedef int (*ss_tcp_foreign_fn)(void *arg, ss_tcp *t, uint64_t conn, const struct sockaddr *dst,
+                                 socklen_t dstlen, const struct iovec *iov, int iovcnt);
+void ss_tcp_set_group(ss_tcp *t, unsigned gidx, ss_tcp_foreign_fn fn, void *arg);
+/* From any thread: the id of a connection of t's to dst. */
+bool ss_tcp_find(ss_tcp *t, const struct sockaddr *dst, socklen_t dstlen, uint64_t *conn);
+/* In t's thread: send what another loop handed over, on conn (one of t's)
+ * or, when it is gone, by address as any send. */
+int ss_tcp_send_own(ss_tcp *t, uint64_t conn, const struct sockaddr *dst, socklen_t dstlen,
+                    const void *data, size_t len);
 /* Close connections idle for idle_ms at time now (ms); call it now and then. */
 void ss_tcp_sweep(ss_tcp *t, uint64_t now);
 size_t ss_tcp_connections(const ss_tcp *t);

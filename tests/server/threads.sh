@@ -1,0 +1,74 @@
+#!/bin/sh
+# sipsrv-server --threads 2 (a group of two loops, loop.h) driven by sipp
+# over UDP and TCP: a sipp callee listening on TCP registers its address
+# ("service", Contact ;transport=tcp), then sipp's built-in uac places
+# calls through the server to it, over TCP (one connection carrying every
+# call: its Call-IDs belong to both threads, so messages framed by one
+# thread are handled by the other and its answers written back through
+# the first) and over UDP (the calls leave over TCP connections to the
+# callee that either thread may hold). No failed call, no unexpected
+# message; the server handed messages between its threads; in stateful and
+# call-stateful modes; it stops cleanly.
+# Only 127.0.0.1, free ports, every process bounded in time and stopped.
+#
+#   threads.sh SIPSRV-SERVER SCRATCH-DIR
+set -u
+server=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+dir=$2
+here=$(cd "$(dirname "$0")" && pwd)
+mkdir -p "$dir"
+cd "$dir" || exit 1
+
+if ! command -v sipp >/dev/null 2>&1; then
+  echo "threads suite skipped: sipp (Debian package sip-tester) is not installed"
+  exit 77
+fi
+
+server_args=
+. "$here/../sipp-lib.sh"
+
+callee=
+cleanup_all() { cleanup; [ -n "$callee" ] && kill "$callee" 2>/dev/null; }
+trap cleanup_all EXIT INT TERM HUP
+
+callee_start() {  # callee_start: a sipp uas on TCP, on a free port (sets callee, cport)
+  for _ in $(seq 1 20); do
+    cport=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 30000 ))
+    timeout 300 sipp -i 127.0.0.1 -p "$cport" -t t1 -nostdin -sn uas >callee.log 2>&1 &
+    callee=$!
+    sleep 0.3
+    kill -0 "$callee" 2>/dev/null && return 0
+  done
+  bad "no free port for the callee"
+  return 1
+}
+
+callee_stop() {
+  kill "$callee" 2>/dev/null
+  wait "$callee" 2>/dev/null
+  callee=
+}
+
+for mode in stateful dialog; do
+  server_args="--threads 2 --domain 127.0.0.1 --mode $mode"
+  start || continue
+  callee_start || break
+  sipp_run "$mode: register the callee (its TCP address)" 127.0.0.1:$udp -t u1 \
+    -sf "$here/../proxy/register-contact.xml" -s service \
+    -key contact "sip:service@127.0.0.1:$cport;transport=tcp" -m 1
+  sipp_run "$mode: 1000 calls at 200/s over one TCP connection" 127.0.0.1:$tcp -sn uac -t t1 \
+    -s service -m 1000 -r 200 -l 400
+  sipp_run "$mode: 1000 calls at 200/s over UDP to the TCP callee" 127.0.0.1:$udp -sn uac -t u1 \
+    -s service -m 1000 -r 200 -l 400
+  callee_stop
+  stop "$mode"
+  handed=$(sed -n 's/.*handed over \([0-9]*\).*/\1/p' server.out | tail -n 1)
+  if [ "${handed:-0}" -gt 0 ]; then
+    ok "$mode: the threads handed $handed messages to one another"
+  else
+    bad "$mode: no message handed between the threads ($(tail -n 2 server.out))"
+  fi
+done
+
+echo "threads: $passed passed, $fail failed"
+[ "$fail" -eq 0 ]
