@@ -3,7 +3,7 @@
 # stateful proxy with --threads 1, then --threads 2 (a loop group: both
 # threads' sockets on one UDP port, each datagram handled by the thread
 # owning its Call-ID), at each offered rate; sipp calls through it to a
-# registered sipp callee over UDP on 127.0.0.1. Prints per point the calls,
+# registered sipp callee over UDP (or TCP) on 127.0.0.1. Prints per point the calls,
 # failed calls, the server's CPU per call (all its threads, from
 # /proc/PID/task/*/schedstat), the wall time and how many datagrams changed
 # threads.
@@ -11,7 +11,9 @@
 #   bench/threads.sh [BUILD-DIR]          (default: build)
 #
 # Environment: THREADS_RATES ("2000 4000 6000 8000" calls/s),
-# THREADS_SECONDS (5 s per point), THREADS_MODE (stateful|dialog|stateless).
+# THREADS_SECONDS (5 s per point), THREADS_MODE (stateful|dialog|stateless),
+# THREADS_TRANSPORT (udp; tcp: caller and callee each on one TCP connection,
+# whose calls both threads handle).
 # On a 2-core machine sipp needs a core of its own: the maximum rate there
 # is the machine's, not the server's (bench/README.md).
 set -eu
@@ -21,6 +23,15 @@ srv_bin=$build/examples/sipsrv-server
 rates=${THREADS_RATES:-2000 4000 6000 8000}
 secs=${THREADS_SECONDS:-5}
 mode=${THREADS_MODE:-stateful}
+tp=${THREADS_TRANSPORT:-udp}
+# Over TCP, sipp's own uac and uas: its transaction matching of our
+# scenarios (response_txn) misses BYE's 200 on a connection; a connection
+# keeps each call's messages in order, so no reordering to tolerate.
+case $tp in
+  udp) st=u1 ctp= uas="-sf $here/scenarios/uas-call.xml" uac="-sf $here/scenarios/uac-call.xml" ;;
+  tcp) st=t1 ctp=";transport=tcp" uas="-sn uas" uac="-sn uac" ;;
+  *) echo "threads.sh: THREADS_TRANSPORT is udp or tcp" >&2; exit 2 ;;
+esac
 out=$(mktemp -d)
 pids=
 
@@ -34,10 +45,11 @@ stop_all() {
 }
 trap 'stop_all; rm -rf "$out"' EXIT INT TERM
 
-free_port() {  # a UDP port nothing is bound to
+free_port() {  # a port nothing is bound to, UDP or TCP
   for _ in $(seq 1 50); do
     p=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000 ))
-    grep -qi "$(printf ':%04X ' "$p")" /proc/net/udp 2>/dev/null || { echo "$p"; return; }
+    grep -qi "$(printf ':%04X ' "$p")" /proc/net/udp /proc/net/tcp 2>/dev/null ||
+      { echo "$p"; return; }
   done
   echo "threads.sh: no free port" >&2
   exit 1
@@ -51,21 +63,22 @@ point() {  # point THREADS RATE
   t=$1 rate=$2
   n=$((rate * secs))
   cport=$(free_port)
-  sipp -sf "$here/scenarios/uas-call.xml" -i 127.0.0.1 -p "$cport" -s callee -nostdin \
+  # shellcheck disable=SC2086
+  sipp $uas -i 127.0.0.1 -p "$cport" -t "$st" -s callee -nostdin \
     -timer_resol 1 -buff_size 4194304 >"$out/callee.log" 2>&1 &
   callee=$!
   pids="$pids $callee"
   port=$(free_port)
   "$srv_bin" --threads "$t" --mode "$mode" --domain 127.0.0.1 --listen "udp:127.0.0.1:$port" \
-    >"$out/srv.log" 2>&1 &
+    --listen "tcp:127.0.0.1:$port" >"$out/srv.log" 2>&1 &
   srv=$!
   pids="$pids $srv"
   i=0
-  while ! grep -q '^listening on udp' "$out/srv.log" 2>/dev/null && [ $i -lt 50 ]; do
+  while ! grep -q '^listening on tcp' "$out/srv.log" 2>/dev/null && [ $i -lt 50 ]; do
     sleep 0.1; i=$((i + 1))
   done
   if ! (cd "$out" && sipp "127.0.0.1:$port" -sf "$here/../tests/proxy/register-contact.xml" -s callee \
-      -key contact "sip:callee@127.0.0.1:$cport" -i 127.0.0.1 -p 0 -m 1 -nostdin \
+      -key contact "sip:callee@127.0.0.1:$cport$ctp" -i 127.0.0.1 -p 0 -m 1 -nostdin \
       -recv_timeout 5000 >/dev/null 2>&1); then
     echo "threads.sh: registering the callee failed" >&2
     exit 1
@@ -73,8 +86,9 @@ point() {  # point THREADS RATE
   c0=$(cpu_ns "$srv")
   t0=$(date +%s%N)
   rc=0
-  (cd "$out" && timeout $((secs * 3 + 60)) sipp "127.0.0.1:$port" -sf "$here/scenarios/uac-call.xml" \
-    -s callee -i 127.0.0.1 -p 0 -m "$n" -r "$rate" -l "$n" -nostdin -timer_resol 1 \
+  # shellcheck disable=SC2086
+  (cd "$out" && timeout $((secs * 3 + 60)) sipp "127.0.0.1:$port" $uac \
+    -t "$st" -s callee -i 127.0.0.1 -p 0 -m "$n" -r "$rate" -l "$n" -nostdin -timer_resol 1 \
     -buff_size 4194304 -recv_timeout 5000 -trace_stat -stf stat.csv >sipp.out 2>&1) || rc=$?
   t1=$(date +%s%N)
   c1=$(cpu_ns "$srv")
@@ -90,7 +104,7 @@ point() {  # point THREADS RATE
   stop_all
 }
 
-echo "sipsrv-server --mode $mode, $secs s per point, UDP on 127.0.0.1, $(nproc) CPUs"
+echo "sipsrv-server --mode $mode, $secs s per point, $tp on 127.0.0.1, $(nproc) CPUs"
 for rate in $rates; do
   for t in 1 2; do
     point "$t" "$rate"
