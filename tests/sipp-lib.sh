@@ -47,6 +47,41 @@ stop() {  # stop NAME: SIGTERM, the exit status must be 0 (valgrind: 99 on error
   pid=
 }
 
+# baresip_call NAME T PORT: baresip bob registers (transport T, udp or
+# tcp) with the server on PORT and answers by itself; baresip alice
+# registers and calls him, then hangs up: both must see the call
+# established, bob its end. Needs baresip (Debian baresip-core).
+baresip_call() {
+  base=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 30000 ))
+  for who in alice bob; do
+    mkdir -p "bs-$who"
+    lp=$base; [ $who = bob ] && lp=$((base + 10))   # baresip takes the next port for TLS
+    printf 'poll_method\t\tepoll\nsip_listen\t\t127.0.0.1:%s\nnet_interface\t\t127.0.0.1\n' "$lp" \
+      >"bs-$who/config"
+    printf 'call_local_timeout\t120\nmodule_path\t\t/usr/lib/baresip/modules\nmodule\t\t\tg711.so\n' \
+      >>"bs-$who/config"
+    printf 'module_app\t\taccount.so\nmodule_app\t\tcontact.so\nmodule_app\t\tmenu.so\n' \
+      >>"bs-$who/config"
+    : >"bs-$who/contacts"
+  done
+  echo "<sip:alice@127.0.0.1:$3;transport=$2>;regint=60" >bs-alice/accounts
+  echo "<sip:bob@127.0.0.1:$3;transport=$2>;regint=60;answermode=auto" >bs-bob/accounts
+  timeout 20 baresip -f bs-bob -t 6 >bs-bob.log 2>&1 &
+  bob=$!
+  sleep 1
+  timeout 20 baresip -f bs-alice -t 3 -e "/dial sip:bob@127.0.0.1:$3" >bs-alice.log 2>&1
+  arc=$?
+  wait "$bob"
+  brc=$?
+  if [ $arc -eq 0 ] && [ $brc -eq 0 ] && grep -aq "Call established" bs-alice.log &&
+     grep -aq "Call established" bs-bob.log && grep -aq "terminated" bs-bob.log; then
+    ok "$1"
+  else
+    bad "$1: alice exit $arc, bob exit $brc"
+    tail -n 3 bs-alice.log bs-bob.log
+  fi
+}
+
 sipp_run() {  # sipp_run NAME SIPP-ARGS...: must exit 0, no failed call, no unexpected message
   name=$1; shift
   rm -f screen.txt stat.csv

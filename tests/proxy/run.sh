@@ -161,34 +161,7 @@ baresip_suite() {  # baresip_suite TAG [valgrind]
   for t in udp tcp; do
     start ${2:-} || return
     port=$udp; [ $t = tcp ] && port=$tcp
-    base=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 30000 ))
-    for who in alice bob; do
-      mkdir -p "bs-$who"
-      lp=$base; [ $who = bob ] && lp=$((base + 10))   # baresip takes the next port for TLS
-      printf 'poll_method\t\tepoll\nsip_listen\t\t127.0.0.1:%s\nnet_interface\t\t127.0.0.1\n' "$lp" \
-        >"bs-$who/config"
-      printf 'call_local_timeout\t120\nmodule_path\t\t/usr/lib/baresip/modules\nmodule\t\t\tg711.so\n' \
-        >>"bs-$who/config"
-      printf 'module_app\t\taccount.so\nmodule_app\t\tcontact.so\nmodule_app\t\tmenu.so\n' \
-        >>"bs-$who/config"
-      : >"bs-$who/contacts"
-    done
-    echo "<sip:alice@127.0.0.1:$port;transport=$t>;regint=60" >bs-alice/accounts
-    echo "<sip:bob@127.0.0.1:$port;transport=$t>;regint=60;answermode=auto" >bs-bob/accounts
-    timeout 20 baresip -f bs-bob -t 6 >bs-bob.log 2>&1 &
-    bob=$!
-    sleep 1
-    timeout 20 baresip -f bs-alice -t 3 -e "/dial sip:bob@127.0.0.1:$port" >bs-alice.log 2>&1
-    arc=$?
-    wait "$bob"
-    brc=$?
-    if [ $arc -eq 0 ] && [ $brc -eq 0 ] && grep -aq "Call established" bs-alice.log &&
-       grep -aq "Call established" bs-bob.log && grep -aq "terminated" bs-bob.log; then
-      ok "$1: baresip calls baresip through the proxy ($t)"
-    else
-      bad "$1: baresip call ($t): alice exit $arc, bob exit $brc"
-      tail -n 3 bs-alice.log bs-bob.log
-    fi
+    baresip_call "$1: baresip calls baresip through the proxy ($t)" "$t" "$port"
     sleep 0.5
     if grep -q "dialog ended .*(200)" server.err; then
       ok "$1: the BYE went through the proxy ($t)"

@@ -8,7 +8,8 @@
 # the first) and over UDP (the calls leave over TCP connections to the
 # callee that either thread may hold). No failed call, no unexpected
 # message; the server handed messages between its threads; in stateful and
-# call-stateful modes; it stops cleanly.
+# call-stateful modes; it stops cleanly. Then baresip calls baresip through
+# it (both registered, over UDP, then TCP).
 # Only 127.0.0.1, free ports, every process bounded in time and stopped.
 #
 #   threads.sh SIPSRV-SERVER SCRATCH-DIR
@@ -67,6 +68,16 @@ for mode in stateful dialog; do
     ok "$mode: the threads handed $handed messages to one another"
   else
     bad "$mode: no message handed between the threads ($(tail -n 2 server.out))"
+  fi
+  if command -v baresip >/dev/null 2>&1; then
+    for t in udp tcp; do
+      start || continue
+      port=$udp; [ $t = tcp ] && port=$tcp
+      baresip_call "$mode: baresip calls baresip through two threads ($t)" "$t" "$port"
+      stop "$mode baresip ($t)"
+    done
+  else
+    echo "baresip part skipped: baresip (Debian package baresip-core) is not installed"
   fi
 done
 
