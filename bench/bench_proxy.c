@@ -14,12 +14,16 @@
  * clock moves 2 ms per call (500 calls/s), so the transactions' timers run
  * and end them as in a live server. Prints the CPU per call and the calls
  * whose messages did not all arrive (a broken flow makes the figure
- * meaningless). */
+ * meaningless), then the memory the calls of the last 32 s hold (what the
+ * allocator handed out since the first call, mallinfo2) per live
+ * transaction (the INVITE's and the BYE's, each a server and a client one,
+ * with their response context) and per call. */
 #include <sipsrv/sipsrv.h>
 
 #include "bench_util.h"
 
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,6 +178,8 @@ int main(int argc, char **argv)
   const char *mode = argc > 1 ? argv[1] : "stateful";
   int n = argc > 2 ? atoi(argv[2]) : 20000, broken = 0;
   double t0, t1;
+  size_t m0;
+  sipsrv_counters cnt;
   char buf[4096];
   size_t len;
 
@@ -228,6 +234,7 @@ int main(int argc, char **argv)
     return 1;
   }
 
+  m0 = mallinfo2().uordblks;
   t0 = bench_cpu_s();
   for (int i = 0; i < n; i++) {
     unsigned long callee_n = to_callee.n, caller_n = to_caller.n;
@@ -273,6 +280,13 @@ int main(int argc, char **argv)
   t1 = bench_cpu_s();
   printf("%-9s %6d calls: %6.1f us CPU each (6 messages in, 6 out); %d broken\n", mode, n,
          (t1 - t0) * 1e6 / n, broken);
+  if (sipsrv_core_counters(core, &cnt, sizeof cnt) == 0 && cnt.transactions_live) {
+    size_t held = mallinfo2().uordblks - m0;
+    unsigned calls = n < 16000 ? (unsigned)n : 16000;    /* 32 s at 2 ms a call */
+    printf("%-9s memory: %zu bytes held, %llu transactions live: %zu bytes each, %zu per call\n",
+           mode, held, (unsigned long long)cnt.transactions_live,
+           held / (size_t)cnt.transactions_live, held / calls);
+  }
   sipsrv_proxy_free(px);
   sipsrv_registrar_free(reg);
   sipsrv_core_free(core);
