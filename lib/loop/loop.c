@@ -225,13 +225,13 @@ static void wake(sipsrv_loop *l)
   (void)w;                               /* EAGAIN: the counter is set anyway */
 }
 
-/* Queue a hand for loop to (data: len bytes, or iov when iovcnt > 0);
- * false without memory. */
+/* Queue a hand of the bytes of iov for loop to; false without memory. */
 static bool post(sipsrv_loop *to, hand_kind kind, unsigned port, int family, uint64_t conn,
-                 const struct sockaddr *addr, socklen_t addrlen, const char *data, size_t len,
-                 const struct iovec *iov, int iovcnt)
+                 const struct sockaddr *addr, socklen_t addrlen, const struct iovec *iov,
+                 int iovcnt)
 {
   sipsrv_loop_group *g = to->group;
+  size_t len = 0, at = 0;
   hand *m;
   bool was_empty;
 
@@ -250,14 +250,9 @@ static bool post(sipsrv_loop *to, hand_kind kind, unsigned port, int family, uin
   m->srclen = addrlen;
   memcpy(&m->src, addr, addrlen);
   m->len = len;
-  if (iovcnt > 0) {
-    size_t at = 0;
-    for (int i = 0; i < iovcnt; i++) {
-      memcpy(m->data + at, iov[i].iov_base, iov[i].iov_len);
-      at += iov[i].iov_len;
-    }
-  } else {
-    memcpy(m->data, data, len);
+  for (int i = 0; i < iovcnt; i++) {
+    memcpy(m->data + at, iov[i].iov_base, iov[i].iov_len);
+    at += iov[i].iov_len;
   }
   pthread_mutex_lock(&to->inmu);
   was_empty = !to->inbox;
@@ -285,9 +280,9 @@ static bool steer(void *arg, ss_udp *u, const struct sockaddr *src, socklen_t sr
                   const char *data, size_t len)
 {
   sipsrv_loop *to = owner_of(arg, data, len);
+  struct iovec iov = { (void *)data, len };
   /* Not handed (no memory): handled here, better than lost. */
-  return to && post(to, HAND_DGRAM, ss_udp_port(u), src->sa_family, 0, src, srclen, data, len,
-                    NULL, 0);
+  return to && post(to, HAND_DGRAM, ss_udp_port(u), src->sa_family, 0, src, srclen, &iov, 1);
 }
 
 /* l's TCP listener whose transport is tp, or on port for family. */
@@ -308,8 +303,8 @@ static bool stream_steer(void *arg, sipsrv_transport *tp, uint64_t conn, const s
 {
   sipsrv_loop *l = arg, *to = owner_of(l, data, len);
   ss_tcp *t = to ? tcp_of(l, tp, 0, 0) : NULL;
-  return t && post(to, HAND_STREAM, ss_tcp_port(t), ss_tcp_family(t), conn, src, srclen, data, len,
-                   NULL, 0);
+  struct iovec iov = { (void *)data, len };
+  return t && post(to, HAND_STREAM, ss_tcp_port(t), ss_tcp_family(t), conn, src, srclen, &iov, 1);
 }
 
 /* A send l's core makes on another loop's connection, or by address where
@@ -325,7 +320,7 @@ static int tcp_foreign(void *arg, ss_tcp *t, uint64_t conn, const struct sockadd
   if (!g)
     return SIPSRV_E_NOTFOUND;
   if (conn) {
-    size_t k = (size_t)(conn & 63);
+    size_t k = ss_tcp_conn_owner(conn);
     if (k < g->n && k != l->gidx)
       to = g->loops[k];
   } else {
@@ -339,7 +334,7 @@ static int tcp_foreign(void *arg, ss_tcp *t, uint64_t conn, const struct sockadd
   }
   if (!to)
     return SIPSRV_E_NOTFOUND;
-  return post(to, HAND_SEND, port, family, conn, dst, dstlen, NULL, 0, iov, iovcnt)
+  return post(to, HAND_SEND, port, family, conn, dst, dstlen, iov, iovcnt)
              ? 0
              : SIPSRV_E_NOMEM;
 }
@@ -379,7 +374,8 @@ static void on_wake(void *arg, unsigned events)
     if (m->kind == HAND_STREAM && t) {
       ss_core_recv_framed(l->core, ss_tcp_transport(t), m->conn, a, m->srclen, m->data, m->len);
     } else if (m->kind == HAND_SEND && t) {
-      ss_tcp_send_own(t, m->conn, a, m->srclen, m->data, m->len);
+      if (ss_tcp_send_own(t, m->conn, a, m->srclen, m->data, m->len) < 0)
+        ss_core_counters_of(l->core)->send_failures++;
     } else if (m->kind == HAND_DGRAM) {
       for (listener *ln = l->listeners; ln; ln = ln->next)
         if (ln->udp && ss_udp_port(ln->udp) == m->port && ss_udp_family(ln->udp) == m->family) {

@@ -17,8 +17,8 @@
 
 #include <errno.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -215,9 +215,14 @@ static int flush(tcp_conn *c)
                          (c->eof ? 0 : SS_POLL_IN) | (c->wlen ? SS_POLL_OUT : 0), conn_io, c);
 }
 
+unsigned ss_tcp_conn_owner(uint64_t conn)
+{
+  return (unsigned)(conn & ((1u << TCP_OWNER_BITS) - 1));
+}
+
 static bool owned(const ss_tcp *t, uint64_t conn)
 {
-  return !grouped(t) || (conn & ((1u << TCP_OWNER_BITS) - 1)) == t->gidx;
+  return !grouped(t) || ss_tcp_conn_owner(conn) == t->gidx;
 }
 
 /* A send: on conn, else by address; hand: what another loop owns goes to

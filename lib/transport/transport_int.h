@@ -75,6 +75,8 @@ sipsrv_transport *ss_tcp_transport(const ss_tcp *t);
 typedef int (*ss_tcp_foreign_fn)(void *arg, ss_tcp *t, uint64_t conn, const struct sockaddr *dst,
                                  socklen_t dstlen, const struct iovec *iov, int iovcnt);
 void ss_tcp_set_group(ss_tcp *t, unsigned gidx, ss_tcp_foreign_fn fn, void *arg);
+/* The loop (gidx) whose connection conn is, in a group. */
+unsigned ss_tcp_conn_owner(uint64_t conn);
 /* From any thread: the id of a connection of t's to dst. */
 bool ss_tcp_find(ss_tcp *t, const struct sockaddr *dst, socklen_t dstlen, uint64_t *conn);
 /* In t's thread: send what another loop handed over, on conn (one of t's)
