@@ -4,8 +4,26 @@
 # binary) and `server_args` (its arguments but --listen).
 # shellcheck shell=sh
 
+# suite_begin NAME DIR [TOOL...]: work in DIR (made); without sipp or a
+# TOOL, the suite is skipped (exit 77) and says why.
+suite_begin() {
+  suite=$1 sdir=$2
+  shift 2
+  mkdir -p "$sdir" && cd "$sdir" || exit 1
+  for tool in sipp "$@"; do
+    command -v "$tool" >/dev/null 2>&1 && continue
+    [ "$tool" = sipp ] && tool="sipp (Debian package sip-tester)"
+    echo "$suite suite skipped: $tool is not installed"
+    exit 77
+  done
+}
+
 pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; }
+callee=
+cleanup() {
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null
+  [ -n "$callee" ] && kill "$callee" 2>/dev/null
+}
 trap cleanup EXIT INT TERM HUP
 fail=0
 passed=0
@@ -45,6 +63,32 @@ stop() {  # stop NAME: SIGTERM, the exit status must be 0 (valgrind: 99 on error
     bad "$1: $(basename "$server") exited $? ($(tail -5 server.err))"
   fi
   pid=
+}
+
+# callee_start T SIPP-ARGS...: a sipp callee (transport T: u1, t1) on a
+# free port (sets callee, cport); stopped with the server on exit.
+callee_start() {
+  t=$1; shift
+  for _ in $(seq 1 20); do
+    cport=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 30000 ))
+    timeout 300 sipp -i 127.0.0.1 -p "$cport" -t "$t" -nostdin "$@" >callee.log 2>&1 &
+    callee=$!
+    sleep 0.3
+    kill -0 "$callee" 2>/dev/null && return 0
+  done
+  bad "no free port for the callee"
+  return 1
+}
+
+callee_stop() {  # callee_stop NAME [wait: its scenario must pass]
+  if [ "${2:-}" = wait ]; then
+    if wait "$callee"; then ok "$1: the callee's scenario passed"
+    else bad "$1: the callee's scenario failed ($(tail -3 callee.log))"; fi
+  else
+    kill "$callee" 2>/dev/null
+    wait "$callee" 2>/dev/null
+  fi
+  callee=
 }
 
 # baresip_call NAME T PORT: baresip bob registers (transport T, udp or

@@ -28,50 +28,13 @@
 set -u
 proxy=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 slproxy=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
-dir=$3
 here=$(cd "$(dirname "$0")" && pwd)
-mkdir -p "$dir"
-cd "$dir" || exit 1
-
-if ! command -v sipp >/dev/null 2>&1; then
-  echo "proxy suite skipped: sipp (Debian package sip-tester) is not installed"
-  exit 77
-fi
-
 server=$proxy
 server_args=
 . "$here/../sipp-lib.sh"
-
-callee=
-cleanup_all() { cleanup; [ -n "$callee" ] && kill "$callee" 2>/dev/null; }
-trap cleanup_all EXIT INT TERM HUP
+suite_begin proxy "$3"
 
 cpu_ns() { awk '{print $1}' "/proc/$pid/schedstat"; }
-
-# callee_start T SIPP-ARGS...: a sipp callee on a free port (sets callee, cport)
-callee_start() {
-  t=$1; shift
-  for _ in $(seq 1 20); do
-    cport=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 30000 ))
-    timeout 300 sipp -i 127.0.0.1 -p "$cport" -t "$t" -nostdin "$@" >callee.log 2>&1 &
-    callee=$!
-    sleep 0.3
-    kill -0 "$callee" 2>/dev/null && return 0
-  done
-  bad "no free port for the callee"
-  return 1
-}
-
-callee_stop() {  # callee_stop NAME [expect-exit-0]
-  if [ "${2:-}" = wait ]; then
-    if wait "$callee"; then ok "$1: the callee's scenario passed"
-    else bad "$1: the callee's scenario failed ($(tail -3 callee.log))"; fi
-  else
-    kill "$callee" 2>/dev/null
-    wait "$callee" 2>/dev/null
-  fi
-  callee=
-}
 
 # register T [SIPP-ARGS]: the callee's address for sip:service@127.0.0.1
 register() {

@@ -13,17 +13,10 @@
 #   run.sh SIPSRV-REDIRECT SCRATCH-DIR
 set -u
 server=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-dir=$2
 here=$(cd "$(dirname "$0")" && pwd)
-mkdir -p "$dir"
-cd "$dir" || exit 1
-
-if ! command -v sipp >/dev/null 2>&1; then
-  echo "redirect suite skipped: sipp (Debian package sip-tester) is not installed"
-  exit 77
-fi
 server_args="--domain 127.0.0.1 --rule carol=sip:carol@192.0.2.50:5070"
 . "$here/../sipp-lib.sh"
+suite_begin redirect "$2"
 
 register() {  # register CONTACT [Q]: sip:service@127.0.0.1 -> CONTACT
   sipp_run "register sip:service@127.0.0.1 -> $1" 127.0.0.1:$udp -t u1 \

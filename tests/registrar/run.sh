@@ -17,19 +17,11 @@
 #   run.sh SIPSRV-REGISTRAR SCRATCH-DIR
 set -u
 bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-dir=$2
 here=$(cd "$(dirname "$0")" && pwd)
-mkdir -p "$dir"
-cd "$dir" || exit 1
-
-if ! command -v sipp >/dev/null 2>&1 || ! command -v sipsak >/dev/null 2>&1; then
-  echo "registrar suite skipped: sipp (sip-tester) or sipsak is not installed"
-  exit 77
-fi
-
 server=$bin
 server_args="--domain 127.0.0.1"
 . "$here/../sipp-lib.sh"
+suite_begin registrar "$2" sipsak
 
 sipsak_run() {  # sipsak_run NAME ARGS...: must exit 0 (a 200)
   name=$1; shift

@@ -15,45 +15,15 @@
 #   threads.sh SIPSRV-SERVER SCRATCH-DIR
 set -u
 server=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-dir=$2
 here=$(cd "$(dirname "$0")" && pwd)
-mkdir -p "$dir"
-cd "$dir" || exit 1
-
-if ! command -v sipp >/dev/null 2>&1; then
-  echo "threads suite skipped: sipp (Debian package sip-tester) is not installed"
-  exit 77
-fi
-
 server_args=
 . "$here/../sipp-lib.sh"
-
-callee=
-cleanup_all() { cleanup; [ -n "$callee" ] && kill "$callee" 2>/dev/null; }
-trap cleanup_all EXIT INT TERM HUP
-
-callee_start() {  # callee_start: a sipp uas on TCP, on a free port (sets callee, cport)
-  for _ in $(seq 1 20); do
-    cport=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 30000 ))
-    timeout 300 sipp -i 127.0.0.1 -p "$cport" -t t1 -nostdin -sn uas >callee.log 2>&1 &
-    callee=$!
-    sleep 0.3
-    kill -0 "$callee" 2>/dev/null && return 0
-  done
-  bad "no free port for the callee"
-  return 1
-}
-
-callee_stop() {
-  kill "$callee" 2>/dev/null
-  wait "$callee" 2>/dev/null
-  callee=
-}
+suite_begin threads "$2"
 
 for mode in stateful dialog; do
   server_args="--threads 2 --domain 127.0.0.1 --mode $mode"
   start || continue
-  callee_start || break
+  callee_start t1 -sn uas || break
   sipp_run "$mode: register the callee (its TCP address)" 127.0.0.1:$udp -t u1 \
     -sf "$here/../proxy/register-contact.xml" -s service \
     -key contact "sip:service@127.0.0.1:$cport;transport=tcp" -m 1
@@ -61,7 +31,7 @@ for mode in stateful dialog; do
     -s service -m 1000 -r 200 -l 400
   sipp_run "$mode: 1000 calls at 200/s over UDP to the TCP callee" 127.0.0.1:$udp -sn uac -t u1 \
     -s service -m 1000 -r 200 -l 400
-  callee_stop
+  callee_stop "$mode"
   stop "$mode"
   handed=$(sed -n 's/.*handed over \([0-9]*\).*/\1/p' server.out | tail -n 1)
   if [ "${handed:-0}" -gt 0 ]; then

@@ -10,19 +10,11 @@
 #   run.sh SIPSRV-UAS SCRATCH-DIR
 set -u
 uas=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-dir=$2
 here=$(cd "$(dirname "$0")" && pwd)
-mkdir -p "$dir"
-cd "$dir" || exit 1
-
-if ! command -v sipp >/dev/null 2>&1; then
-  echo "uas suite skipped: sipp (Debian package sip-tester) is not installed"
-  exit 77
-fi
-
 server=$uas
 server_args=
 . "$here/../sipp-lib.sh"
+suite_begin uas "$2"
 
 # CPU time the server ran, in ns (schedstat is exact; tick counts are not).
 cpu_ns() { awk '{print $1}' "/proc/$pid/schedstat"; }
