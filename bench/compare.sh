@@ -5,7 +5,10 @@
 # call-stateful proxy (dialogs), redirect (INVITE -> 302 -> ACK) and UAS --
 # start the sipsrv example and Kamailio (one minimal configuration per role
 # in bench/kamailio/), and at each offered rate drive one, then the other,
-# with sipp over UDP on 127.0.0.1 for a bounded time; for calls, the same
+# with sipp over UDP on 127.0.0.1 for a bounded time (the CPU counted over
+# its last BENCH_SECONDS, after BENCH_WARMUP seconds of the same load: a
+# server just started grows its state and touches fresh memory, and its
+# transactions' 32 s timers have not fired yet); for calls, the same
 # against a raw UDP relay that parses nothing (bench/udp_relay.c: the floor).
 # For each point it measures from /proc the server's CPU time (schedstat of
 # every thread of the server and of all its child processes: Kamailio's
@@ -35,6 +38,11 @@
 #   BENCH_USERS=10000                 registrar: distinct users refreshing
 #   BENCH_PIN=1                       server on the last CPU, sipp on the
 #                                     others (taskset; 0: no pinning)
+#   BENCH_WARMUP=35                   seconds of load before each point's
+#                                     measured seconds: both servers in
+#                                     their steady state (transactions live
+#                                     32 s, Timer J/L/M; Kamailio's shared
+#                                     memory touched), not growing
 #   BENCH_REPEAT=1                    runs of each point (sipsrv and Kamailio
 #                                     alternate); the least CPU per txn counts
 #   BENCH_STOP_ON_FAIL=1              stop raising a server's rate after a
@@ -45,7 +53,7 @@
 # Installs kamailio, gnuplot-nox and sip-tester from Debian when missing and
 # run as root (Kamailio's own service is kept from starting); otherwise it
 # says what to install. A quick run:
-#   BENCH_SECONDS=3 BENCH_RATES="200 500" bench/compare.sh build
+#   BENCH_SECONDS=3 BENCH_RATES="200 500" BENCH_WARMUP=0 bench/compare.sh build
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "${1:-build}" && pwd)
@@ -57,6 +65,7 @@ children=${BENCH_KAM_CHILDREN:-1}
 nusers=${BENCH_USERS:-10000}
 stop_on_fail=${BENCH_STOP_ON_FAIL:-1}
 repeat=${BENCH_REPEAT:-1}
+warmup=${BENCH_WARMUP:-35}
 out=${BENCH_OUT:-/tmp/sipsrv-bench-$(date +%Y%m%d-%H%M%S)}
 tests=$here/../tests
 
@@ -285,15 +294,21 @@ measure() {
   d=$out/raw/$role-$name-$rate-$rep
   rm -rf "$d"; mkdir -p "$d"
   txns=$((rate * secs))
-  c0=$(cpu_ns "$srv"); t0=$(date +%s%N); s0=$(steal)
-  # -l TXNS: sipp never holds calls back, so an overloaded server shows as
-  # retransmissions and failed calls, not as a lower offered rate.
-  if (cd "$d" && on_sipp_cpu timeout $((secs * 3 + 60)) sipp "127.0.0.1:$port" -sf "$here/scenarios/$scen" \
-      -i 127.0.0.1 -p 0 -m "$txns" -r "$rate" -l "$txns" -nostdin -timer_resol 1 -buff_size 4194304 "$@" \
-      -recv_timeout 5000 -timeout $((secs * 2 + 30))s -timeout_error \
+  all=$((rate * (secs + warmup)))
+  # -l: sipp never holds calls back, so an overloaded server shows as
+  # retransmissions and failed calls, not as a lower offered rate. The
+  # first BENCH_WARMUP seconds are load, not measured (their failures count).
+  (cd "$d" && on_sipp_cpu timeout $(((secs + warmup) * 3 + 60)) sipp "127.0.0.1:$port" \
+      -sf "$here/scenarios/$scen" \
+      -i 127.0.0.1 -p 0 -m "$all" -r "$rate" -l "$all" -nostdin -timer_resol 1 -buff_size 4194304 "$@" \
+      -recv_timeout 5000 -timeout $(((secs + warmup) * 2 + 30))s -timeout_error \
       -trace_stat -stf stat.csv -fd 1 -trace_rtt -rtt_freq 1 \
       -trace_screen -screen_file screen.txt -trace_err -max_log_size 1000000 \
-      >sipp.out 2>&1); then rc=0; else rc=$?; fi
+      >sipp.out 2>&1) &
+  spid=$!
+  if [ "$warmup" -gt 0 ]; then sleep "$warmup"; fi
+  c0=$(cpu_ns "$srv"); t0=$(date +%s%N); s0=$(steal)
+  if wait "$spid"; then rc=0; else rc=$?; fi
   s1=$(steal); t1=$(date +%s%N); c1=$(cpu_ns "$srv")
   rss=0; [ "$name" = sipsrv ] && rss=$(hwm_kb "$srv")
   ok=$(stat_col "$d/stat.csv" 'SuccessfulCall(C)')
@@ -311,7 +326,7 @@ EOF
   status=ok
   wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')
   if [ "$rc" = 124 ]; then status=TIMEOUT
-  elif [ "$failed" != 0 ] || [ "$ok" != "$txns" ]; then status=FAILED
+  elif [ "$failed" != 0 ] || [ "$ok" != "$all" ]; then status=FAILED
   elif [ "$rc" != 0 ]; then status=SIPP-ERROR
   elif awk -v w="$wall" -v s="$secs" 'BEGIN { exit !(w > s * 1.2 + 1) }'; then status=SLOW
   fi
@@ -357,7 +372,7 @@ sweep() {
   done
 }
 
-echo "sipsrv vs Kamailio $(kamailio -v 2>/dev/null | sed -n 's/^version: kamailio \([^ ]*\).*/\1/p'), UDP on 127.0.0.1, ${secs}s per rate, rates (txn/s): $rates"
+echo "sipsrv vs Kamailio $(kamailio -v 2>/dev/null | sed -n 's/^version: kamailio \([^ ]*\).*/\1/p'), UDP on 127.0.0.1, ${secs}s per rate after ${warmup}s of load, rates (txn/s): $rates"
 echo "Kamailio: $children UDP worker(s) (-n $children) for every role; sipsrv examples: one thread"
 if [ -n "$srv_cpu" ]; then
   echo "server on CPU $srv_cpu, sipp on CPU $sipp_cpus (BENCH_PIN=0: no pinning); load average: $(cut -d' ' -f1-3 /proc/loadavg)"
